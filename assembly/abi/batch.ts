@@ -1,0 +1,75 @@
+// The batch ABI for hosts that move many records per call (the Node library and CLI): the host
+// writes bytes into the input buffer, calls a *_feed function, and reads the output buffer.
+// Both buffers are reused across calls; pointers change only when a buffer grows.
+import { nextCapacity } from "../bytes";
+import { outBuf, outPos, outReset } from "../output";
+import { feedLines, resetFraming, records, errors, MODE_MAP, MODE_COPY } from "../ndjson";
+import { mapRecord, lastWasError, MAX_RECORD_BYTES } from "../mapper";
+
+let inBuf: usize = heap.alloc(65536);
+let inCap: i32 = 65536;
+let recordsBefore: i32 = 0;
+let errorsBefore: i32 = 0;
+
+/** Returns the input buffer, grown to hold at least `size` bytes. */
+export function input_buffer(size: i32): usize {
+  if (size > inCap) {
+    inCap = nextCapacity(inCap, size);
+    inBuf = heap.realloc(inBuf, <usize>inCap);
+  }
+  return inBuf;
+}
+
+export function output_buffer(): usize {
+  return outBuf;
+}
+
+function begin(): void {
+  outReset();
+  recordsBefore = records;
+  errorsBefore = errors;
+}
+
+/** NDJSON in (any chunking: a line may span calls), one output line per record. Returns the
+ * output length. `last` = 1 ends the stream (a final line without newline counts). */
+export function ndjson_feed(len: i32, last: i32): i32 {
+  begin();
+  feedLines(inBuf, len, last != 0, MODE_MAP);
+  return outPos;
+}
+
+/** The same framing with a plain copy of each record: what any transform here can reach. */
+export function copy_feed(len: i32, last: i32): i32 {
+  begin();
+  feedLines(inBuf, len, last != 0, MODE_COPY);
+  return outPos;
+}
+
+/** Exactly one record (the whole input, newlines included) to one JSON object, no newline. */
+export function map_one(len: i32): i32 {
+  begin();
+  mapRecord(inBuf, len);
+  return outPos;
+}
+
+/** Forgets any partial line: the next feed starts a new stream. */
+export function reset_stream(): void {
+  resetFraming();
+}
+
+/** Records and error events produced by the last call. */
+export function last_records(): i32 {
+  return records - recordsBefore;
+}
+
+export function last_errors(): i32 {
+  return errors - errorsBefore;
+}
+
+export function last_was_error(): i32 {
+  return lastWasError ? 1 : 0;
+}
+
+export function max_record_bytes(): i32 {
+  return MAX_RECORD_BYTES;
+}

@@ -1,0 +1,74 @@
+// Byte-level helpers shared by the scanner, the tuple parser and the writers. Everything on the
+// hot path works on (pointer, length) spans of UTF-8 bytes: no strings, no allocation.
+
+/** A UTF-8 byte string encoded once at start-up, for keys and fixed values. */
+export class Lit {
+  constructor(public buf: ArrayBuffer, public ptr: usize, public len: i32) {}
+}
+
+export function lit(s: string): Lit {
+  const buf = String.UTF8.encode(s);
+  return new Lit(buf, changetype<usize>(buf), buf.byteLength);
+}
+
+@inline export function isDigit(c: u32): bool {
+  return c - 0x30 < 10;
+}
+
+@inline export function hexValue(c: u32): i32 {
+  if (c - 0x30 < 10) return <i32>(c - 0x30);
+  const l = c | 0x20;
+  if (l - 0x61 < 6) return <i32>(l - 0x61 + 10);
+  return -1;
+}
+
+export function spanEquals(ptr: usize, len: i32, l: Lit): bool {
+  return len == l.len && memory.compare(ptr, l.ptr, <usize>len) == 0;
+}
+
+export function spansEqual(a: usize, alen: i32, b: usize, blen: i32): bool {
+  return alen == blen && memory.compare(a, b, <usize>alen) == 0;
+}
+
+/** Parses 1..maxDigits ASCII digits as an unsigned value; -1 when the span is anything else. */
+export function parseSmallUint(ptr: usize, len: i32, maxDigits: i32): i64 {
+  if (len < 1 || len > maxDigits) return -1;
+  let v: i64 = 0;
+  for (let i = 0; i < len; i++) {
+    const c = <u32>load<u8>(ptr + i);
+    if (!isDigit(c)) return -1;
+    v = v * 10 + <i64>(c - 0x30);
+  }
+  return v;
+}
+
+// parseU64 reports overflow through this flag rather than a sentinel: every u64 is a valid counter.
+export let u64Ok: bool = false;
+
+/** Parses 1..20 ASCII digits into a u64; sets u64Ok=false when not digits or ≥ 2^64. */
+export function parseU64(ptr: usize, len: i32): u64 {
+  u64Ok = false;
+  if (len < 1 || len > 20) return 0;
+  let v: u64 = 0;
+  for (let i = 0; i < len; i++) {
+    const c = <u32>load<u8>(ptr + i);
+    if (!isDigit(c)) return 0;
+    const d = <u64>(c - 0x30);
+    if (v > (<u64>0xFFFFFFFFFFFFFFFF - d) / 10) return 0;
+    v = v * 10 + d;
+  }
+  u64Ok = true;
+  return v;
+}
+
+/** Grows a raw (non-GC) buffer; returns the new pointer. Used for the long-lived I/O buffers. */
+export function growBuffer(ptr: usize, cap: i32, need: i32): usize {
+  if (need <= cap) return ptr;
+  return heap.realloc(ptr, <usize>need);
+}
+
+export function nextCapacity(cap: i32, need: i32): i32 {
+  let c = cap < 4096 ? 4096 : cap;
+  while (c < need) c = c < 0x20000000 ? c << 1 : c + 0x10000000;
+  return c;
+}

@@ -1,0 +1,68 @@
+// IP address text as the tuple carries it. Strict on purpose: what passes here is written to
+// ECS `*.ip` fields, which SIEMs index as the ip type and reject when malformed.
+import { isDigit, hexValue } from "./bytes";
+
+/** Dotted quad, each part 0-255 without leading zeros (as Node's net.isIPv4). */
+export function isIPv4(ptr: usize, len: i32): bool {
+  let parts = 0;
+  let i = 0;
+  while (true) {
+    const start = i;
+    let v = 0;
+    while (i < len && isDigit(load<u8>(ptr + i))) {
+      v = v * 10 + <i32>(load<u8>(ptr + i) - 0x30);
+      i++;
+      if (i - start > 3) return false;
+    }
+    const n = i - start;
+    if (n == 0 || v > 255 || (n > 1 && load<u8>(ptr + start) == 0x30)) return false;
+    parts++;
+    if (i == len) return parts == 4;
+    if (load<u8>(ptr + i) != 0x2e || parts == 4) return false;
+    i++;
+  }
+}
+
+/** RFC 4291 text form: up to 8 groups of 1-4 hex digits, at most one "::", an optional
+ * trailing dotted quad standing for the last two groups; no zone id. */
+export function isIPv6(ptr: usize, len: i32): bool {
+  if (len < 2 || len > 45) return false;
+  let groups = 0;
+  let compressed = false;
+  let i = 0;
+  if (load<u8>(ptr) == 0x3a) {
+    if (load<u8>(ptr + 1) != 0x3a) return false;
+    compressed = true;
+    i = 2;
+    if (i == len) return true;
+  }
+  while (true) {
+    const start = i;
+    while (i < len && i - start < 5 && hexValue(load<u8>(ptr + i)) >= 0) i++;
+    const n = i - start;
+    if (i < len && load<u8>(ptr + i) == 0x2e) {
+      // The last two groups written as IPv4.
+      if (!isIPv4(ptr + start, len - start)) return false;
+      groups += 2;
+      break;
+    }
+    if (n == 0 || n > 4) return false;
+    groups++;
+    if (i == len) break;
+    if (load<u8>(ptr + i) != 0x3a) return false;
+    i++;
+    if (i < len && load<u8>(ptr + i) == 0x3a) {
+      if (compressed) return false;
+      compressed = true;
+      i++;
+      if (i == len) break;
+    } else if (i == len) {
+      return false;
+    }
+  }
+  return compressed ? groups <= 7 : groups == 8;
+}
+
+export function isIP(ptr: usize, len: i32): bool {
+  return isIPv4(ptr, len) || isIPv6(ptr, len);
+}

@@ -1,0 +1,442 @@
+// One pass over one flat JSON object (a raw flow event): validates it strictly (RFC 8259, with a
+// nesting limit) and records where the values of the keys the mappings read are. Strings with
+// escapes are decoded into a scratch arena; plain ones are referenced in place. The input has
+// already been checked to be valid UTF-8, so bytes >= 0x80 need no attention here.
+import { Lit, lit, isDigit, hexValue, spanEquals, nextCapacity } from "./bytes";
+
+export const MAX_DEPTH = 64;
+
+// The keys the mappings read. Index into the field tables below.
+export const F_MAC = 0;
+export const F_OPERATION = 1;
+export const F_RULE = 2;
+export const F_TIME = 3;
+export const F_FLOW0 = 4;
+export const F_VERSION = 5;
+export const F_FLOW_STATE = 6;
+export const F_SOURCE_ADDR = 7;
+export const F_SOURCE_PORT = 8;
+export const F_DEST_ADDR = 9;
+export const F_DEST_PORT = 10;
+export const F_FLOW_LOG_VERSION = 11;
+export const F_MESSAGE = 12;
+export const F_LOG = 13;
+const FIELD_COUNT = 14;
+
+const KEY_NAMES: Lit[] = [
+  lit("macAddress"), lit("operationName"), lit("rule"), lit("time"), lit("flow.0"),
+  lit("version"), lit("flow_state"), lit("source_addr"), lit("source_port"),
+  lit("destination_addr"), lit("destination_port"), lit("flowLogVersion"), lit("message"),
+  lit("log"),
+];
+
+export function keyName(field: i32): Lit {
+  return unchecked(KEY_NAMES[field]);
+}
+
+// Value kinds. A string's span is its decoded content; a number's span is its literal text.
+export const V_ABSENT: u8 = 0;
+export const V_STRING: u8 = 1;
+export const V_NUMBER: u8 = 2;
+export const V_NULL: u8 = 3;
+export const V_OTHER: u8 = 4; // true, false, an object or an array
+
+const fieldKind = new StaticArray<u8>(FIELD_COUNT);
+const fieldPtr = new StaticArray<usize>(FIELD_COUNT);
+const fieldLen = new StaticArray<i32>(FIELD_COUNT);
+
+@inline export function kindOf(f: i32): u8 { return unchecked(fieldKind[f]); }
+@inline export function ptrOf(f: i32): usize { return unchecked(fieldPtr[f]); }
+@inline export function lenOf(f: i32): i32 { return unchecked(fieldLen[f]); }
+
+/** A string field with non-empty content (the contract: empty counts as absent). */
+@inline export function hasText(f: i32): bool {
+  return kindOf(f) == V_STRING && lenOf(f) > 0;
+}
+
+// Errors: the scanner stops at the first problem and says what and where.
+export const SCAN_OK = 0;
+export const SCAN_INVALID_JSON = 1;
+export const SCAN_TOO_DEEP = 2;
+export const SCAN_NOT_OBJECT = 3;
+export let scanError: i32 = SCAN_OK;
+export let scanErrorOffset: i32 = 0;
+/** For SCAN_INVALID_JSON: the byte found (or -1 at end of input). */
+export let scanErrorByte: i32 = 0;
+
+// Scratch arena for decoded strings; reset per record, sized to the record (decoding shrinks).
+let arena: usize = heap.alloc(65536);
+let arenaCap: i32 = 65536;
+let arenaPos: i32 = 0;
+
+let base: usize = 0;
+let end: usize = 0;
+
+function fail(code: i32, p: usize): usize {
+  if (scanError == SCAN_OK) {
+    scanError = code;
+    scanErrorOffset = <i32>(p - base);
+    scanErrorByte = p < end ? <i32>load<u8>(p) : -1;
+  }
+  return 0;
+}
+
+@inline function skipWs(p: usize): usize {
+  while (p < end) {
+    const c = load<u8>(p);
+    if (c != 0x20 && c != 0x0a && c != 0x0d && c != 0x09) break;
+    p++;
+  }
+  return p;
+}
+
+// Set by scanString: where the content is, and whether it holds escapes.
+let strStart: usize = 0;
+let strEnd: usize = 0;
+let strEscaped: bool = false;
+
+/** p is just after the opening quote. Returns the position after the closing quote, or 0. */
+function scanString(p: usize): usize {
+  strStart = p;
+  strEscaped = false;
+  while (true) {
+    if (ASC_FEATURE_SIMD) {
+      const quote = i8x16.splat(0x22);
+      const backslash = i8x16.splat(0x5c);
+      const space = i8x16.splat(0x20);
+      while (p + 16 <= end) {
+        const v = v128.load(p);
+        const hit = v128.or(v128.or(i8x16.eq(v, quote), i8x16.eq(v, backslash)), i8x16.lt_u(v, space));
+        const mask = i8x16.bitmask(hit);
+        if (mask != 0) { p += <usize>ctz(mask); break; }
+        p += 16;
+      }
+    }
+    if (p >= end) return fail(SCAN_INVALID_JSON, p);
+    const c = <u32>load<u8>(p);
+    if (c == 0x22) {
+      strEnd = p;
+      return p + 1;
+    }
+    if (c == 0x5c) {
+      strEscaped = true;
+      if (p + 1 >= end) return fail(SCAN_INVALID_JSON, p + 1);
+      const e = <u32>load<u8>(p + 1);
+      if (e == 0x75) {
+        if (p + 6 > end) return fail(SCAN_INVALID_JSON, end);
+        for (let i = 2; i < 6; i++) {
+          if (hexValue(<u32>load<u8>(p + i)) < 0) return fail(SCAN_INVALID_JSON, p + i);
+        }
+        p += 6;
+      } else if (e == 0x22 || e == 0x5c || e == 0x2f || e == 0x62 || e == 0x66 || e == 0x6e || e == 0x72 || e == 0x74) {
+        p += 2;
+      } else {
+        return fail(SCAN_INVALID_JSON, p + 1);
+      }
+      continue;
+    }
+    if (c < 0x20) return fail(SCAN_INVALID_JSON, p);
+    p++;
+  }
+  return 0; // not reached; the compiler's flow analysis cannot see through the SIMD loop
+}
+
+function hex4(p: usize): u32 {
+  return (<u32>hexValue(load<u8>(p)) << 12) | (<u32>hexValue(load<u8>(p + 1)) << 8) |
+    (<u32>hexValue(load<u8>(p + 2)) << 4) | <u32>hexValue(load<u8>(p + 3));
+}
+
+/** Decodes the escaped string [from, to) (already validated) into the arena. A lone surrogate
+ * becomes its 3-byte WTF-8 form, which the writer turns back into a \udxxx escape. */
+export function decodeInto(dst: usize, from: usize, to: usize): i32 {
+  let q = dst;
+  let p = from;
+  while (p < to) {
+    const c = <u32>load<u8>(p);
+    if (c != 0x5c) { store<u8>(q++, <u8>c); p++; continue; }
+    const e = <u32>load<u8>(p + 1);
+    p += 2;
+    let out: u32 = e;
+    switch (e) {
+      case 0x62: out = 0x08; break;
+      case 0x66: out = 0x0c; break;
+      case 0x6e: out = 0x0a; break;
+      case 0x72: out = 0x0d; break;
+      case 0x74: out = 0x09; break;
+      case 0x75: {
+        let cp = hex4(p);
+        p += 4;
+        if (cp >= 0xd800 && cp <= 0xdbff && p + 6 <= to && load<u8>(p) == 0x5c && load<u8>(p + 1) == 0x75) {
+          const lo = hex4(p + 2);
+          if (lo >= 0xdc00 && lo <= 0xdfff) {
+            cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+            p += 6;
+          }
+        }
+        q = putCodePoint(q, cp);
+        continue;
+      }
+    }
+    store<u8>(q++, <u8>out);
+  }
+  return <i32>(q - dst);
+}
+
+function putCodePoint(q: usize, cp: u32): usize {
+  if (cp < 0x80) {
+    store<u8>(q, <u8>cp);
+    return q + 1;
+  }
+  if (cp < 0x800) {
+    store<u8>(q, <u8>(0xc0 | (cp >> 6)));
+    store<u8>(q + 1, <u8>(0x80 | (cp & 0x3f)));
+    return q + 2;
+  }
+  if (cp < 0x10000) {
+    store<u8>(q, <u8>(0xe0 | (cp >> 12)));
+    store<u8>(q + 1, <u8>(0x80 | ((cp >> 6) & 0x3f)));
+    store<u8>(q + 2, <u8>(0x80 | (cp & 0x3f)));
+    return q + 3;
+  }
+  store<u8>(q, <u8>(0xf0 | (cp >> 18)));
+  store<u8>(q + 1, <u8>(0x80 | ((cp >> 12) & 0x3f)));
+  store<u8>(q + 2, <u8>(0x80 | ((cp >> 6) & 0x3f)));
+  store<u8>(q + 3, <u8>(0x80 | (cp & 0x3f)));
+  return q + 4;
+}
+
+/** The last scanned string's content, decoded into the arena when it had escapes. */
+function decodedStringPtr(): usize {
+  if (!strEscaped) return strStart;
+  const at = arena + <usize>arenaPos;
+  const n = decodeInto(at, strStart, strEnd);
+  decodedLen = n;
+  arenaPos += n;
+  return at;
+}
+let decodedLen: i32 = 0;
+
+@inline function decodedStringLen(): i32 {
+  return strEscaped ? decodedLen : <i32>(strEnd - strStart);
+}
+
+function scanNumber(p: usize): usize {
+  if (load<u8>(p) == 0x2d) p++;
+  if (p >= end) return fail(SCAN_INVALID_JSON, p);
+  let c = <u32>load<u8>(p);
+  if (c == 0x30) p++;
+  else if (c - 0x31 < 9) {
+    p++;
+    while (p < end && isDigit(load<u8>(p))) p++;
+  } else return fail(SCAN_INVALID_JSON, p);
+  if (p < end && load<u8>(p) == 0x2e) {
+    p++;
+    if (p >= end || !isDigit(load<u8>(p))) return fail(SCAN_INVALID_JSON, p);
+    while (p < end && isDigit(load<u8>(p))) p++;
+  }
+  if (p < end && (load<u8>(p) | 0x20) == 0x65) {
+    p++;
+    if (p < end && (load<u8>(p) == 0x2b || load<u8>(p) == 0x2d)) p++;
+    if (p >= end || !isDigit(load<u8>(p))) return fail(SCAN_INVALID_JSON, p);
+    while (p < end && isDigit(load<u8>(p))) p++;
+  }
+  return p;
+}
+
+const TRUE = lit("true");
+const FALSE = lit("false");
+const NULL = lit("null");
+
+function scanLiteral(p: usize, l: Lit): usize {
+  for (let i = 0; i < l.len; i++) {
+    if (p + i >= end || load<u8>(p + i) != load<u8>(l.ptr + i)) return fail(SCAN_INVALID_JSON, p + i);
+  }
+  return p + <usize>l.len;
+}
+
+// Open containers while skipping a nested value: '{' or '['.
+const openers = new StaticArray<u8>(MAX_DEPTH + 1);
+
+/** Validates and skips one nested object or array starting at p (at '{' or '['), which sits
+ * at nesting depth `depth`. Iterative, so deep input cannot exhaust the wasm stack. */
+function skipContainer(p: usize, depth: i32): usize {
+  let sp = 0;
+  unchecked(openers[0] = load<u8>(p));
+  if (depth > MAX_DEPTH) return fail(SCAN_TOO_DEEP, p);
+  p++;
+  let first = true;
+  while (true) {
+    p = skipWs(p);
+    if (p >= end) return fail(SCAN_INVALID_JSON, p);
+    const open = unchecked(openers[sp]);
+    let c = <u32>load<u8>(p);
+    if (first && (c == 0x7d && open == 0x7b || c == 0x5d && open == 0x5b)) {
+      p++;
+      if (sp == 0) return p;
+      sp--;
+    } else {
+      if (open == 0x7b) {
+        if (c != 0x22) return fail(SCAN_INVALID_JSON, p);
+        p = scanString(p + 1);
+        if (p == 0) return 0;
+        p = skipWs(p);
+        if (p >= end || load<u8>(p) != 0x3a) return fail(SCAN_INVALID_JSON, p);
+        p = skipWs(p + 1);
+        if (p >= end) return fail(SCAN_INVALID_JSON, p);
+        c = <u32>load<u8>(p);
+      }
+      if (c == 0x7b || c == 0x5b) {
+        sp++;
+        if (depth + sp > MAX_DEPTH) return fail(SCAN_TOO_DEEP, p);
+        unchecked(openers[sp] = <u8>c);
+        p++;
+        first = true;
+        continue;
+      }
+      p = scanScalar(p, c);
+      if (p == 0) return 0;
+    }
+    // After a value (or a closed container): a comma or the closer of the innermost container.
+    while (true) {
+      p = skipWs(p);
+      if (p >= end) return fail(SCAN_INVALID_JSON, p);
+      const d = <u32>load<u8>(p);
+      const o = unchecked(openers[sp]);
+      if (d == 0x2c) { p++; first = false; break; }
+      if (d == 0x7d && o == 0x7b || d == 0x5d && o == 0x5b) {
+        p++;
+        if (sp == 0) return p;
+        sp--;
+        continue;
+      }
+      return fail(SCAN_INVALID_JSON, p);
+    }
+  }
+}
+
+function scanScalar(p: usize, c: u32): usize {
+  if (c == 0x22) return scanString(p + 1);
+  if (c == 0x2d || isDigit(c)) return scanNumber(p);
+  if (c == 0x74) return scanLiteral(p, TRUE);
+  if (c == 0x66) return scanLiteral(p, FALSE);
+  if (c == 0x6e) return scanLiteral(p, NULL);
+  return fail(SCAN_INVALID_JSON, p);
+}
+
+function fieldIndex(kp: usize, klen: i32): i32 {
+  // Dispatch on length first: most keys of a raw event are ones we read.
+  switch (klen) {
+    case 3: return spanEquals(kp, klen, keyName(F_LOG)) ? F_LOG : -1;
+    case 4: {
+      if (spanEquals(kp, klen, keyName(F_RULE))) return F_RULE;
+      if (spanEquals(kp, klen, keyName(F_TIME))) return F_TIME;
+      return -1;
+    }
+    case 6: return spanEquals(kp, klen, keyName(F_FLOW0)) ? F_FLOW0 : -1;
+    case 7: {
+      if (spanEquals(kp, klen, keyName(F_VERSION))) return F_VERSION;
+      if (spanEquals(kp, klen, keyName(F_MESSAGE))) return F_MESSAGE;
+      return -1;
+    }
+    case 10: {
+      if (spanEquals(kp, klen, keyName(F_MAC))) return F_MAC;
+      if (spanEquals(kp, klen, keyName(F_FLOW_STATE))) return F_FLOW_STATE;
+      return -1;
+    }
+    case 11: {
+      if (spanEquals(kp, klen, keyName(F_SOURCE_ADDR))) return F_SOURCE_ADDR;
+      if (spanEquals(kp, klen, keyName(F_SOURCE_PORT))) return F_SOURCE_PORT;
+      return -1;
+    }
+    case 13: return spanEquals(kp, klen, keyName(F_OPERATION)) ? F_OPERATION : -1;
+    case 14: return spanEquals(kp, klen, keyName(F_FLOW_LOG_VERSION)) ? F_FLOW_LOG_VERSION : -1;
+    case 16: {
+      if (spanEquals(kp, klen, keyName(F_DEST_ADDR))) return F_DEST_ADDR;
+      if (spanEquals(kp, klen, keyName(F_DEST_PORT))) return F_DEST_PORT;
+      return -1;
+    }
+  }
+  return -1;
+}
+
+/** Scans the record [ptr, ptr+len). Returns SCAN_OK and fills the field table, or an error
+ * code with scanErrorOffset/scanErrorByte set. */
+export function scanRecord(ptr: usize, len: i32): i32 {
+  base = ptr;
+  end = ptr + <usize>len;
+  scanError = SCAN_OK;
+  if (arenaCap < len) {
+    const cap = nextCapacity(arenaCap, len);
+    arena = heap.realloc(arena, <usize>cap);
+    arenaCap = cap;
+  }
+  arenaPos = 0;
+  for (let i = 0; i < FIELD_COUNT; i++) unchecked(fieldKind[i] = V_ABSENT);
+
+  let p = skipWs(ptr);
+  if (p >= end) { fail(SCAN_INVALID_JSON, p); return scanError; }
+  const c0 = <u32>load<u8>(p);
+  if (c0 != 0x7b) {
+    // Valid JSON that is not an object is told apart from garbage.
+    const q = c0 == 0x5b ? skipContainer(p, 1) : scanScalar(p, c0);
+    if (q == 0) return scanError;
+    if (skipWs(q) != end) { fail(SCAN_INVALID_JSON, skipWs(q)); return scanError; }
+    fail(SCAN_NOT_OBJECT, p);
+    return scanError;
+  }
+  p = skipWs(p + 1);
+  if (p < end && load<u8>(p) == 0x7d) {
+    p = skipWs(p + 1);
+    if (p != end) fail(SCAN_INVALID_JSON, p);
+    return scanError;
+  }
+  while (true) {
+    if (p >= end || load<u8>(p) != 0x22) { fail(SCAN_INVALID_JSON, p); return scanError; }
+    p = scanString(p + 1);
+    if (p == 0) return scanError;
+    const kptr = decodedStringPtr();
+    const field = fieldIndex(kptr, decodedStringLen());
+    p = skipWs(p);
+    if (p >= end || load<u8>(p) != 0x3a) { fail(SCAN_INVALID_JSON, p); return scanError; }
+    p = skipWs(p + 1);
+    if (p >= end) { fail(SCAN_INVALID_JSON, p); return scanError; }
+    const c = <u32>load<u8>(p);
+    let kind: u8;
+    let vptr: usize = p;
+    let vlen: i32 = 0;
+    if (c == 0x22) {
+      p = scanString(p + 1);
+      if (p == 0) return scanError;
+      kind = V_STRING;
+      if (field >= 0) {
+        vptr = decodedStringPtr();
+        vlen = decodedStringLen();
+      }
+    } else if (c == 0x7b || c == 0x5b) {
+      p = skipContainer(p, 2);
+      if (p == 0) return scanError;
+      kind = V_OTHER;
+    } else {
+      p = scanScalar(p, c);
+      if (p == 0) return scanError;
+      kind = c == 0x6e ? V_NULL : (c == 0x74 || c == 0x66 ? V_OTHER : V_NUMBER);
+      vlen = <i32>(p - vptr);
+    }
+    if (field >= 0) {
+      unchecked(fieldKind[field] = kind);
+      unchecked(fieldPtr[field] = vptr);
+      unchecked(fieldLen[field] = vlen);
+    }
+    p = skipWs(p);
+    if (p >= end) { fail(SCAN_INVALID_JSON, p); return scanError; }
+    const d = load<u8>(p);
+    if (d == 0x2c) { p = skipWs(p + 1); continue; }
+    if (d == 0x7d) {
+      p = skipWs(p + 1);
+      if (p != end) fail(SCAN_INVALID_JSON, p);
+      return scanError;
+    }
+    fail(SCAN_INVALID_JSON, p);
+    return scanError;
+  }
+}

@@ -1,0 +1,75 @@
+// NSG flow logs (operationName NetworkSecurityGroupFlowEvents), as the intake documents them.
+import { lit } from "./bytes";
+import {
+  F_MAC, F_OPERATION, F_RULE, F_TIME, F_FLOW0, F_VERSION, F_FLOW_STATE, F_SOURCE_ADDR,
+  F_SOURCE_PORT, F_DEST_ADDR, F_DEST_PORT, hasText, ptrOf, lenOf,
+} from "./json-scanner";
+import {
+  MAP_OK, MAP_INVALID_FIELD, MAP_INVALID_TIME, MAP_NO_TIMESTAMP, stringFieldOk, versionFieldOk,
+  portOverride, textLen,
+} from "./fields";
+import * as tuple from "./tuple";
+import { parseIsoTime, parsedMicros, secondsToMicros, formatMicros } from "./time";
+import { ecs, Endpoint, fillEndpoints, directionOf } from "./ecs-writer";
+
+const ACCEPT = lit("accept");
+const REJECT = lit("reject");
+const ALLOWED = lit("allowed");
+const DENIED = lit("denied");
+const TCP = lit("tcp");
+const UDP = lit("udp");
+const BEGIN = lit("begin");
+const CONTINUE = lit("continue");
+const END = lit("end");
+
+function applyOverride(e: Endpoint, addrField: i32, port: i32): void {
+  if (hasText(addrField)) e.ip.set(ptrOf(addrField), lenOf(addrField));
+  if (port >= 0) e.port = port;
+}
+
+export function mapNsg(): i32 {
+  if (!stringFieldOk(F_MAC) || !stringFieldOk(F_OPERATION) || !stringFieldOk(F_RULE) ||
+      !stringFieldOk(F_TIME) || !stringFieldOk(F_FLOW0) || !versionFieldOk(F_VERSION) ||
+      !stringFieldOk(F_FLOW_STATE) || !stringFieldOk(F_SOURCE_ADDR) || !stringFieldOk(F_DEST_ADDR)) {
+    return MAP_INVALID_FIELD;
+  }
+  const sourcePort = portOverride(F_SOURCE_PORT);
+  const destPort = portOverride(F_DEST_PORT);
+  if (sourcePort == -2 || destPort == -2) return MAP_INVALID_FIELD;
+
+  const parsed = hasText(F_FLOW0) && tuple.parseNsgTuple(ptrOf(F_FLOW0), lenOf(F_FLOW0));
+  let micros: i64;
+  if (hasText(F_TIME)) {
+    if (!parseIsoTime(ptrOf(F_TIME), lenOf(F_TIME))) return MAP_INVALID_TIME;
+    micros = parsedMicros;
+  } else {
+    micros = parsed ? secondsToMicros(tuple.epoch) : -1;
+    if (micros < 0) return MAP_NO_TIMESTAMP;
+  }
+  formatMicros(micros);
+
+  ecs.hasEventStart = true;
+  ecs.eventCode.set(ptrOf(F_OPERATION), textLen(F_OPERATION));
+  ecs.operationName.set(ptrOf(F_OPERATION), textLen(F_OPERATION));
+  ecs.version.set(ptrOf(F_VERSION), textLen(F_VERSION));
+  ecs.flowState.set(ptrOf(F_FLOW_STATE), textLen(F_FLOW_STATE));
+  ecs.ruleName.set(ptrOf(F_RULE), textLen(F_RULE));
+  ecs.actionType.set(ptrOf(F_RULE), textLen(F_RULE));
+  ecs.source.mac.set(ptrOf(F_MAC), textLen(F_MAC));
+
+  if (parsed) {
+    const accepted = tuple.decision == 0x41;
+    ecs.eventAction.setLit(accepted ? ACCEPT : REJECT);
+    ecs.actionName.setLit(accepted ? ACCEPT : REJECT);
+    ecs.eventType.setLit(accepted ? ALLOWED : DENIED);
+    ecs.outcomeSuccess = true;
+    ecs.transport.setLit(tuple.protocolLetter == 0x54 ? TCP : UDP);
+    ecs.direction.setLit(directionOf(tuple.direction));
+    const s = tuple.state;
+    if (s != 0) ecs.flowState.setLit(s == 0x42 ? BEGIN : s == 0x43 ? CONTINUE : END);
+    fillEndpoints();
+  }
+  applyOverride(ecs.source, F_SOURCE_ADDR, sourcePort);
+  applyOverride(ecs.destination, F_DEST_ADDR, destPort);
+  return MAP_OK;
+}
