@@ -1,0 +1,92 @@
+// Calls the filter export exactly as Fluent Bit's `filter wasm` does (src/wasm/flb_wasm.c,
+// flb_wasm_call_function_format_json): the record as compact JSON, non-ASCII escaped as \uXXXX
+// (json.escape_unicode on, the default), copied into the module with the module's own
+// allocator (__new + __pin, as WAMR's module_malloc does for an AssemblyScript module) with a
+// NUL terminator not counted in the length; six i32 arguments; the result read up to its NUL
+// and copied; both inputs released with __unpin. What Fluent Bit would do with the result is
+// reported too: it keeps the record only when the result is a JSON object.
+
+interface FilterExports {
+  memory: WebAssembly.Memory;
+  __new(size: number, id: number): number;
+  __pin(ptr: number): number;
+  __unpin(ptr: number): void;
+  [name: string]: unknown;
+}
+
+export interface FilterCall {
+  /** The text the filter returned (up to its NUL). */
+  text: string;
+  /** Fluent Bit keeps the record only when this is a JSON object; otherwise it drops it. */
+  kept: boolean;
+  record?: Record<string, unknown>;
+}
+
+/** A record serialised as Fluent Bit hands it to the filter. */
+export function fluentBitJson(record: unknown, escapeUnicode = true): string {
+  const json = JSON.stringify(record);
+  if (!escapeUnicode) return json;
+  return json.replace(/[\u0080-\uffff]/g, (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0"));
+}
+
+export class FluentBitFilter {
+  readonly exports: FilterExports;
+  private readonly fn: (...args: number[]) => number;
+
+  constructor(module: WebAssembly.Module, readonly functionName = "nsg_flow_ecs") {
+    this.exports = new WebAssembly.Instance(module, {}).exports as unknown as FilterExports;
+    const fn = this.exports[functionName];
+    if (typeof fn !== "function" || !this.exports.__new || !this.exports.__pin || !this.exports.__unpin) {
+      throw new Error(`module does not export ${functionName}(6 × i32) -> i32 with __new/__pin/__unpin`);
+    }
+    this.fn = fn as (...args: number[]) => number;
+  }
+
+  static hasFilter(module: WebAssembly.Module, functionName = "nsg_flow_ecs"): boolean {
+    return WebAssembly.Module.exports(module).some((e) => e.name === functionName && e.kind === "function");
+  }
+
+  get memoryBytes(): number {
+    return this.exports.memory.buffer.byteLength;
+  }
+
+  private dup(bytes: Uint8Array): number {
+    const ptr = this.exports.__pin(this.exports.__new(bytes.length + 1, 0));
+    const mem = new Uint8Array(this.exports.memory.buffer);
+    mem.set(bytes, ptr);
+    mem[ptr + bytes.length] = 0;
+    return ptr;
+  }
+
+  /** One call with a record already serialised (the JSON text Fluent Bit would pass). */
+  callJson(recordJson: string, tag = "azure.flow", time = { sec: 1710768066, nsec: 0 }): FilterCall {
+    const tagBytes = Buffer.from(tag);
+    const recBytes = Buffer.from(recordJson);
+    const tagPtr = this.dup(tagBytes);
+    const recPtr = this.dup(recBytes);
+    let resultPtr: number;
+    try {
+      resultPtr = this.fn(tagPtr, tagBytes.length, time.sec >>> 0, time.nsec >>> 0, recPtr, recBytes.length);
+    } finally {
+      this.exports.__unpin(tagPtr);
+      this.exports.__unpin(recPtr);
+    }
+    const mem = new Uint8Array(this.exports.memory.buffer);
+    if (resultPtr <= 0 || resultPtr >= mem.length) return { text: "", kept: false };
+    let end = resultPtr;
+    while (end < mem.length && mem[end] !== 0) end++;
+    const text = Buffer.from(mem.subarray(resultPtr, end)).toString("utf8");
+    try {
+      const parsed = JSON.parse(text);
+      const kept = parsed !== null && typeof parsed === "object" && !Array.isArray(parsed);
+      return kept ? { text, kept, record: parsed } : { text, kept };
+    } catch {
+      return { text, kept: false };
+    }
+  }
+
+  /** One call with a record object, serialised as Fluent Bit does. */
+  call(record: unknown, escapeUnicode = true): FilterCall {
+    return this.callJson(fluentBitJson(record, escapeUnicode));
+  }
+}

@@ -1,0 +1,202 @@
+// Loads the WASM core once and moves many records per call through its batch ABI. The input
+// and output buffers live in the module's memory and are reused; the host splits the stream at
+// line boundaries itself so that, should the module ever trap, it can re-instantiate and redo
+// exactly the lines of the failed call one by one: no record is lost or duplicated.
+import { existsSync, readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+interface BatchExports {
+  memory: WebAssembly.Memory;
+  input_buffer(size: number): number;
+  output_buffer(): number;
+  ndjson_feed(len: number, last: number): number;
+  copy_feed(len: number, last: number): number;
+  map_one(len: number): number;
+  too_large(available: number, total: number): number;
+  reset_stream(): void;
+  last_records(): number;
+  last_errors(): number;
+  last_was_error(): number;
+  max_record_bytes(): number;
+}
+
+export interface TransformResult {
+  /** ECS NDJSON, one line per input record, in input order. A copy: safe to keep. */
+  output: Buffer;
+  records: number;
+  errors: number;
+}
+
+/** The .wasm files the build produces, found from this file both as TypeScript source
+ * (host/) and compiled (dist/host/). */
+export function builtWasm(name: string): string {
+  for (const rel of ["../build/", "../../build/"]) {
+    const path = fileURLToPath(new URL(rel + name, import.meta.url));
+    if (existsSync(path)) return path;
+  }
+  throw new Error(`${name} is not built: run \`npm run build\``);
+}
+
+/** The module the host uses by default: the SIMD build where the engine has SIMD (Node does),
+ * else the portable one that Fluent Bit also loads. */
+export function defaultWasmPath(): string {
+  const simd = builtWasm("nsg-flow-ecs-simd.wasm");
+  return WebAssembly.validate(readFileSync(simd)) ? simd : builtWasm("nsg-flow-ecs.wasm");
+}
+
+const NEWLINE = 0x0a;
+
+export class FlowTransform {
+  private exports!: BatchExports;
+  private readonly maxRecord: number;
+  /** Bytes after the last newline seen so far (at most maxRecord + 4 of them are kept). */
+  private tail: Buffer = Buffer.alloc(0);
+  private tailTotal = 0;
+  /** How many times the module trapped and was re-instantiated. */
+  traps = 0;
+
+  constructor(private readonly module: WebAssembly.Module) {
+    this.instantiate();
+    this.maxRecord = this.exports.max_record_bytes();
+  }
+
+  static fromFile(path: string = defaultWasmPath()): FlowTransform {
+    return new FlowTransform(new WebAssembly.Module(readFileSync(path)));
+  }
+
+  private instantiate(): void {
+    const instance = new WebAssembly.Instance(this.module, {});
+    this.exports = instance.exports as unknown as BatchExports;
+  }
+
+  private write(bytes: Uint8Array): void {
+    const ptr = this.exports.input_buffer(bytes.length);
+    new Uint8Array(this.exports.memory.buffer, ptr, bytes.length).set(bytes);
+  }
+
+  private read(len: number): Buffer {
+    return Buffer.from(new Uint8Array(this.exports.memory.buffer, this.exports.output_buffer(), len));
+  }
+
+  /** Feeds a chunk of NDJSON (any boundaries: a line may span chunks). */
+  push(chunk: Uint8Array): TransformResult {
+    const lastNl = chunk.lastIndexOf(NEWLINE);
+    if (lastNl < 0) {
+      this.keepTail(chunk);
+      return { output: Buffer.alloc(0), records: 0, errors: 0 };
+    }
+    const results: TransformResult[] = [];
+    const firstNl = chunk.indexOf(NEWLINE);
+    if (this.tailTotal > 0) {
+      // The line carried over from earlier chunks ends in this one.
+      this.keepTail(chunk.subarray(0, firstNl));
+      results.push(this.flushTail());
+      results.push(this.completeLines(chunk.subarray(firstNl + 1, lastNl + 1)));
+    } else {
+      results.push(this.completeLines(chunk.subarray(0, lastNl + 1)));
+    }
+    this.keepTail(chunk.subarray(lastNl + 1));
+    return concat(results);
+  }
+
+  /** Ends the stream: a last line without a newline is mapped too. */
+  end(): TransformResult {
+    return this.tailTotal > 0 ? this.flushTail() : { output: Buffer.alloc(0), records: 0, errors: 0 };
+  }
+
+  /** Maps one raw event (the whole input is the record) to one JSON line, without newline. */
+  mapRecord(raw: Uint8Array | string): string {
+    const bytes = typeof raw === "string" ? Buffer.from(raw) : raw;
+    return this.guarded(() => {
+      this.write(bytes);
+      return this.read(this.exports.map_one(bytes.length)).toString("utf8");
+    }, () => internalError(bytes));
+  }
+
+  /** The roof: the same framing and copying with no mapping. For the benchmark. */
+  copyThrough(chunk: Uint8Array, last: boolean): number {
+    this.write(chunk);
+    return this.exports.copy_feed(chunk.length, last ? 1 : 0);
+  }
+
+  private keepTail(bytes: Uint8Array): void {
+    if (bytes.length === 0) return;
+    this.tailTotal += bytes.length;
+    const room = this.maxRecord + 4 - this.tail.length;
+    if (room > 0) this.tail = Buffer.concat([this.tail, bytes.subarray(0, room)]);
+  }
+
+  private flushTail(): TransformResult {
+    const tail = this.tail;
+    const total = this.tailTotal;
+    this.tail = Buffer.alloc(0);
+    this.tailTotal = 0;
+    if (total > tail.length) {
+      return this.guarded(() => {
+        this.write(tail);
+        const len = this.exports.too_large(tail.length, total);
+        return { output: this.read(len), records: 1, errors: 1 };
+      }, () => ({ output: Buffer.from(internalError(tail) + "\n"), records: 1, errors: 1 }));
+    }
+    return this.completeLines(Buffer.concat([tail, Buffer.from([NEWLINE])]));
+  }
+
+  /** Bytes that end with a newline: all complete lines, mapped in one call. */
+  private completeLines(bytes: Uint8Array): TransformResult {
+    if (bytes.length === 0) return { output: Buffer.alloc(0), records: 0, errors: 0 };
+    return this.guarded(() => {
+      this.write(bytes);
+      const len = this.exports.ndjson_feed(bytes.length, 1);
+      return { output: this.read(len), records: this.exports.last_records(), errors: this.exports.last_errors() };
+    }, () => this.oneByOne(bytes));
+  }
+
+  /** After a trap: the same lines again, one call each, so only a record that traps again is
+   * lost, and it still comes out as an error event. */
+  private oneByOne(bytes: Uint8Array): TransformResult {
+    const results: TransformResult[] = [];
+    let start = 0;
+    while (start < bytes.length) {
+      const nl = bytes.indexOf(NEWLINE, start);
+      const line = bytes.subarray(start, nl);
+      start = nl + 1;
+      results.push(this.guarded(() => {
+        this.write(line);
+        this.exports.reset_stream();
+        const len = this.exports.ndjson_feed(line.length, 1);
+        return { output: this.read(len), records: this.exports.last_records(), errors: this.exports.last_errors() };
+      }, () => ({ output: Buffer.from(internalError(line) + "\n"), records: 1, errors: 1 })));
+    }
+    return concat(results);
+  }
+
+  private guarded<T>(work: () => T, onTrap: () => T): T {
+    try {
+      return work();
+    } catch (err) {
+      if (!(err instanceof WebAssembly.RuntimeError)) throw err;
+      // A trap poisons an incremental-runtime instance: start a fresh one.
+      this.traps++;
+      this.instantiate();
+      return onTrap();
+    }
+  }
+}
+
+function concat(results: TransformResult[]): TransformResult {
+  if (results.length === 1) return results[0];
+  return {
+    output: Buffer.concat(results.map((r) => r.output)),
+    records: results.reduce((n, r) => n + r.records, 0),
+    errors: results.reduce((n, r) => n + r.errors, 0),
+  };
+}
+
+/** The error event for a record the module could not map at all (it trapped twice). */
+function internalError(raw: Uint8Array): string {
+  return JSON.stringify({
+    message: new TextDecoder().decode(raw),
+    error: { type: "internal_error", message: "the WASM core trapped on this record; please report it" },
+    event: { kind: "pipeline_error" },
+  });
+}
