@@ -2,9 +2,9 @@
 // writes bytes into the input buffer, calls a *_feed function, and reads the output buffer.
 // Both buffers are reused across calls; pointers change only when a buffer grows.
 import { nextCapacity } from "../bytes";
-import { outBuf, outPos, outReset } from "../output";
+import { outBuf, outPos, outReset, put, reserve } from "../output";
 import { feedLines, resetFraming, records, errors, MODE_MAP, MODE_COPY } from "../ndjson";
-import { mapRecord, lastWasError, MAX_RECORD_BYTES } from "../mapper";
+import { mapRecord, tooLarge, lastWasError, MAX_RECORD_BYTES } from "../mapper";
 
 let inBuf: usize = heap.alloc(65536);
 let inCap: i32 = 65536;
@@ -49,6 +49,16 @@ export function copy_feed(len: i32, last: i32): i32 {
 export function map_one(len: i32): i32 {
   begin();
   mapRecord(inBuf, len);
+  return outPos;
+}
+
+/** The error event line for a record of `total` bytes of which the host kept the first `len`
+ * (in the input buffer): hosts that frame lines themselves do not hold oversized ones whole. */
+export function too_large(len: i32, total: f64): i32 {
+  begin();
+  reserve(MAX_RECORD_BYTES * 8);
+  tooLarge(inBuf, len, <i64>total);
+  put(0x0a);
   return outPos;
 }
 
