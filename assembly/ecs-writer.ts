@@ -3,7 +3,7 @@
 // input, the decode arena or a literal; a length of 0 means the field is absent.
 import { Lit, lit, spansEqual } from "./bytes";
 import {
-  put, putLit, putBytes, putString, putEscapedRepaired, putU64, key, keyString, keyLitString, keyU64,
+  put, putLit, putBytes, putEscaped, putEscapedRepaired, putU64, key, keyLitString, keyU64,
   beginRecord, endRecord, beginObject, endObject,
 } from "./output";
 import { timeText, timeTextLen } from "./time";
@@ -12,9 +12,15 @@ import * as tuple from "./tuple";
 export class Span {
   ptr: usize = 0;
   len: i32 = 0;
-  @inline set(ptr: usize, len: i32): void { this.ptr = ptr; this.len = len; }
+  /** Needs no escaping (see json-scanner's fieldVerbatim): copied as is, the common case. */
+  verbatim: bool = true;
+  @inline set(ptr: usize, len: i32, verbatim: bool): void {
+    this.ptr = ptr;
+    this.len = len;
+    this.verbatim = verbatim;
+  }
   @inline setLit(l: Lit | null): void {
-    if (l) { this.ptr = l.ptr; this.len = l.len; } else this.len = 0;
+    if (l) { this.ptr = l.ptr; this.len = l.len; this.verbatim = true; } else this.len = 0;
   }
   @inline clear(): void { this.len = 0; }
   @inline get present(): bool { return this.len > 0; }
@@ -128,8 +134,9 @@ export function directionOf(letter: u8): Lit {
 export function fillEndpoints(): void {
   const s = ecs.source;
   const d = ecs.destination;
-  s.ip.set(tuple.srcIpPtr, tuple.srcIpLen);
-  d.ip.set(tuple.dstIpPtr, tuple.dstIpLen);
+  // Validated addresses hold only hex digits, '.' and ':'.
+  s.ip.set(tuple.srcIpPtr, tuple.srcIpLen, true);
+  d.ip.set(tuple.dstIpPtr, tuple.dstIpLen, true);
   s.port = tuple.srcPort;
   d.port = tuple.dstPort;
   s.hasPackets = unchecked(tuple.counterPresent[0]);
@@ -142,15 +149,27 @@ export function fillEndpoints(): void {
   d.bytes = unchecked(tuple.counters[3]);
 }
 
+function putSpan(s: Span): void {
+  put(0x22);
+  if (s.verbatim) putBytes(s.ptr, s.len);
+  else putEscaped(s.ptr, s.len);
+  put(0x22);
+}
+
+@inline function keySpan(k: Lit, s: Span): void {
+  key(k);
+  putSpan(s);
+}
+
 @inline function optString(k: Lit, s: Span): void {
-  if (s.len > 0) keyString(k, s.ptr, s.len);
+  if (s.len > 0) keySpan(k, s);
 }
 
 function writeEndpoint(k: Lit, e: Endpoint): void {
   beginObject(k);
   if (e.ip.present) {
-    keyString(K_IP, e.ip.ptr, e.ip.len);
-    keyString(K_ADDRESS, e.ip.ptr, e.ip.len);
+    keySpan(K_IP, e.ip);
+    keySpan(K_ADDRESS, e.ip);
   }
   if (e.port >= 0) keyU64(K_PORT, <u64>e.port);
   optString(K_MAC, e.mac);
@@ -166,10 +185,10 @@ function writeRelatedIp(): void {
   beginObject(K_RELATED);
   key(K_IP);
   put(0x5b);
-  if (s.present) putString(s.ptr, s.len);
+  if (s.present) putSpan(s);
   if (d.present && !spansEqual(s.ptr, s.len, d.ptr, d.len)) {
     if (s.present) put(0x2c);
-    putString(d.ptr, d.len);
+    putSpan(d);
   }
   put(0x5d);
   endObject();
@@ -182,7 +201,10 @@ export function writeEcsEvent(): void {
   put(0x22);
   putBytes(timeText, timeTextLen);
   put(0x22);
-  keyString(K_MESSAGE, ecs.message.ptr, ecs.message.len);
+  key(K_MESSAGE);
+  put(0x22);
+  putEscaped(ecs.message.ptr, ecs.message.len);
+  put(0x22);
 
   beginObject(K_EVENT);
   key(K_CATEGORY_NETWORK);
@@ -197,7 +219,7 @@ export function writeEcsEvent(): void {
   if (ecs.eventType.present) {
     key(K_TYPE);
     put(0x5b);
-    putString(ecs.eventType.ptr, ecs.eventType.len);
+    putSpan(ecs.eventType);
     put(0x5d);
   }
   if (ecs.outcomeSuccess) key(K_OUTCOME_SUCCESS);
@@ -218,7 +240,7 @@ export function writeEcsEvent(): void {
 
   if (ecs.ruleName.present) {
     beginObject(K_RULE);
-    keyString(K_NAME, ecs.ruleName.ptr, ecs.ruleName.len);
+    keySpan(K_NAME, ecs.ruleName);
     endObject();
   }
 
@@ -230,7 +252,7 @@ export function writeEcsEvent(): void {
 
   if (ecs.observerMac.present) {
     beginObject(K_OBSERVER);
-    keyString(K_MAC, ecs.observerMac.ptr, ecs.observerMac.len);
+    keySpan(K_MAC, ecs.observerMac);
     endObject();
   }
 

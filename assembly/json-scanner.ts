@@ -44,10 +44,14 @@ export const V_OTHER: u8 = 4; // true, false, an object or an array
 const fieldKind = new StaticArray<u8>(FIELD_COUNT);
 const fieldPtr = new StaticArray<usize>(FIELD_COUNT);
 const fieldLen = new StaticArray<i32>(FIELD_COUNT);
+// Whether the value can be written back as is: a string that had no escapes (so, being valid
+// JSON, holds no quote, backslash or control character), or a number.
+const fieldVerbatim = new StaticArray<bool>(FIELD_COUNT);
 
 @inline export function kindOf(f: i32): u8 { return unchecked(fieldKind[f]); }
 @inline export function ptrOf(f: i32): usize { return unchecked(fieldPtr[f]); }
 @inline export function lenOf(f: i32): i32 { return unchecked(fieldLen[f]); }
+@inline export function verbatimOf(f: i32): bool { return unchecked(fieldVerbatim[f]); }
 
 /** A string field with non-empty content (the contract: empty counts as absent). */
 @inline export function hasText(f: i32): bool {
@@ -426,6 +430,7 @@ export function scanRecord(ptr: usize, len: i32): i32 {
       unchecked(fieldKind[field] = kind);
       unchecked(fieldPtr[field] = vptr);
       unchecked(fieldLen[field] = vlen);
+      unchecked(fieldVerbatim[field] = kind != V_STRING || !strEscaped);
     }
     p = skipWs(p);
     if (p >= end) { fail(SCAN_INVALID_JSON, p); return scanError; }

@@ -84,7 +84,7 @@ function isWrapper(): bool {
 
 function mapScanned(ptr: usize, len: i32): void {
   ecs.clear();
-  ecs.message.set(ptr, len);
+  ecs.message.set(ptr, len, false);
   const status = isVnet() ? mapVnet() : mapNsg();
   if (status == MAP_OK) {
     writeEcsEvent();

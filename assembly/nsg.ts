@@ -2,14 +2,14 @@
 import { lit } from "./bytes";
 import {
   F_MAC, F_OPERATION, F_RULE, F_TIME, F_FLOW0, F_VERSION, F_FLOW_STATE, F_SOURCE_ADDR,
-  F_SOURCE_PORT, F_DEST_ADDR, F_DEST_PORT, hasText, ptrOf, lenOf,
+  F_SOURCE_PORT, F_DEST_ADDR, F_DEST_PORT, hasText, ptrOf, lenOf, verbatimOf,
 } from "./json-scanner";
 import {
   MAP_OK, MAP_INVALID_FIELD, MAP_INVALID_TIME, MAP_NO_TIMESTAMP, stringFieldOk, versionFieldOk,
   portOverride, textLen,
 } from "./fields";
 import * as tuple from "./tuple";
-import { parseIsoTime, parsedMicros, secondsToMicros, formatMicros } from "./time";
+import { parseIsoTimeCached, parsedMicros, secondsToMicros, formatMicros } from "./time";
 import { ecs, Endpoint, fillEndpoints, directionOf } from "./ecs-writer";
 
 const ACCEPT = lit("accept");
@@ -23,7 +23,7 @@ const CONTINUE = lit("continue");
 const END = lit("end");
 
 function applyOverride(e: Endpoint, addrField: i32, port: i32): void {
-  if (hasText(addrField)) e.ip.set(ptrOf(addrField), lenOf(addrField));
+  if (hasText(addrField)) e.ip.set(ptrOf(addrField), lenOf(addrField), verbatimOf(addrField));
   if (port >= 0) e.port = port;
 }
 
@@ -40,7 +40,7 @@ export function mapNsg(): i32 {
   const parsed = hasText(F_FLOW0) && tuple.parseNsgTuple(ptrOf(F_FLOW0), lenOf(F_FLOW0));
   let micros: i64;
   if (hasText(F_TIME)) {
-    if (!parseIsoTime(ptrOf(F_TIME), lenOf(F_TIME))) return MAP_INVALID_TIME;
+    if (!parseIsoTimeCached(ptrOf(F_TIME), lenOf(F_TIME))) return MAP_INVALID_TIME;
     micros = parsedMicros;
   } else {
     micros = parsed ? secondsToMicros(tuple.epoch) : -1;
@@ -49,13 +49,13 @@ export function mapNsg(): i32 {
   formatMicros(micros);
 
   ecs.hasEventStart = true;
-  ecs.eventCode.set(ptrOf(F_OPERATION), textLen(F_OPERATION));
-  ecs.operationName.set(ptrOf(F_OPERATION), textLen(F_OPERATION));
-  ecs.version.set(ptrOf(F_VERSION), textLen(F_VERSION));
-  ecs.flowState.set(ptrOf(F_FLOW_STATE), textLen(F_FLOW_STATE));
-  ecs.ruleName.set(ptrOf(F_RULE), textLen(F_RULE));
-  ecs.actionType.set(ptrOf(F_RULE), textLen(F_RULE));
-  ecs.source.mac.set(ptrOf(F_MAC), textLen(F_MAC));
+  ecs.eventCode.set(ptrOf(F_OPERATION), textLen(F_OPERATION), verbatimOf(F_OPERATION));
+  ecs.operationName.set(ptrOf(F_OPERATION), textLen(F_OPERATION), verbatimOf(F_OPERATION));
+  ecs.version.set(ptrOf(F_VERSION), textLen(F_VERSION), verbatimOf(F_VERSION));
+  ecs.flowState.set(ptrOf(F_FLOW_STATE), textLen(F_FLOW_STATE), verbatimOf(F_FLOW_STATE));
+  ecs.ruleName.set(ptrOf(F_RULE), textLen(F_RULE), verbatimOf(F_RULE));
+  ecs.actionType.set(ptrOf(F_RULE), textLen(F_RULE), verbatimOf(F_RULE));
+  ecs.source.mac.set(ptrOf(F_MAC), textLen(F_MAC), verbatimOf(F_MAC));
 
   if (parsed) {
     const accepted = tuple.decision == 0x41;

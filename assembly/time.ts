@@ -33,6 +33,29 @@ function digits(ptr: usize, n: i32): i32 {
 
 export let parsedMicros: i64 = 0;
 
+// Records of one flow-log record (and of one blob) share their `time`: remember the last text.
+const CACHE_MAX = 64;
+const cachedText: usize = heap.alloc(CACHE_MAX);
+let cachedLen: i32 = -1;
+let cachedOk: bool = false;
+let cachedMicros: i64 = 0;
+
+/** parseIsoTime, remembering the last answer. */
+export function parseIsoTimeCached(ptr: usize, len: i32): bool {
+  if (len == cachedLen && memory.compare(ptr, cachedText, <usize>len) == 0) {
+    parsedMicros = cachedMicros;
+    return cachedOk;
+  }
+  const ok = parseIsoTime(ptr, len);
+  if (len <= CACHE_MAX) {
+    memory.copy(cachedText, ptr, <usize>len);
+    cachedLen = len;
+    cachedOk = ok;
+    cachedMicros = parsedMicros;
+  }
+  return ok;
+}
+
 /** Parses `YYYY-MM-DD(T| )HH:MM:SS[.f+][Z|z|±HH:MM|±HHMM]` (no zone = UTC) into parsedMicros.
  * False for anything else, for dates that do not exist, and for results outside 0001-9999. */
 export function parseIsoTime(ptr: usize, len: i32): bool {
@@ -100,6 +123,7 @@ export function secondsToMicros(s: u64): i64 {
 // The formatted timestamp, written once and copied into @timestamp and event.start.
 export const timeText: usize = heap.alloc(32);
 export let timeTextLen: i32 = 0;
+let formattedMicros: i64 = 0;
 
 function put2(at: usize, v: i32): void {
   store<u8>(at, <u8>(0x30 + v / 10));
@@ -108,6 +132,8 @@ function put2(at: usize, v: i32): void {
 
 /** Formats epoch microseconds (within 0001-9999) into timeText: a zero fraction prints none. */
 export function formatMicros(t: i64): void {
+  if (t == formattedMicros && timeTextLen > 0) return;
+  formattedMicros = t;
   let secs = t / 1000000;
   let micros = <i32>(t % 1000000);
   if (micros < 0) { micros += 1000000; secs--; }

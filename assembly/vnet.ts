@@ -1,9 +1,9 @@
 // VNet flow logs (flowLogVersion 4, operationName FlowLogFlowEvent), as the intake documents them.
 import { lit } from "./bytes";
-import { F_MAC, F_OPERATION, F_RULE, F_TIME, F_FLOW0, hasText, ptrOf, lenOf } from "./json-scanner";
+import { F_MAC, F_OPERATION, F_RULE, F_TIME, F_FLOW0, hasText, ptrOf, lenOf, verbatimOf } from "./json-scanner";
 import { MAP_OK, MAP_INVALID_FIELD, MAP_INVALID_TIME, MAP_NO_TIMESTAMP, stringFieldOk, textLen } from "./fields";
 import * as tuple from "./tuple";
-import { parseIsoTime, parsedMicros, millisToMicros, formatMicros } from "./time";
+import { parseIsoTimeCached, parsedMicros, millisToMicros, formatMicros } from "./time";
 import { ecs, fillEndpoints, directionOf } from "./ecs-writer";
 
 const START = lit("start");
@@ -23,21 +23,21 @@ export function mapVnet(): i32 {
   const parsed = tupleMicros >= 0;
   let micros = tupleMicros;
   if (hasText(F_TIME)) {
-    if (!parseIsoTime(ptrOf(F_TIME), lenOf(F_TIME))) return MAP_INVALID_TIME;
+    if (!parseIsoTimeCached(ptrOf(F_TIME), lenOf(F_TIME))) return MAP_INVALID_TIME;
     if (!parsed) micros = parsedMicros;
   }
   if (micros < 0) return MAP_NO_TIMESTAMP;
   formatMicros(micros);
 
-  ecs.eventCode.set(ptrOf(F_OPERATION), textLen(F_OPERATION));
-  ecs.operationName.set(ptrOf(F_OPERATION), textLen(F_OPERATION));
-  ecs.observerMac.set(ptrOf(F_MAC), textLen(F_MAC));
-  ecs.ruleName.set(ptrOf(F_RULE), textLen(F_RULE));
+  ecs.eventCode.set(ptrOf(F_OPERATION), textLen(F_OPERATION), verbatimOf(F_OPERATION));
+  ecs.operationName.set(ptrOf(F_OPERATION), textLen(F_OPERATION), verbatimOf(F_OPERATION));
+  ecs.observerMac.set(ptrOf(F_MAC), textLen(F_MAC), verbatimOf(F_MAC));
+  ecs.ruleName.set(ptrOf(F_RULE), textLen(F_RULE), verbatimOf(F_RULE));
   if (parsed) {
     const st = tuple.state;
     ecs.eventType.setLit(st == 0x42 ? START : st == 0x43 ? INFO : st == 0x45 ? END : DENIED);
-    ecs.flowEncryption.set(tuple.encryptionPtr, tuple.encryptionLen);
-    ecs.ianaNumber.set(tuple.protocolPtr, tuple.protocolLen);
+    ecs.flowEncryption.set(tuple.encryptionPtr, tuple.encryptionLen, verbatimOf(F_FLOW0));
+    ecs.ianaNumber.set(tuple.protocolPtr, tuple.protocolLen, true);
     ecs.direction.setLit(directionOf(tuple.direction));
     fillEndpoints();
   }
