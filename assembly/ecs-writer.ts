@@ -276,13 +276,14 @@ export const ERR_NO_TIMESTAMP = lit("no_timestamp");
 const K_ERROR = lit('"error":');
 const K_PIPELINE_ERROR = lit('"event":{"kind":"pipeline_error"}');
 
-/** Opens an error event: `{"message":<raw, U+FFFD for invalid UTF-8>,"error":{"type":…,
+/** Opens an error event: `{"message":<raw, U+FFFD for invalid UTF-8 unless rawIsWtf8>,"error":{"type":…,
  * "message":"` — the caller writes the explanation (escaped), then calls endErrorEvent. */
-export function beginErrorEvent(type: Lit, rawPtr: usize, rawLen: i32): void {
+export function beginErrorEvent(type: Lit, rawPtr: usize, rawLen: i32, rawIsWtf8: bool = false): void {
   beginRecord();
   key(K_MESSAGE);
   put(0x22);
-  putEscapedRepaired(rawPtr, rawLen);
+  if (rawIsWtf8) putEscaped(rawPtr, rawLen);
+  else putEscapedRepaired(rawPtr, rawLen);
   put(0x22);
   beginObject(K_ERROR);
   keyLitString(K_TYPE, type);

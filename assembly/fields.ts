@@ -1,23 +1,31 @@
 // Typed access to the values the scanner found, with the contract's rules for each kind of
 // field (DEVELOPERS.md, "Field values"), and the outcome codes the mappings return.
 import { isDigit, parseSmallUint } from "./bytes";
-import { kindOf, ptrOf, lenOf, V_ABSENT, V_STRING, V_NUMBER, V_NULL } from "./json-scanner";
+import { kindOf, ptrOf, lenOf, orderOf, V_ABSENT, V_STRING, V_NUMBER, V_NULL } from "./json-scanner";
 
 export const MAP_OK = 0;
 export const MAP_INVALID_FIELD = 1;
 export const MAP_INVALID_TIME = 2;
 export const MAP_NO_TIMESTAMP = 3;
 
-/** The field that made a mapping return MAP_INVALID_FIELD, and what it had to be. */
+/** The field that made a mapping return MAP_INVALID_FIELD, and what it had to be. All mapped
+ * fields are checked; the one named is the first in the record, so a user fixing a collector
+ * is shown the offending keys in the order they appear. */
 export let badField: i32 = -1;
+
+export function resetBadField(): void {
+  badField = -1;
+}
 export const EXPECT_STRING = 0;
 export const EXPECT_VERSION = 1;
 export const EXPECT_PORT = 2;
 export let badFieldExpected: i32 = EXPECT_STRING;
 
 function invalid(f: i32, expected: i32): bool {
-  badField = f;
-  badFieldExpected = expected;
+  if (badField < 0 || orderOf(f) < orderOf(badField)) {
+    badField = f;
+    badFieldExpected = expected;
+  }
   return false;
 }
 

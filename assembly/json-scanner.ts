@@ -47,11 +47,14 @@ const fieldLen = new StaticArray<i32>(FIELD_COUNT);
 // Whether the value can be written back as is: a string that had no escapes (so, being valid
 // JSON, holds no quote, backslash or control character), or a number.
 const fieldVerbatim = new StaticArray<bool>(FIELD_COUNT);
+const fieldOrder = new StaticArray<i32>(FIELD_COUNT);
 
 @inline export function kindOf(f: i32): u8 { return unchecked(fieldKind[f]); }
 @inline export function ptrOf(f: i32): usize { return unchecked(fieldPtr[f]); }
 @inline export function lenOf(f: i32): i32 { return unchecked(fieldLen[f]); }
 @inline export function verbatimOf(f: i32): bool { return unchecked(fieldVerbatim[f]); }
+/** Position of the field among the record's members (of the occurrence that wins). */
+@inline export function orderOf(f: i32): i32 { return unchecked(fieldOrder[f]); }
 
 /** A string field with non-empty content (the contract: empty counts as absent). */
 @inline export function hasText(f: i32): bool {
@@ -67,6 +70,14 @@ export let scanError: i32 = SCAN_OK;
 export let scanErrorOffset: i32 = 0;
 /** For SCAN_INVALID_JSON: the byte found (or -1 at end of input). */
 export let scanErrorByte: i32 = 0;
+/** For SCAN_NOT_OBJECT: the first byte of the value ('[', '"', 't', 'n', a digit…). */
+export let nonObjectKind: u32 = 0;
+
+function tooDeep(): i32 {
+  scanError = SCAN_TOO_DEEP;
+  scanErrorOffset = <i32>tooDeepAt;
+  return scanError;
+}
 
 // Scratch arena for decoded strings; reset per record, sized to the record (decoding shrinks).
 let arena: usize = heap.alloc(65536);
@@ -258,28 +269,45 @@ function scanLiteral(p: usize, l: Lit): usize {
   return p + <usize>l.len;
 }
 
-// Open containers while skipping a nested value: '{' or '['.
-const openers = new StaticArray<u8>(MAX_DEPTH + 1);
+// Open containers while skipping a nested value, one bit each (1 = object): a record of at most
+// MAX_RECORD_BYTES cannot nest deeper than that many levels. Nesting past MAX_DEPTH is noted and
+// reported only if the record is otherwise valid JSON (invalid_json comes first).
+const STACK_BITS = 65536 * 2;
+const openers = new StaticArray<u8>(STACK_BITS / 8);
+let tooDeepAt: i64 = -1;
+
+@inline function pushOpener(sp: i32, isObject: bool): void {
+  const i = sp >> 3;
+  const shift: i32 = sp & 7;
+  const bit = <u8>(<i32>1 << shift);
+  const b = unchecked(openers[i]);
+  unchecked(openers[i] = isObject ? b | bit : b & ~bit);
+}
+
+@inline function openerIsObject(sp: i32): bool {
+  const shift: i32 = sp & 7;
+  return ((<i32>unchecked(openers[sp >> 3]) >> shift) & 1) != 0;
+}
 
 /** Validates and skips one nested object or array starting at p (at '{' or '['), which sits
  * at nesting depth `depth`. Iterative, so deep input cannot exhaust the wasm stack. */
 function skipContainer(p: usize, depth: i32): usize {
   let sp = 0;
-  unchecked(openers[0] = load<u8>(p));
-  if (depth > MAX_DEPTH) return fail(SCAN_TOO_DEEP, p);
+  pushOpener(0, load<u8>(p) == 0x7b);
+  if (depth > MAX_DEPTH && tooDeepAt < 0) tooDeepAt = <i64>(p - base);
   p++;
   let first = true;
   while (true) {
     p = skipWs(p);
     if (p >= end) return fail(SCAN_INVALID_JSON, p);
-    const open = unchecked(openers[sp]);
+    const isObject = openerIsObject(sp);
     let c = <u32>load<u8>(p);
-    if (first && (c == 0x7d && open == 0x7b || c == 0x5d && open == 0x5b)) {
+    if (first && (c == 0x7d && isObject || c == 0x5d && !isObject)) {
       p++;
       if (sp == 0) return p;
       sp--;
     } else {
-      if (open == 0x7b) {
+      if (isObject) {
         if (c != 0x22) return fail(SCAN_INVALID_JSON, p);
         p = scanString(p + 1);
         if (p == 0) return 0;
@@ -291,8 +319,9 @@ function skipContainer(p: usize, depth: i32): usize {
       }
       if (c == 0x7b || c == 0x5b) {
         sp++;
-        if (depth + sp > MAX_DEPTH) return fail(SCAN_TOO_DEEP, p);
-        unchecked(openers[sp] = <u8>c);
+        if (sp >= STACK_BITS) return fail(SCAN_INVALID_JSON, p); // beyond any record we accept
+        if (depth + sp > MAX_DEPTH && tooDeepAt < 0) tooDeepAt = <i64>(p - base);
+        pushOpener(sp, c == 0x7b);
         p++;
         first = true;
         continue;
@@ -305,9 +334,9 @@ function skipContainer(p: usize, depth: i32): usize {
       p = skipWs(p);
       if (p >= end) return fail(SCAN_INVALID_JSON, p);
       const d = <u32>load<u8>(p);
-      const o = unchecked(openers[sp]);
+      const o = openerIsObject(sp);
       if (d == 0x2c) { p++; first = false; break; }
-      if (d == 0x7d && o == 0x7b || d == 0x5d && o == 0x5b) {
+      if (d == 0x7d && o || d == 0x5d && !o) {
         p++;
         if (sp == 0) return p;
         sp--;
@@ -375,6 +404,7 @@ export function scanRecord(ptr: usize, len: i32): i32 {
     arenaCap = cap;
   }
   arenaPos = 0;
+  tooDeepAt = -1;
   for (let i = 0; i < FIELD_COUNT; i++) unchecked(fieldKind[i] = V_ABSENT);
 
   let p = skipWs(ptr);
@@ -385,6 +415,8 @@ export function scanRecord(ptr: usize, len: i32): i32 {
     const q = c0 == 0x5b ? skipContainer(p, 1) : scanScalar(p, c0);
     if (q == 0) return scanError;
     if (skipWs(q) != end) { fail(SCAN_INVALID_JSON, skipWs(q)); return scanError; }
+    if (tooDeepAt >= 0) return tooDeep();
+    nonObjectKind = c0;
     fail(SCAN_NOT_OBJECT, p);
     return scanError;
   }
@@ -394,6 +426,7 @@ export function scanRecord(ptr: usize, len: i32): i32 {
     if (p != end) fail(SCAN_INVALID_JSON, p);
     return scanError;
   }
+  let member = 0;
   while (true) {
     if (p >= end || load<u8>(p) != 0x22) { fail(SCAN_INVALID_JSON, p); return scanError; }
     p = scanString(p + 1);
@@ -431,14 +464,16 @@ export function scanRecord(ptr: usize, len: i32): i32 {
       unchecked(fieldPtr[field] = vptr);
       unchecked(fieldLen[field] = vlen);
       unchecked(fieldVerbatim[field] = kind != V_STRING || !strEscaped);
+      unchecked(fieldOrder[field] = member);
     }
     p = skipWs(p);
     if (p >= end) { fail(SCAN_INVALID_JSON, p); return scanError; }
     const d = load<u8>(p);
-    if (d == 0x2c) { p = skipWs(p + 1); continue; }
+    if (d == 0x2c) { p = skipWs(p + 1); member++; continue; }
     if (d == 0x7d) {
       p = skipWs(p + 1);
       if (p != end) fail(SCAN_INVALID_JSON, p);
+      else if (tooDeepAt >= 0) return tooDeep();
       return scanError;
     }
     fail(SCAN_INVALID_JSON, p);

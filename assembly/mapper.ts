@@ -4,7 +4,7 @@ import { Lit, lit, nextCapacity } from "./bytes";
 import { firstInvalidUtf8 } from "./utf8";
 import { reserve, worstCaseOutput, put, putEscaped, putLit, putU64 } from "./output";
 import {
-  scanRecord, scanErrorOffset, scanErrorByte, SCAN_OK, SCAN_TOO_DEEP, SCAN_NOT_OBJECT,
+  scanRecord, scanErrorOffset, scanErrorByte, SCAN_OK, SCAN_TOO_DEEP, SCAN_NOT_OBJECT, nonObjectKind,
   MAX_DEPTH, kindOf, ptrOf, lenOf, hasText, keyName, decodeInto, V_STRING, V_ABSENT, V_NULL,
   F_FLOW0, F_OPERATION, F_FLOW_LOG_VERSION, F_MESSAGE, F_LOG, F_TIME,
 } from "./json-scanner";
@@ -26,6 +26,9 @@ export const MAX_RECORD_BYTES = 65536;
 /** Whether the last mapped record became an error event. */
 export let lastWasError: bool = false;
 
+/** Set while the raw event is the unescaped inner event of a wrapper (see mapRecord). */
+let rawMayHoldSurrogates: bool = false;
+
 const FLOW_LOG_FLOW_EVENT = lit("FlowLogFlowEvent");
 
 // The unescaped inner event of a wrapper (`{"message":"{…}"}`), kept apart from the arena.
@@ -42,19 +45,23 @@ export function mapRecord(ptr: usize, len: i32): void {
   }
   if (!validUtf8(ptr, len)) return;
   if (!scanned(ptr, len)) return;
-  if (isWrapper()) {
+  const wrapped = wrappedField();
+  if (wrapped >= 0) {
     // The wrapper is forgotten: the inner event is mapped (and reported) as the raw event.
-    const f = kindOf(F_MESSAGE) == V_STRING ? F_MESSAGE : F_LOG;
-    const n = lenOf(f);
+    const n = lenOf(wrapped);
     if (innerCap < n) {
       innerCap = nextCapacity(innerCap, n);
       innerBuf = heap.realloc(innerBuf, <usize>innerCap);
     }
-    memory.copy(innerBuf, ptrOf(f), <usize>n);
+    memory.copy(innerBuf, ptrOf(wrapped), <usize>n);
     ptr = innerBuf;
     len = n;
-    if (!validUtf8(ptr, len)) return;
-    if (!scanned(ptr, len)) return;
+    // Unescaped JSON text can hold a lone surrogate (from \uD800), which has no UTF-8 form:
+    // that is invalid UTF-8 for a raw event, and `message` shows it back as the \ud800 escape.
+    rawMayHoldSurrogates = true;
+    const ok = validUtf8(ptr, len) && scanned(ptr, len);
+    rawMayHoldSurrogates = false;
+    if (!ok) return;
   }
   mapScanned(ptr, len);
 }
@@ -66,12 +73,24 @@ function isVnet(): bool {
     memory.compare(ptrOf(F_OPERATION), FLOW_LOG_FLOW_EVENT.ptr, <usize>FLOW_LOG_FLOW_EVENT.len) == 0;
 }
 
-function isWrapper(): bool {
-  if (hasText(F_FLOW0) || hasText(F_OPERATION)) return false;
+/** "Absent" as every string field counts it: missing, null or "". */
+function absentString(f: i32): bool {
+  const k = kindOf(f);
+  return k == V_ABSENT || k == V_NULL || (k == V_STRING && lenOf(f) == 0);
+}
+
+/** The wrapper's field holding the inner event (`message`, else `log`), or -1. */
+function wrappedField(): i32 {
+  if (!absentString(F_FLOW0) || !absentString(F_OPERATION)) return -1;
   const v = kindOf(F_FLOW_LOG_VERSION);
-  if (v != V_ABSENT && v != V_NULL) return false;
-  const f = kindOf(F_MESSAGE) == V_STRING ? F_MESSAGE : kindOf(F_LOG) == V_STRING ? F_LOG : -1;
-  if (f < 0) return false;
+  if (v != V_ABSENT && v != V_NULL) return -1;
+  if (holdsObjectText(F_MESSAGE)) return F_MESSAGE;
+  if (holdsObjectText(F_LOG)) return F_LOG;
+  return -1;
+}
+
+function holdsObjectText(f: i32): bool {
+  if (kindOf(f) != V_STRING) return false;
   const p = ptrOf(f);
   const n = lenOf(f);
   for (let i = 0; i < n; i++) {
@@ -85,7 +104,8 @@ function isWrapper(): bool {
 function mapScanned(ptr: usize, len: i32): void {
   ecs.clear();
   ecs.message.set(ptr, len, false);
-  const status = isVnet() ? mapVnet() : mapNsg();
+  const vnet = isVnet();
+  const status = vnet ? mapVnet() : mapNsg();
   if (status == MAP_OK) {
     writeEcsEvent();
     lastWasError = false;
@@ -93,47 +113,49 @@ function mapScanned(ptr: usize, len: i32): void {
   }
   if (status == MAP_INVALID_FIELD) {
     beginErrorEvent(ERR_INVALID_FIELD, ptr, len);
-    errQuoted(keyName(badField));
-    putLit(badFieldExpected == EXPECT_STRING ? MUST_BE_STRING
-      : badFieldExpected == EXPECT_VERSION ? MUST_BE_VERSION : MUST_BE_PORT);
+    putLit(FIELD);
+    putLit(keyName(badField));
+    putLit(MUST_BE);
+    putLit(badFieldExpected == EXPECT_STRING ? A_STRING
+      : badFieldExpected == EXPECT_VERSION ? A_VERSION : A_PORT);
   } else if (status == MAP_INVALID_TIME) {
     beginErrorEvent(ERR_INVALID_TIME, ptr, len);
-    putLit(TIME_NOT_ISO);
-    put(0x5c); put(0x22);
+    putLit(CANNOT_PARSE_TIME);
     putEscaped(ptrOf(F_TIME), lenOf(F_TIME));
-    put(0x5c); put(0x22);
+    putLit(QUOTE);
   } else {
     beginErrorEvent(ERR_NO_TIMESTAMP, ptr, len);
-    putLit(NO_TIMESTAMP);
+    putLit(vnet ? NO_TIMESTAMP_VNET : NO_TIMESTAMP_NSG);
   }
   endErrorEvent();
 }
 
-const MUST_BE_STRING = lit(" must be a string (or null)");
-const MUST_BE_VERSION = lit(" must be a string or an integer");
-const MUST_BE_PORT = lit(" must be a port number 0-65535 (a number or a string of digits)");
-const TIME_NOT_ISO = lit("field \\\"time\\\" is not an ISO-8601 timestamp (YYYY-MM-DDTHH:MM:SS[.fff][Z|+HH:MM]) between years 0001 and 9999: ");
-const NO_TIMESTAMP = lit("no timestamp: \\\"time\\\" is absent and \\\"flow.0\\\" is not a flow tuple of the documented shape");
-const FIELD = lit("field ");
-
-function errQuoted(name: Lit): void {
-  putLit(FIELD);
-  put(0x5c); put(0x22);
-  putLit(name);
-  put(0x5c); put(0x22);
-}
+// The explanations, as the reference mapping (host/reference.ts) words them. They are written
+// inside a JSON string, hence the escaped quotes.
+const FIELD = lit("field \\\"");
+const MUST_BE = lit("\\\" must be ");
+const A_STRING = lit("a string or null");
+const A_VERSION = lit("a string, an integer written with digits only, or null");
+const A_PORT = lit("an integer 0-65535, a string of 1-5 digits up to 65535, \\\"\\\" or null");
+const CANNOT_PARSE_TIME = lit("cannot parse time \\\"");
+const QUOTE = lit("\\\"");
+const NO_TIMESTAMP_NSG = lit("no \\\"time\\\" and no epoch from a documented \\\"flow.0\\\" tuple");
+const NO_TIMESTAMP_VNET = lit("no epoch from a documented \\\"flow.0\\\" tuple and no \\\"time\\\"");
 
 function validUtf8(ptr: usize, len: i32): bool {
   const bad = firstInvalidUtf8(ptr, len);
   if (bad < 0) return true;
-  beginErrorEvent(ERR_INVALID_UTF8, ptr, len);
-  putLit(INVALID_UTF8_AT);
+  beginErrorEvent(ERR_INVALID_UTF8, ptr, len, rawMayHoldSurrogates);
+  putLit(rawMayHoldSurrogates ? INVALID_UTF8_WRAPPED : INVALID_UTF8_AT);
   putU64(<u64>bad);
+  if (rawMayHoldSurrogates) putLit(OF_THE_WRAPPED_EVENT);
   endErrorEvent();
   return false;
 }
 
 const INVALID_UTF8_AT = lit("invalid UTF-8 at byte ");
+const INVALID_UTF8_WRAPPED = lit("invalid UTF-8 (a lone surrogate) at byte ");
+const OF_THE_WRAPPED_EVENT = lit(" of the wrapped event");
 
 function scanned(ptr: usize, len: i32): bool {
   const code = scanRecord(ptr, len);
@@ -144,7 +166,10 @@ function scanned(ptr: usize, len: i32): bool {
     putU64(<u64>scanErrorOffset);
   } else if (code == SCAN_NOT_OBJECT) {
     beginErrorEvent(ERR_NOT_AN_OBJECT, ptr, len);
-    putLit(NOT_OBJECT);
+    putLit(THE_RECORD_IS);
+    const k = nonObjectKind;
+    putLit(k == 0x5b ? AN_ARRAY : k == 0x22 ? A_STRING_VALUE : k == 0x74 || k == 0x66 ? A_BOOLEAN : k == 0x6e ? NULL_VALUE : A_NUMBER);
+    putLit(NOT_AN_OBJECT);
   } else {
     beginErrorEvent(ERR_INVALID_JSON, ptr, len);
     putLit(INVALID_JSON_AT);
@@ -159,19 +184,27 @@ function scanned(ptr: usize, len: i32): bool {
       put(0x27);
     } else {
       putLit(UNEXPECTED_BYTE);
-      putU64(<u64>b);
+      put(load<u8>(HEX_DIGITS + (b >> 4)));
+      put(load<u8>(HEX_DIGITS + (b & 15)));
     }
   }
   endErrorEvent();
   return false;
 }
 
+const HEX_DIGITS: usize = memory.data<u8>([0x30,0x31,0x32,0x33,0x34,0x35,0x36,0x37,0x38,0x39,0x61,0x62,0x63,0x64,0x65,0x66]);
 const TOO_DEEP = lit("nesting deeper than " + MAX_DEPTH.toString() + " levels at byte ");
-const NOT_OBJECT = lit("valid JSON but not an object: a flow event is one JSON object");
+const THE_RECORD_IS = lit("the record is ");
+const AN_ARRAY = lit("an array");
+const A_STRING_VALUE = lit("a string");
+const A_BOOLEAN = lit("a boolean");
+const NULL_VALUE = lit("null");
+const A_NUMBER = lit("a number");
+const NOT_AN_OBJECT = lit(", not an object");
 const INVALID_JSON_AT = lit("invalid JSON at byte ");
 const END_OF_INPUT = lit(": unexpected end of input");
 const UNEXPECTED_CHAR = lit(": unexpected character '");
-const UNEXPECTED_BYTE = lit(": unexpected byte ");
+const UNEXPECTED_BYTE = lit(": unexpected byte 0x");
 
 /** The error event for a record of totalLen bytes of which [ptr, ptr+available) is at hand
  * (framing keeps only the head of an oversized line). */
@@ -179,8 +212,7 @@ export function tooLarge(ptr: usize, available: i32, totalLen: i64): void {
   lastWasError = true;
   // Keep the first MAX_RECORD_BYTES, cut back to a character boundary so the kept part does not
   // end in a spurious U+FFFD.
-  let keep = available < MAX_RECORD_BYTES ? available : MAX_RECORD_BYTES;
-  while (keep > 0 && keep < available && (load<u8>(ptr + keep) & 0xc0) == 0x80) keep--;
+  const keep = available < MAX_RECORD_BYTES ? available : characterBoundary(ptr, MAX_RECORD_BYTES);
   beginErrorEvent(ERR_TOO_LARGE, ptr, keep);
   putLit(TOO_LARGE_1);
   putU64(<u64>totalLen);
@@ -190,6 +222,18 @@ export function tooLarge(ptr: usize, available: i32, totalLen: i64): void {
   endErrorEvent();
 }
 
+/** `limit`, or the start of a UTF-8 character that would straddle it (looking back at most 3
+ * bytes: further back these bytes are not UTF-8 anyway). */
+function characterBoundary(ptr: usize, limit: i32): i32 {
+  for (let start = limit - 1; start >= limit - 3 && start >= 0; start--) {
+    const c = <u32>load<u8>(ptr + start);
+    if ((c & 0xc0) == 0x80) continue;
+    const length = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+    return start + length > limit ? start : limit;
+  }
+  return limit;
+}
+
 const TOO_LARGE_1 = lit("record is ");
-const TOO_LARGE_2 = lit(" bytes, over the " + MAX_RECORD_BYTES.toString() + "-byte limit; message holds its first ");
+const TOO_LARGE_2 = lit(" bytes, over the limit of " + MAX_RECORD_BYTES.toString() + "; message holds its first ");
 const TOO_LARGE_3 = lit(" bytes");

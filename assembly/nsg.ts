@@ -6,7 +6,7 @@ import {
 } from "./json-scanner";
 import {
   MAP_OK, MAP_INVALID_FIELD, MAP_INVALID_TIME, MAP_NO_TIMESTAMP, stringFieldOk, versionFieldOk,
-  portOverride, textLen,
+  portOverride, textLen, resetBadField, badField,
 } from "./fields";
 import * as tuple from "./tuple";
 import { parseIsoTimeCached, parsedMicros, secondsToMicros, formatMicros } from "./time";
@@ -28,14 +28,19 @@ function applyOverride(e: Endpoint, addrField: i32, port: i32): void {
 }
 
 export function mapNsg(): i32 {
-  if (!stringFieldOk(F_MAC) || !stringFieldOk(F_OPERATION) || !stringFieldOk(F_RULE) ||
-      !stringFieldOk(F_TIME) || !stringFieldOk(F_FLOW0) || !versionFieldOk(F_VERSION) ||
-      !stringFieldOk(F_FLOW_STATE) || !stringFieldOk(F_SOURCE_ADDR) || !stringFieldOk(F_DEST_ADDR)) {
-    return MAP_INVALID_FIELD;
-  }
+  resetBadField();
+  stringFieldOk(F_MAC);
+  stringFieldOk(F_OPERATION);
+  stringFieldOk(F_RULE);
+  stringFieldOk(F_TIME);
+  stringFieldOk(F_FLOW0);
+  versionFieldOk(F_VERSION);
+  stringFieldOk(F_FLOW_STATE);
+  stringFieldOk(F_SOURCE_ADDR);
+  stringFieldOk(F_DEST_ADDR);
   const sourcePort = portOverride(F_SOURCE_PORT);
   const destPort = portOverride(F_DEST_PORT);
-  if (sourcePort == -2 || destPort == -2) return MAP_INVALID_FIELD;
+  if (badField >= 0) return MAP_INVALID_FIELD;
 
   const parsed = hasText(F_FLOW0) && tuple.parseNsgTuple(ptrOf(F_FLOW0), lenOf(F_FLOW0));
   let micros: i64;

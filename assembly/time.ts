@@ -69,7 +69,7 @@ export function parseIsoTime(ptr: usize, len: i32): bool {
   if (y < 1 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || s < 0 || s > 59) return false;
   if (load<u8>(ptr + 4) != 0x2d || load<u8>(ptr + 7) != 0x2d || load<u8>(ptr + 13) != 0x3a || load<u8>(ptr + 16) != 0x3a) return false;
   const sep = load<u8>(ptr + 10);
-  if (sep != 0x54 && sep != 0x74 && sep != 0x20) return false;
+  if (sep != 0x54 && sep != 0x20) return false;
   if (d > daysInMonth(y, mo)) return false;
   let i = 19;
   let micros: i64 = 0;

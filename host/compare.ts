@@ -30,9 +30,11 @@ function walk(a: Json, b: Json, path: string, out: string[]): void {
   if (isObj(a) && isObj(b)) {
     const ao = a as Record<string, Json>;
     const bo = b as Record<string, Json>;
-    for (const k of [...new Set([...Object.keys(ao), ...Object.keys(bo)])].sort()) {
-      if (!(k in ao)) out.push(`${path}.${k}: missing, expected ${JSON.stringify(bo[k])}`);
-      else if (!(k in bo)) out.push(`${path}.${k}: unexpected ${JSON.stringify(ao[k])}`);
+    // A key whose value is undefined is absent, as in JSON.
+    const keys = (o: Record<string, Json>) => Object.keys(o).filter((k) => o[k] !== undefined);
+    for (const k of [...new Set([...keys(ao), ...keys(bo)])].sort()) {
+      if (ao[k] === undefined) out.push(`${path}.${k}: missing, expected ${JSON.stringify(bo[k])}`);
+      else if (bo[k] === undefined) out.push(`${path}.${k}: unexpected ${JSON.stringify(ao[k])}`);
       else walk(ao[k], bo[k], `${path}.${k}`, out);
     }
     return;

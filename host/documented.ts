@@ -10,6 +10,8 @@ export interface DocumentedCase {
   /** The raw event, exactly as documented. */
   input: string;
   expected: Record<string, Json>;
+  /** The intake page's pretty-printed raw sample, for the four seed cases. */
+  prettyRawSample?: string;
 }
 
 export function documentedDir(): string {
@@ -32,6 +34,8 @@ export function loadDocumentedCases(dir: string = documentedDir()): DocumentedCa
     });
   return files(dir).map((f) => {
     const doc = JSON.parse(readFileSync(f, "utf8"));
-    return { name: relative(dir, f), input: doc.input.message, expected: doc.expected };
+    const c: DocumentedCase = { name: relative(dir, f), input: doc.input.message, expected: doc.expected };
+    if (typeof doc.pretty_raw_sample === "string") c.prettyRawSample = doc.pretty_raw_sample;
+    return c;
   });
 }
