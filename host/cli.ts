@@ -4,7 +4,7 @@
 import { createReadStream } from "node:fs";
 import { once } from "node:events";
 import type { Readable, Writable } from "node:stream";
-import { FlowTransform, defaultWasmPath } from "./loader.js";
+import { FlowTransform, ModuleError, defaultWasmPath } from "./loader.js";
 import { runCheck } from "./check.js";
 
 const USAGE = `Usage:
@@ -23,7 +23,7 @@ Options:
   -h, --help    this text
 
 Exit status: 0 every record mapped; 1 some record became an error event (or a file could
-not be read); 2 usage error.
+not be read); 2 usage error, or a --wasm module that cannot be used.
 `;
 
 class UsageError extends Error {}
@@ -138,7 +138,8 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err) => {
-    process.stderr.write(`nsg-flow-ecs: ${(err as Error).stack ?? err}\n`);
-    process.exitCode = 1;
+    const known = err instanceof ModuleError || (err as NodeJS.ErrnoException).code === "ENOENT";
+    process.stderr.write(`nsg-flow-ecs: ${known ? (err as Error).message : (err as Error).stack ?? err}\n`);
+    process.exitCode = known ? 2 : 1;
   },
 );

@@ -46,6 +46,11 @@ export function defaultWasmPath(): string {
 
 const NEWLINE = 0x0a;
 
+const REQUIRED_EXPORTS = ["memory", "input_buffer", "output_buffer", "ndjson_feed", "map_one", "max_record_bytes"];
+
+/** A module that is not one this host can drive: a user error, reported without a stack. */
+export class ModuleError extends Error {}
+
 export class FlowTransform {
   private exports!: BatchExports;
   private readonly maxRecord: number;
@@ -56,6 +61,12 @@ export class FlowTransform {
   traps = 0;
 
   constructor(private readonly module: WebAssembly.Module) {
+    const exported = new Set(WebAssembly.Module.exports(module).map((e) => e.name));
+    const missing = REQUIRED_EXPORTS.filter((name) => !exported.has(name));
+    if (missing.length > 0) {
+      throw new ModuleError(`the module does not have the nsg-flow-ecs batch ABI (missing ${missing.join(", ")}); ` +
+        "use build/nsg-flow-ecs.wasm or build/nsg-flow-ecs-simd.wasm");
+    }
     this.instantiate();
     this.maxRecord = this.exports.max_record_bytes();
   }

@@ -1,12 +1,13 @@
 // The built CLI as a user runs it: files and stdin, exit codes, summary, check, and the
 // workplace's documented-case checker when it is there.
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync, mkdtempSync } from "node:fs";
+import { existsSync, readFileSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ecsDiff } from "../host/compare.js";
 import { loadDocumentedCases } from "../host/documented.js";
+import asc from "assemblyscript/asc";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const cli = join(root, "dist/host/cli.js");
@@ -62,6 +63,12 @@ test("usage errors exit 2 with the usage; --help exits 0", () => {
   expect(bad.stderr).toContain("unknown option --frobnicate");
   expect(bad.stderr).toContain("Usage:");
   expect(run(["--wasm"]).code).toBe(2);
+  const notOurs = run(["check", "--wasm", "build/nsg-flow-ecs-wasi.wasm"]);
+  expect(notOurs.code).toBe(2);
+  expect(notOurs.stderr).toContain("does not have the nsg-flow-ecs batch ABI");
+  const missing = run(["--wasm", "no-such.wasm", "examples/flattened-events.ndjson"]);
+  expect(missing.code).toBe(2);
+  expect(missing.stderr).toContain("no-such.wasm");
   const help = run(["--help"]);
   expect(help.code).toBe(0);
   expect(help.stdout).toContain("nsg-flow-ecs check");
@@ -91,12 +98,10 @@ test("check passes every documented sample through the built module and both Flu
   expect(r.stdout.match(/^ok {3}/gm)).toHaveLength(cases.length * 3);
 });
 
-test("check --wasm rejects a module that maps wrongly, with the field-level difference", () => {
-  // A module that answers every record with an empty object: valid JSON, wrong mapping.
-  const dir = mkdtempSync(join(tmpdir(), "nsg-flow-ecs-"));
-  const wat = readFileSync(join(root, "tests/fixtures/empty-object-module.wasm"));
-  const path = join(dir, "wrong.wasm");
-  writeFileSync(path, wat);
+test("check --wasm rejects a module that maps wrongly, with the field-level difference", async () => {
+  const path = join(mkdtempSync(join(tmpdir(), "nsg-flow-ecs-")), "echo.wasm");
+  const { error } = await asc.main([join(root, "tests/fixtures/echo-module.ts"), "--config", join(root, "tests/fixtures/echo-module.asconfig.json"), "--outFile", path]);
+  expect(error).toBeNull();
   const r = run(["check", "--wasm", path]);
   expect(r.code).toBe(1);
   expect(r.stdout).toMatch(/^FAIL seed\/begin\.json \(batch\)$/m);
