@@ -3,9 +3,10 @@
 // stderr. Exit 0 when every record mapped, 1 when any became an error event, 2 on usage errors.
 import { createReadStream } from "node:fs";
 import { once } from "node:events";
-import type { Readable, Writable } from "node:stream";
+import type { Writable } from "node:stream";
 import { FlowTransform, ModuleError, defaultWasmPath } from "./loader.js";
 import { runCheck } from "./check.js";
+import { transformStream, type StreamTotals } from "./index.js";
 
 const USAGE = `Usage:
   nsg-flow-ecs [--wasm FILE] [--quiet] [FILE ...]
@@ -63,24 +64,6 @@ async function writeOut(out: Writable, bytes: Buffer): Promise<void> {
   if (bytes.length > 0 && !out.write(bytes)) await once(out, "drain");
 }
 
-export interface Totals {
-  records: number;
-  errors: number;
-}
-
-export async function mapStream(input: Readable, transform: FlowTransform, out: Writable, totals: Totals): Promise<void> {
-  for await (const chunk of input) {
-    const r = transform.push(chunk as Buffer);
-    totals.records += r.records;
-    totals.errors += r.errors;
-    await writeOut(out, r.output);
-  }
-  const r = transform.end();
-  totals.records += r.records;
-  totals.errors += r.errors;
-  await writeOut(out, r.output);
-}
-
 async function main(argv: string[]): Promise<number> {
   let opts: Options;
   try {
@@ -102,13 +85,13 @@ async function main(argv: string[]): Promise<number> {
   }
 
   const transform = FlowTransform.fromFile(wasm);
-  const totals: Totals = { records: 0, errors: 0 };
+  const totals: StreamTotals = { records: 0, errors: 0 };
   const started = process.hrtime.bigint();
   let unreadable = 0;
   for (const file of opts.files.length > 0 ? opts.files : ["-"]) {
     const input = file === "-" ? process.stdin : createReadStream(file, { highWaterMark: 1 << 20 });
     try {
-      await mapStream(input, transform, process.stdout, totals);
+      for await (const out of transformStream(input, transform, totals)) await writeOut(process.stdout, out);
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
       if (e.code === "EPIPE") return 0;
