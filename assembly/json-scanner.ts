@@ -138,8 +138,8 @@ function scanString(p: usize): usize {
       if (p + 1 >= end) return fail(SCAN_INVALID_JSON, p + 1);
       const e = <u32>load<u8>(p + 1);
       if (e == 0x75) {
-        if (p + 6 > end) return fail(SCAN_INVALID_JSON, end);
         for (let i = 2; i < 6; i++) {
+          if (p + i >= end) return fail(SCAN_INVALID_JSON, end);
           if (hexValue(<u32>load<u8>(p + i)) < 0) return fail(SCAN_INVALID_JSON, p + i);
         }
         p += 6;

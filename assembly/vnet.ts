@@ -24,13 +24,11 @@ export function mapVnet(): i32 {
     tupleMicros = millisToMicros(tuple.epoch);
   }
   const parsed = tupleMicros >= 0;
-  let micros = tupleMicros;
-  if (hasText(F_TIME)) {
-    if (!parseIsoTimeCached(ptrOf(F_TIME), lenOf(F_TIME))) return MAP_INVALID_TIME;
-    if (!parsed) micros = parsedMicros;
-  }
-  if (micros < 0) return MAP_NO_TIMESTAMP;
-  formatMicros(micros);
+  const hasTime = hasText(F_TIME);
+  if (hasTime && !parseIsoTimeCached(ptrOf(F_TIME), lenOf(F_TIME))) return MAP_INVALID_TIME;
+  // `time` (which may precede 1970) stands in when the tuple has no usable epoch.
+  if (!parsed && !hasTime) return MAP_NO_TIMESTAMP;
+  formatMicros(parsed ? tupleMicros : parsedMicros);
 
   ecs.eventCode.set(ptrOf(F_OPERATION), textLen(F_OPERATION), verbatimOf(F_OPERATION));
   ecs.operationName.set(ptrOf(F_OPERATION), textLen(F_OPERATION), verbatimOf(F_OPERATION));
