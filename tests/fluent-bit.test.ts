@@ -1,0 +1,137 @@
+// build/nsg-flow-ecs.wasm called exactly as Fluent Bit's `filter wasm` calls it (see
+// host/fluent-bit-harness.ts): documented cases in both record shapes, bad input, state between
+// calls, flat memory over a million records, and no wasm feature Fluent Bit's WAMR lacks.
+import { readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { FluentBitFilter, fluentBitJson } from "../host/fluent-bit-harness.js";
+import { builtWasm } from "../host/loader.js";
+import { ecsDiff, type Json } from "../host/compare.js";
+import { loadDocumentedCases } from "../host/documented.js";
+
+const module = new WebAssembly.Module(readFileSync(builtWasm("nsg-flow-ecs.wasm")));
+const cases = loadDocumentedCases();
+const errorShape = { message: expect.any(String), error: { type: expect.any(String), message: expect.any(String) }, event: { kind: "pipeline_error" } };
+
+describe("documented cases through the filter", () => {
+  const filter = new FluentBitFilter(module);
+
+  test.each(cases.map((c) => [c.name, c] as const))("%s, record = the parsed raw event (tail + json parser)", (_n, c) => {
+    const record = JSON.parse(c.input);
+    for (const escapeUnicode of [true, false]) {
+      const call = filter.call(record, escapeUnicode);
+      expect(call.kept).toBe(true);
+      // `message` is the record as Fluent Bit serialised it; every other field as documented.
+      expect(ecsDiff(call.record as Json, { ...c.expected, message: fluentBitJson(record, escapeUnicode) })).toEqual([]);
+    }
+  });
+
+  test.each(cases.map((c) => [c.name, c] as const))("%s, record = {log|message: raw line} (tail without parser)", (_n, c) => {
+    for (const key of ["log", "message"]) {
+      const call = filter.call({ [key]: c.input });
+      expect(call.kept).toBe(true);
+      expect(ecsDiff(call.record as Json, c.expected)).toEqual([]);
+    }
+  });
+
+  test("non-ASCII arrives as \\u escapes by default and as raw UTF-8 with json.escape_unicode off: same ECS", () => {
+    const record = { time: "2024-03-18T13:21:42Z", rule: "règle-日本-\u{1F600}", macAddress: "00-0D", "flow.0": "1710768066,1.1.1.1,2.2.2.2,1,2,T,I,A" };
+    const escaped = filter.call(record, true);
+    const raw = filter.call(record, false);
+    // The result is UTF-8 (Fluent Bit copies it as a C string): non-ASCII is written raw.
+    expect(escaped.text).toContain('"name":"règle-日本-\u{1F600}"');
+    expect((escaped.record as any).rule).toEqual({ name: "règle-日本-\u{1F600}" });
+    expect((raw.record as any).rule).toEqual({ name: "règle-日本-\u{1F600}" });
+    expect((escaped.record as any).message).toBe(fluentBitJson(record, true));
+    expect((raw.record as any).message).toBe(JSON.stringify(record));
+  });
+});
+
+describe("bad input always comes back as a valid JSON object (never dropped, never a crash)", () => {
+  const filter = new FluentBitFilter(module);
+  const bad: [string, string][] = [
+    ["empty", ""],
+    ["not JSON", "hello"],
+    ["truncated", '{"rule":"x'],
+    ["an array", "[1,2,3]"],
+    ["a string", '"x"'],
+    ["no timestamp", '{"rule":"x"}'],
+    ["wrong type", '{"rule":5,"time":"2024-03-18T13:21:42Z"}'],
+    ["bad time", '{"time":"yesterday"}'],
+    ["too deep", '{"a":' + "[".repeat(100) + "]".repeat(100) + "}"],
+    ["too large", `{"rule":"${"x".repeat(70_000)}"}`],
+    ["binary", "\u0000\u0001\u0002"],
+    ["a NUL inside", '{"rule":"a\u0000b"}'],
+  ];
+  test.each(bad)("%s", (_n, text) => {
+    const call = filter.callJson(text);
+    expect(call.kept).toBe(true);
+    expect(call.record).toEqual(errorShape);
+  });
+
+  test("raw bytes that are not UTF-8 still give a valid UTF-8 JSON object", () => {
+    const f = new FluentBitFilter(module);
+    const ptr = f.exports.__pin(f.exports.__new(4, 0));
+    new Uint8Array(f.exports.memory.buffer).set([0x7b, 0xff, 0xfe, 0x00], ptr);
+    const result = (f.exports.nsg_flow_ecs as (...a: number[]) => number)(0, 0, 0, 0, ptr, 3);
+    f.exports.__unpin(ptr);
+    const mem = new Uint8Array(f.exports.memory.buffer);
+    let end = result;
+    while (mem[end] !== 0) end++;
+    const text = new TextDecoder("utf-8", { fatal: true }).decode(mem.subarray(result, end));
+    expect(JSON.parse(text)).toEqual({ ...errorShape, message: "{\ufffd\ufffd" });
+  });
+});
+
+test("no state leaks from one record into the next: every answer equals a fresh instance's", () => {
+  const inputs = [
+    ...cases.map((c) => c.input),
+    '{"rule":"x"}',
+    '{"a":' + "[".repeat(100) + "]".repeat(100) + "}",
+    JSON.stringify({ message: cases[0].input }),
+    '{"time":"2024-03-18T13:21:42Z","flow.0":"1710768066,1.1.1.1,2.2.2.2,1,2,T,I,A","source_addr":"9.9.9.9","flow_state":"begin"}',
+    '{"time":"2024-03-18T13:21:42Z","flow.0":"1710768066,1.1.1.1,2.2.2.2,1,2,T,I,A"}',
+  ];
+  const shared = new FluentBitFilter(module);
+  for (let round = 0; round < 3; round++) {
+    for (const text of [...inputs].reverse().concat(inputs)) {
+      expect(shared.callJson(text).text).toBe(new FluentBitFilter(module).callJson(text).text);
+    }
+  }
+});
+
+test("soak: 1,000,000 generated records, linear memory stops growing", () => {
+  const filter = new FluentBitFilter(module);
+  const templates = cases.map((c) => c.input);
+  let settled = 0;
+  const ports = (i: number) => `${1024 + (i % 60000)}`;
+  for (let i = 0; i < 1_000_000; i++) {
+    const t = templates[i % templates.length];
+    // Vary the records so that nothing can be served from a cache of the previous one.
+    const text = t.replace(/,(\d{1,5}),(\d{1,5}),/, `,${ports(i)},${ports(i * 7)},`).replace('"rule":"', `"rule":"r${i % 997}-`);
+    const call = filter.callJson(i % 10 === 9 ? text.slice(0, 40 + (i % 50)) : text);
+    if (i % 50_000 === 0) {
+      expect(call.kept).toBe(true);
+      expect(JSON.parse(call.text)).toBeInstanceOf(Object);
+    }
+    if (i === 100_000) settled = filter.memoryBytes;
+  }
+  expect(filter.memoryBytes).toBe(settled);
+  expect(filter.memoryBytes).toBeLessThan(16 * 1024 * 1024);
+});
+
+test("neither the filter nor the WASI command uses a wasm feature Fluent Bit's WAMR interpreter lacks", () => {
+  // wasm-opt (binaryen, installed with AssemblyScript) validates a module against a feature set:
+  // the MVP plus what WAMR 2.4's interpreter has, so no SIMD, GC, tail calls, memory64 or
+  // exception handling.
+  const wasmOpt = fileURLToPath(new URL("../node_modules/.bin/wasm-opt", import.meta.url));
+  const allowed = ["--mvp-features", "--enable-bulk-memory", "--enable-sign-ext", "--enable-mutable-globals",
+    "--enable-nontrapping-float-to-int", "--enable-multivalue"];
+  const validate = (file: string) => spawnSync(wasmOpt, [...allowed, builtWasm(file), "-o", "/dev/null"], { encoding: "utf8" });
+  expect(validate("nsg-flow-ecs.wasm").status).toBe(0);
+  expect(validate("nsg-flow-ecs-wasi.wasm").status).toBe(0);
+  // The check can fail: the SIMD build (for the Node host only) is rejected.
+  const simd = validate("nsg-flow-ecs-simd.wasm");
+  expect(simd.status).not.toBe(0);
+  expect(simd.stderr + simd.stdout).toContain("SIMD operations require SIMD");
+});

@@ -1,0 +1,76 @@
+// build/nsg-flow-ecs-wasi.wasm under node:wasi, as `wasmtime run` or Fluent Bit's exec_wasi
+// would run it: stdin in, ECS NDJSON out, a summary on stderr, the CLI's exit status.
+import { WASI } from "node:wasi";
+import { closeSync, mkdtempSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { FlowTransform, builtWasm } from "../host/loader.js";
+import { ecsDiff, type Json } from "../host/compare.js";
+import { loadDocumentedCases } from "../host/documented.js";
+
+const module = new WebAssembly.Module(readFileSync(builtWasm("nsg-flow-ecs-wasi.wasm")));
+const cases = loadDocumentedCases();
+
+/** Runs the command with `input` on stdin; files stand in for the pipes. */
+export function runWasi(input: string | Buffer): { code: number; stdout: string; stderr: string } {
+  const dir = mkdtempSync(join(tmpdir(), "nsg-flow-ecs-wasi-"));
+  const [inPath, outPath, errPath] = ["in", "out", "err"].map((n) => join(dir, n));
+  writeFileSync(inPath, input);
+  writeFileSync(outPath, "");
+  writeFileSync(errPath, "");
+  const fds = [openSync(inPath, "r"), openSync(outPath, "w"), openSync(errPath, "w")];
+  try {
+    const wasi = new WASI({ version: "preview1", args: ["nsg-flow-ecs"], stdin: fds[0], stdout: fds[1], stderr: fds[2], returnOnExit: true });
+    const instance = new WebAssembly.Instance(module, wasi.getImportObject() as WebAssembly.Imports);
+    const code = wasi.start(instance);
+    return { code, stdout: readFileSync(outPath, "utf8"), stderr: readFileSync(errPath, "utf8") };
+  } finally {
+    fds.forEach(closeSync);
+  }
+}
+
+const lines = (s: string) => s.split("\n").filter((l) => l !== "").map((l) => JSON.parse(l) as Json);
+
+test("maps NDJSON on stdin: the documented cases, in order, exit 0", () => {
+  const r = runWasi(cases.map((c) => c.input).join("\n") + "\n");
+  expect(r.code).toBe(0);
+  const out = lines(r.stdout);
+  expect(out).toHaveLength(cases.length);
+  out.forEach((o, i) => expect(ecsDiff(o, cases[i].expected)).toEqual([]));
+  expect(r.stderr).toBe(`nsg-flow-ecs: ${cases.length} records, 0 errors\n`);
+});
+
+test("held-out events (the example files) give byte for byte what the library gives", () => {
+  for (const file of ["../examples/fluent-bit/events.ndjson", "../examples/bad-events.ndjson"]) {
+    const input = readFileSync(new URL(file, import.meta.url));
+    const r = runWasi(input);
+    const t = FlowTransform.fromFile(builtWasm("nsg-flow-ecs.wasm"));
+    const expected = Buffer.concat([t.push(input).output, t.end().output]).toString("utf8");
+    expect(r.stdout).toBe(expected);
+    expect(r.stdout.length).toBeGreaterThan(0);
+  }
+});
+
+test("bad records become error events in place and the exit status is 1", () => {
+  const r = runWasi([cases[0].input, "{broken", cases[1].input, "[]"].join("\n"));
+  expect(r.code).toBe(1);
+  const out = lines(r.stdout) as Record<string, any>[];
+  expect(out.map((o) => o.error?.type ?? "ok")).toEqual(["ok", "invalid_json", "ok", "not_an_object"]);
+  expect(r.stderr).toBe("nsg-flow-ecs: 4 records, 2 errors\n");
+});
+
+test("input larger than one read, with a line across the read boundary", () => {
+  const n = 6000;
+  const input = Array.from({ length: n }, (_, i) => cases[i % cases.length].input).join("\n") + "\n";
+  expect(input.length).toBeGreaterThan(2 << 20);
+  const r = runWasi(input);
+  expect(r.code).toBe(0);
+  const out = lines(r.stdout);
+  expect(out).toHaveLength(n);
+  out.forEach((o, i) => expect(ecsDiff(o, cases[i % cases.length].expected)).toEqual([]));
+});
+
+test("empty stdin: no output, exit 0", () => {
+  const r = runWasi("");
+  expect(r).toEqual({ code: 0, stdout: "", stderr: "nsg-flow-ecs: 0 records, 0 errors\n" });
+});
