@@ -224,7 +224,7 @@ export function tooLarge(ptr: usize, available: i32, totalLen: i64): void {
 
 /** `limit`, or the start of a UTF-8 character that would straddle it (looking back at most 3
  * bytes: further back these bytes are not UTF-8 anyway). */
-function characterBoundary(ptr: usize, limit: i32): i32 {
+export function characterBoundary(ptr: usize, limit: i32): i32 {
   for (let start = limit - 1; start >= limit - 3 && start >= 0; start--) {
     const c = <u32>load<u8>(ptr + start);
     if ((c & 0xc0) == 0x80) continue;

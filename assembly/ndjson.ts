@@ -2,7 +2,7 @@
 // they lie; only a line cut by a chunk boundary is copied (into `carry`), and a line over the
 // record limit is not kept whole: its head is kept for the error event and the rest is counted.
 import { nextCapacity } from "./bytes";
-import { put, putBytes, reserve } from "./output";
+import { put, putBytes, reserve, countLine } from "./output";
 import { mapRecord, tooLarge, lastWasError, MAX_RECORD_BYTES } from "./mapper";
 
 /** What each framed record goes through: the mapping, or a plain copy (the benchmark's roof). */
@@ -18,8 +18,6 @@ let carryLen: i32 = 0;
 /** Length of the pending line so far, which may exceed what carry holds. */
 let pendingLen: i64 = 0;
 
-export let records: i32 = 0;
-export let errors: i32 = 0;
 
 export function resetFraming(): void {
   carryLen = 0;
@@ -38,17 +36,17 @@ function emit(ptr: usize, len: i32, totalLen: i64, mode: i32): void {
     if (!isBlank(load<u8>(ptr + i))) { blank = false; break; }
   }
   if (blank && totalLen == len) return;
-  records++;
   if (mode == MODE_COPY) {
     reserve(len + 1);
     putBytes(ptr, len);
+    countLine(false);
   } else if (totalLen > <i64>len) {
     reserve(MAX_RECORD_BYTES * 8);
     tooLarge(ptr, len, totalLen);
-    errors++;
+    countLine(true);
   } else {
     mapRecord(ptr, len);
-    if (lastWasError) errors++;
+    countLine(lastWasError);
   }
   put(0x0a);
 }

@@ -259,3 +259,44 @@ export function keyU64(k: Lit, v: u64): void {
   key(k);
   putU64(v);
 }
+
+// The put* functions can write into another buffer for a while: the blob splitter builds each
+// flattened event apart from the output, then maps it into the output.
+export class ByteBuffer {
+  ptr: usize = heap.alloc(4096);
+  cap: i32 = 4096;
+  len: i32 = 0;
+}
+
+let savedBuf: usize = 0;
+let savedCap: i32 = 0;
+let savedPos: i32 = 0;
+
+/** Makes `b` the write target (appending after its current content) until restoreOutput. */
+export function redirectOutput(b: ByteBuffer): void {
+  savedBuf = outBuf;
+  savedCap = outCap;
+  savedPos = outPos;
+  outBuf = b.ptr;
+  outCap = b.cap;
+  outPos = b.len;
+}
+
+export function restoreOutput(b: ByteBuffer): void {
+  b.ptr = outBuf;
+  b.cap = outCap;
+  b.len = outPos;
+  outBuf = savedBuf;
+  outCap = savedCap;
+  outPos = savedPos;
+}
+
+// Output lines written and how many of them are error events, over the instance's life: the
+// ABIs report the difference across a call.
+export let linesOut: i32 = 0;
+export let errorLinesOut: i32 = 0;
+
+@inline export function countLine(isError: bool): void {
+  linesOut++;
+  if (isError) errorLinesOut++;
+}

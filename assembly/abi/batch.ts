@@ -2,8 +2,9 @@
 // writes bytes into the input buffer, calls a *_feed function, and reads the output buffer.
 // Both buffers are reused across calls; pointers change only when a buffer grows.
 import { nextCapacity } from "../bytes";
-import { outBuf, outPos, outReset, put, reserve } from "../output";
-import { feedLines, resetFraming, records, errors, MODE_MAP, MODE_COPY } from "../ndjson";
+import { outBuf, outPos, outReset, put, reserve, linesOut, errorLinesOut } from "../output";
+import { feedLines, resetFraming, MODE_MAP, MODE_COPY } from "../ndjson";
+import { blobStart, blobFeed, blobResume, blobPending, blobOffset } from "../blob";
 import { mapRecord, tooLarge, lastWasError, MAX_RECORD_BYTES } from "../mapper";
 
 let inBuf: usize = heap.alloc(65536);
@@ -26,8 +27,8 @@ export function output_buffer(): usize {
 
 function begin(): void {
   outReset();
-  recordsBefore = records;
-  errorsBefore = errors;
+  recordsBefore = linesOut;
+  errorsBefore = errorLinesOut;
 }
 
 /** NDJSON in (any chunking: a line may span calls), one output line per record. Returns the
@@ -69,11 +70,11 @@ export function reset_stream(): void {
 
 /** Records and error events produced by the last call. */
 export function last_records(): i32 {
-  return records - recordsBefore;
+  return linesOut - recordsBefore;
 }
 
 export function last_errors(): i32 {
-  return errors - errorsBefore;
+  return errorLinesOut - errorsBefore;
 }
 
 export function last_was_error(): i32 {
@@ -82,4 +83,36 @@ export function last_was_error(): i32 {
 
 export function max_record_bytes(): i32 {
   return MAX_RECORD_BYTES;
+}
+
+// ---- PT1H.json blobs -------------------------------------------------------------------------
+
+/** Starts a blob stream at `fromOffset` (0: a whole document). `incremental` = 1: an unfinished
+ * document is "not written yet", not truncated. `flattenOnly` = 1: write the flattened raw
+ * events instead of mapping them. */
+export function blob_start(fromOffset: f64, incremental: i32, flattenOnly: i32): void {
+  blobStart(<i64>fromOffset, incremental != 0, flattenOnly != 0 ? MODE_COPY : MODE_MAP);
+}
+
+/** Feeds `len` bytes of the blob from the input buffer. Returns the output length; when
+ * blob_pending() says so, drain the output and call blob_resume() before the next feed. */
+export function blob_feed(len: i32, last: i32): i32 {
+  begin();
+  blobFeed(inBuf, len, last != 0);
+  return outPos;
+}
+
+export function blob_resume(): i32 {
+  begin();
+  blobResume();
+  return outPos;
+}
+
+export function blob_pending(): i32 {
+  return blobPending() ? 1 : 0;
+}
+
+/** The offset to resume a growing blob from: just after the last complete record. */
+export function blob_offset(): f64 {
+  return <f64>blobOffset();
 }

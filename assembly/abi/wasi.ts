@@ -2,8 +2,8 @@
 // CLI's (0 all mapped, 1 some error events). Only wasi_snapshot_preview1 fd_read, fd_write
 // and proc_exit are used, so it runs under wasmtime, node:wasi and Fluent Bit's exec_wasi.
 import { lit, Lit } from "../bytes";
-import { outBuf, outPos, outReset, putLit, putU64, reserve } from "../output";
-import { feedLines, records, errors, MODE_MAP } from "../ndjson";
+import { outBuf, outPos, outReset, putLit, putU64, reserve, linesOut, errorLinesOut } from "../output";
+import { feedLines, MODE_MAP } from "../ndjson";
 
 @external("wasi_snapshot_preview1", "fd_read")
 declare function fd_read(fd: u32, iovs: usize, iovsLen: u32, nread: usize): u16;
@@ -68,8 +68,8 @@ export function _start(): void {
     if (n == 0) break;
   }
   reserve(64);
-  putLit(SUMMARY_1); putU64(<u64>records); putLit(SUMMARY_2); putU64(<u64>errors); putLit(SUMMARY_3);
+  putLit(SUMMARY_1); putU64(<u64>linesOut); putLit(SUMMARY_2); putU64(<u64>errorLinesOut); putLit(SUMMARY_3);
   writeAll(STDERR, outBuf, outPos);
   outReset();
-  if (failed || errors > 0) proc_exit(1);
+  if (failed || errorLinesOut > 0) proc_exit(1);
 }

@@ -1,0 +1,847 @@
+// The streaming blob splitter: Azure's PT1H.json documents (`{"records":[{…},{…}]}`, compact or
+// pretty, any size) fed in chunks of any size. Each complete record is copied out of the stream,
+// checked, and turned into one flattened raw event per flow tuple — the event a collector would
+// forward — which is then mapped like any other raw event (or, in copy mode, written as is).
+//
+// Memory stays bounded whatever the blob size: one record is held at a time, and its events are
+// written out in slices of at most OUTPUT_SLICE bytes; the host drains each slice (blob_resume)
+// before the splitter reads on. Offsets are absolute stream offsets, so a reader of a growing
+// blob can resume exactly after the last complete record (see blobStart).
+import { Lit, lit, nextCapacity, spanEquals } from "./bytes";
+import {
+  ByteBuffer, outPos, put, putBytes, putEscaped, putLit, putU64, redirectOutput, reserve, restoreOutput,
+  countLine,
+} from "./output";
+import { scanRecord, decodeInto, SCAN_OK, SCAN_TOO_DEEP, scanErrorOffset } from "./json-scanner";
+import { mapRecord, lastWasError, MAX_RECORD_BYTES, characterBoundary } from "./mapper";
+import { beginErrorEvent, endErrorEvent } from "./ecs-writer";
+import { MODE_COPY } from "./ndjson";
+
+/** Output written per call before the splitter pauses for the host to drain it. */
+const OUTPUT_SLICE = 4 << 20;
+/** A record is one NIC's flows for one minute: even a busy NIC stays far below this. */
+const MAX_BLOB_RECORD = 64 << 20;
+
+const S_HEAD = 0;     // matching `{"records":[`
+const S_BETWEEN = 1;  // between records: whitespace, commas, `{` or `]`
+const S_RECORD = 2;   // inside a record
+const S_JUNK = 3;     // skipping bytes that cannot be there, up to the next `{` or `]`
+const S_AFTER = 4;    // after `]`: the closing `}`
+const S_END = 5;      // after the document (or after giving up on it): whitespace only
+
+let state = S_HEAD;
+let headMatched = 0;
+let incremental = false;
+let mode = 0;
+let streamOffset: i64 = 0;
+let lastRecordEnd: i64 = 0;
+let finished = false;
+let complainedAtEnd = false;
+
+// The record being read.
+let rec: usize = heap.alloc(65536);
+let recCap: i32 = 65536;
+let recLen: i32 = 0;
+let recTotal: i64 = 0;
+let recStart: i64 = 0;
+let depth = 0;
+let inString = false;
+let afterBackslash = false;
+
+// The current input chunk (the host's input buffer), consumed across calls.
+let inPtr: usize = 0;
+let inEnd: usize = 0;
+let inLast = false;
+
+
+/** Starts a new blob stream. fromOffset 0 reads a whole document; a later offset (one this
+ * splitter reported) resumes between records. Incremental reading treats an unfinished document
+ * as "not yet written" rather than truncated. */
+export function blobStart(fromOffset: i64, isIncremental: bool, outputMode: i32): void {
+  state = fromOffset == 0 ? S_HEAD : S_BETWEEN;
+  headMatched = 0;
+  incremental = isIncremental;
+  mode = outputMode;
+  streamOffset = fromOffset;
+  lastRecordEnd = fromOffset;
+  finished = false;
+  complainedAtEnd = false;
+  recLen = 0;
+  jobCount = 0;
+  nextJob = 0;
+  inPtr = 0;
+  inEnd = 0;
+}
+
+/** Where a reader resumes: just after the last complete record (or the head). */
+export function blobOffset(): i64 {
+  return lastRecordEnd;
+}
+
+/** Takes a new chunk and works until it is consumed or an output slice is full. */
+export function blobFeed(ptr: usize, len: i32, last: bool): void {
+  inPtr = ptr;
+  inEnd = ptr + <usize>len;
+  inLast = last;
+  run();
+}
+
+/** Whether the last chunk is not yet fully turned into output (call blobResume). */
+export function blobPending(): bool {
+  return nextJob < jobCount || inPtr < inEnd || (inLast && !finished);
+}
+
+export function blobResume(): void {
+  run();
+}
+
+function run(): void {
+  while (true) {
+    if (nextJob < jobCount) {
+      emitJobs();
+      if (outPos >= OUTPUT_SLICE) return;
+      continue;
+    }
+    if (inPtr >= inEnd) {
+      if (inLast && !finished) {
+        finished = true;
+        atEnd();
+        continue;
+      }
+      return;
+    }
+    consume();
+  }
+}
+
+// ---- Framing the document ------------------------------------------------------------------
+
+const HEAD = lit('{"records":[');
+
+@inline function isWs(c: u32): bool {
+  return c == 0x20 || c == 0x0a || c == 0x0d || c == 0x09;
+}
+
+/** Consumes input until a record is complete (its jobs are then queued) or input runs out. */
+function consume(): void {
+  while (inPtr < inEnd) {
+    if (state == S_RECORD) {
+      if (readRecordBytes()) return;
+      continue;
+    }
+    const c = <u32>load<u8>(inPtr);
+    const at = streamOffset;
+    inPtr++;
+    streamOffset++;
+    if (state == S_HEAD) {
+      // Whitespace may stand between the head's tokens: `{` `"records"` `:` `[`.
+      if (isWs(c) && (headMatched == 0 || headMatched == 1 || headMatched == 10 || headMatched == 11)) continue;
+      if (c == <u32>load<u8>(HEAD.ptr + headMatched)) {
+        headMatched++;
+        if (headMatched == HEAD.len) {
+          state = S_BETWEEN;
+          lastRecordEnd = streamOffset;
+        }
+        continue;
+      }
+      queueBlobError(ERR_INVALID_BLOB, NOT_A_BLOB, at, 0, 0);
+      state = S_END;
+      complainedAtEnd = true;
+    } else if (state == S_BETWEEN || state == S_JUNK) {
+      if (c == 0x7b) {
+        beginRecord(at);
+      } else if (c == 0x5d) {
+        state = S_AFTER;
+      } else if (state == S_BETWEEN && !isWs(c) && c != 0x2c) {
+        queueBlobError(ERR_INVALID_BLOB, JUNK_BETWEEN, at, 0, 0);
+        state = S_JUNK;
+        return;
+      }
+    } else if (state == S_AFTER) {
+      if (isWs(c)) continue;
+      if (c != 0x7d) {
+        queueBlobError(ERR_INVALID_BLOB, JUNK_AFTER, at, 0, 0);
+        complainedAtEnd = true;
+      }
+      state = S_END;
+    } else {
+      if (!isWs(c) && !complainedAtEnd) {
+        complainedAtEnd = true;
+        queueBlobError(ERR_INVALID_BLOB, JUNK_AFTER, at, 0, 0);
+        return;
+      }
+    }
+  }
+}
+
+function beginRecord(at: i64): void {
+  state = S_RECORD;
+  recStart = at;
+  recLen = 0;
+  recTotal = 0;
+  depth = 1;
+  inString = false;
+  afterBackslash = false;
+  appendRecord(inPtr - 1, 1);
+}
+
+function appendRecord(from: usize, n: i32): void {
+  recTotal += n;
+  const room = MAX_BLOB_RECORD - recLen;
+  if (n > room) n = room;
+  if (n <= 0) return;
+  if (recLen + n > recCap) {
+    recCap = nextCapacity(recCap, recLen + n);
+    rec = heap.realloc(rec, <usize>recCap);
+  }
+  memory.copy(rec + recLen, from, <usize>n);
+  recLen += n;
+}
+
+/** Copies record bytes up to the record's end or the chunk's; true when the record is done. */
+function readRecordBytes(): bool {
+  let p = inPtr;
+  const end = inEnd;
+  while (p < end) {
+    const c = <u32>load<u8>(p);
+    p++;
+    if (inString) {
+      if (afterBackslash) afterBackslash = false;
+      else if (c == 0x5c) afterBackslash = true;
+      else if (c == 0x22) inString = false;
+      continue;
+    }
+    if (c == 0x22) inString = true;
+    else if (c == 0x7b) depth++;
+    else if (c == 0x7d) {
+      depth--;
+      if (depth == 0) {
+        appendRecord(inPtr, <i32>(p - inPtr));
+        streamOffset += <i64>(p - inPtr);
+        inPtr = p;
+        state = S_BETWEEN;
+        lastRecordEnd = streamOffset;
+        processRecord();
+        return true;
+      }
+    }
+  }
+  appendRecord(inPtr, <i32>(p - inPtr));
+  streamOffset += <i64>(p - inPtr);
+  inPtr = p;
+  return false;
+}
+
+function atEnd(): void {
+  if (incremental || state == S_END) return;
+  if (state == S_RECORD) {
+    queueBlobError(ERR_TRUNCATED_BLOB, ENDS_IN_RECORD, recStart, rec, recLen);
+  } else if (state == S_HEAD) {
+    if (headMatched > 0) queueBlobError(ERR_TRUNCATED_BLOB, ENDS_IN_HEAD, streamOffset, 0, 0);
+  } else {
+    queueBlobError(ERR_TRUNCATED_BLOB, ENDS_BEFORE_CLOSE, streamOffset, 0, 0);
+  }
+  state = S_END;
+}
+
+// ---- Jobs: what one record turns into ------------------------------------------------------
+// A tuple job is (prefix offset, prefix length, tuple start, tuple length, escaped), where the
+// prefix is the flattened event up to `"flow.0":"`, shared by the tuples of one group. An
+// error job is (-1 - error type, text offset, text length, raw start, raw length).
+
+const JOB_INTS = 5;
+let jobs: usize = heap.alloc(JOB_INTS * 4 * 1024);
+let jobCap: i32 = 1024;
+let jobCount: i32 = 0;
+let nextJob: i32 = 0;
+const prefixes = new ByteBuffer();
+const errorTexts = new ByteBuffer();
+const flat = new ByteBuffer();
+
+function pushJob(a: i32, b: i32, c: i32, d: i32, e: i32): void {
+  if (jobCount == jobCap) {
+    jobCap <<= 1;
+    jobs = heap.realloc(jobs, <usize>(jobCap * JOB_INTS * 4));
+  }
+  const j = jobs + <usize>(jobCount * JOB_INTS * 4);
+  store<i32>(j, a);
+  store<i32>(j, b, 4);
+  store<i32>(j, c, 8);
+  store<i32>(j, d, 12);
+  store<i32>(j, e, 16);
+  jobCount++;
+}
+
+const ERR_INVALID_BLOB = 0;
+const ERR_TRUNCATED_BLOB = 1;
+const ERR_INVALID_RECORD = 2;
+const ERR_TYPES: Lit[] = [lit("invalid_blob"), lit("truncated_blob"), lit("invalid_record")];
+
+const NOT_A_BLOB = lit("not an Azure flow-log blob: expected {\\\"records\\\":[ at byte ");
+const JUNK_BETWEEN = lit("unexpected data between records at byte ");
+const JUNK_AFTER = lit("unexpected data after the records at byte ");
+const ENDS_IN_RECORD = lit("the blob ends inside the record that starts at byte ");
+const ENDS_IN_HEAD = lit("the blob ends inside its head {\\\"records\\\":[ at byte ");
+const ENDS_BEFORE_CLOSE = lit("the blob ends before its closing ]} at byte ");
+
+/** A blob-level error: `text` then the byte offset; `raw` (in the record buffer) is shown. */
+function queueBlobError(type: i32, text: Lit, at: i64, raw: usize, rawLen: i32): void {
+  redirectOutput(errorTexts);
+  const start = outPos;
+  reserve(text.len + 24);
+  putLit(text);
+  putU64(<u64>at);
+  const n = outPos - start;
+  restoreOutput(errorTexts);
+  pushJob(-1 - type, start, n, raw == 0 ? -1 : <i32>(raw - rec), rawLen);
+}
+
+// ---- Reading one record ----------------------------------------------------------------------
+// The record was validated as JSON (json-scanner) before any of this runs, so these helpers can
+// walk it without checking syntax.
+
+let rEnd: usize = 0;
+
+@inline function skipWs(p: usize): usize {
+  while (p < rEnd && isWs(<u32>load<u8>(p))) p++;
+  return p;
+}
+
+/** p at an opening quote: the position after the closing one. */
+function stringEnd(p: usize): usize {
+  p++;
+  while (true) {
+    const c = load<u8>(p);
+    if (c == 0x5c) p += 2;
+    else if (c == 0x22) return p + 1;
+    else p++;
+  }
+}
+
+/** p at the start of any value: the position just after it. */
+function valueEnd(p: usize): usize {
+  const c = load<u8>(p);
+  if (c == 0x22) return stringEnd(p);
+  if (c == 0x7b || c == 0x5b) {
+    let d = 0;
+    while (true) {
+      const b = load<u8>(p);
+      if (b == 0x22) { p = stringEnd(p); continue; }
+      if (b == 0x7b || b == 0x5b) d++;
+      else if (b == 0x7d || b == 0x5d) {
+        d--;
+        if (d == 0) return p + 1;
+      }
+      p++;
+    }
+  }
+  while (p < rEnd) {
+    const b = load<u8>(p);
+    if (b == 0x2c || b == 0x7d || b == 0x5d || isWs(b)) break;
+    p++;
+  }
+  return p;
+}
+
+/** A value found in an object: its raw JSON token. Kind is its first byte (0 when absent). */
+class Val {
+  start: usize = 0;
+  end: usize = 0;
+  @inline get kind(): u8 { return this.end > this.start ? load<u8>(this.start) : 0; }
+  @inline get present(): bool { return this.end > this.start && load<u8>(this.start) != 0x6e; }
+  @inline clear(): void { this.start = 0; this.end = 0; }
+}
+
+const K_TIME = lit("time");
+const K_MAC_ADDRESS = lit("macAddress");
+const K_OPERATION_NAME = lit("operationName");
+const K_RESOURCE_ID = lit("resourceId");
+const K_PROPERTIES = lit("properties");
+const K_VERSION = lit("Version");
+const K_FLOWS = lit("flows");
+const K_RULE = lit("rule");
+const K_MAC = lit("mac");
+const K_FLOW_TUPLES = lit("flowTuples");
+const K_FLOW_LOG_VERSION = lit("flowLogVersion");
+const K_FLOW_LOG_GUID = lit("flowLogGUID");
+const K_FLOW_RECORDS = lit("flowRecords");
+const K_ACL_ID = lit("aclID");
+const K_FLOW_GROUPS = lit("flowGroups");
+const FLOW_LOG_FLOW_EVENT = lit("FlowLogFlowEvent");
+
+// Scratch for unescaping keys and values.
+let scratch: usize = heap.alloc(256);
+let scratchCap: i32 = 256;
+
+/** Whether the key token at p (a string) is `name`, after unescaping. */
+function keyIs(p: usize, keyEnd: usize, name: Lit): bool {
+  const n = <i32>(keyEnd - p) - 2;
+  let escaped = false;
+  for (let i = 1; i <= n; i++) if (load<u8>(p + i) == 0x5c) { escaped = true; break; }
+  if (!escaped) return spanEquals(p + 1, n, name);
+  if (scratchCap < n) {
+    scratchCap = nextCapacity(scratchCap, n);
+    scratch = heap.realloc(scratch, <usize>scratchCap);
+  }
+  const m = decodeInto(scratch, p + 1, keyEnd - 1);
+  return spanEquals(scratch, m, name);
+}
+
+// Lookups over one object: the value of each wanted key (the last occurrence wins, as in the
+// mapping). Up to 6 keys per call.
+const wantKeys = new StaticArray<Lit | null>(6);
+const found = new StaticArray<Val>(6);
+for (let i = 0; i < 6; i++) found[i] = new Val();
+
+function lookup(obj: usize, k0: Lit, k1: Lit | null = null, k2: Lit | null = null, k3: Lit | null = null, k4: Lit | null = null, k5: Lit | null = null): void {
+  wantKeys[0] = k0; wantKeys[1] = k1; wantKeys[2] = k2; wantKeys[3] = k3; wantKeys[4] = k4; wantKeys[5] = k5;
+  for (let i = 0; i < 6; i++) unchecked(found[i]).clear();
+  let p = skipWs(obj + 1);
+  if (load<u8>(p) == 0x7d) return;
+  while (true) {
+    const keyEnd = stringEnd(p);
+    const v = skipWs(skipWs(keyEnd) + 1);
+    const vEnd = valueEnd(v);
+    for (let i = 0; i < 6; i++) {
+      const k = unchecked(wantKeys[i]);
+      if (k != null && keyIs(p, keyEnd, k)) {
+        const f = unchecked(found[i]);
+        f.start = v;
+        f.end = vEnd;
+      }
+    }
+    p = skipWs(vEnd);
+    if (load<u8>(p) == 0x7d) return;
+    p = skipWs(p + 1);
+  }
+}
+
+// Copies of what lookup found, per level of the record; `tmp` for one-off spans.
+const tmp = new Val();
+const time = new Val();
+const macAddress = new Val();
+const operationName = new Val();
+const resourceId = new Val();
+const properties = new Val();
+const flowLogVersion = new Val();
+const flowLogGuid = new Val();
+const flowRecords = new Val();
+const version = new Val();
+const outerFlows = new Val();
+const rule = new Val();
+const innerFlows = new Val();
+const groupMac = new Val();
+const tuples = new Val();
+const aclId = new Val();
+
+@inline function len(v: Val): i32 {
+  return <i32>(v.end - v.start);
+}
+
+@inline function take(dst: Val, i: i32): void {
+  const f = unchecked(found[i]);
+  dst.start = f.start;
+  dst.end = f.end;
+}
+
+let recordJobs = 0;
+
+function processRecord(): void {
+  recordJobs = 0;
+  const first = jobCount;
+  if (recTotal > <i64>recLen) {
+    recordError(INVALID_RECORD_TOO_LARGE, 0, 0);
+    return;
+  }
+  const code = scanRecord(rec, recLen);
+  if (code != SCAN_OK) {
+    recordError(code == SCAN_TOO_DEEP ? INVALID_RECORD_TOO_DEEP : INVALID_RECORD_JSON, <i64>scanErrorOffset, 1);
+    return;
+  }
+  rEnd = rec + <usize>recLen;
+  lookup(rec, K_TIME, K_MAC_ADDRESS, K_OPERATION_NAME, K_RESOURCE_ID, K_PROPERTIES, K_FLOW_LOG_VERSION);
+  take(time, 0); take(macAddress, 1); take(operationName, 2); take(resourceId, 3); take(properties, 4); take(flowLogVersion, 5);
+  const vnet = flowLogVersion.present || (operationName.kind == 0x22 &&
+    spanEquals(operationName.start + 1, <i32>(operationName.end - operationName.start) - 2, FLOW_LOG_FLOW_EVENT));
+  if (vnet) vnetRecord();
+  else nsgRecord();
+  if (jobCount == first) recordError(INVALID_RECORD_NO_TUPLES, 0, 0);
+}
+
+const INVALID_RECORD_TOO_LARGE = lit("the record is over 64 MiB");
+const INVALID_RECORD_JSON = lit("the record is not valid JSON (at its byte ");
+const INVALID_RECORD_TOO_DEEP = lit("the record nests deeper than 64 levels (at its byte ");
+const INVALID_RECORD_NO_TUPLES = lit("the record has no flow tuples");
+const NO_PROPERTIES_FLOWS = lit("properties.flows is missing or not an array");
+const NO_FLOW_RECORDS_FLOWS = lit("flowRecords.flows is missing or not an array");
+const NOT_AN_OBJECT = lit(" is not an object");
+const FLOW_TUPLES_NOT_ARRAY = lit(".flowTuples is missing or not an array");
+const NOT_A_STRING = lit(" is not a string");
+const RECORD_AT = lit("record at byte ");
+const COLON = lit(": ");
+const CLOSE_PAREN = lit(")");
+const P_FLOWS = lit("properties.flows[");
+const P_INNER_FLOWS = lit("].flows[");
+const P_RECORD_FLOWS = lit("flowRecords.flows[");
+const P_FLOW_GROUPS = lit("].flowGroups[");
+const P_TUPLE = lit("].flowTuples[");
+const P_RULE = lit("].rule");
+const P_MAC = lit("].mac");
+const P_ACL = lit("].aclID");
+const P_CLOSE = lit("]");
+
+/** Starts an error text "record at byte N: " in errorTexts; returns its start. */
+function beginRecordErrorText(): i32 {
+  redirectOutput(errorTexts);
+  const start = outPos;
+  reserve(512);
+  putLit(RECORD_AT);
+  putU64(<u64>recStart);
+  putLit(COLON);
+  return start;
+}
+
+function endRecordErrorText(start: i32, raw: usize, rawLen: i32): void {
+  const n = outPos - start;
+  restoreOutput(errorTexts);
+  pushJob(-1 - ERR_INVALID_RECORD, start, n, <i32>(raw - rec), rawLen);
+}
+
+/** The whole record becomes one error event. `at` >= 0 adds "(at its byte N)". */
+function recordError(text: Lit, at: i64, withOffset: i32): void {
+  const start = beginRecordErrorText();
+  putLit(text);
+  if (withOffset != 0) {
+    putU64(<u64>at);
+    putLit(CLOSE_PAREN);
+  }
+  endRecordErrorText(start, rec, recLen);
+}
+
+/** Writes a path such as properties.flows[i].flows[j] then `tail`. */
+function pathError(a: Lit, i: i32, b: Lit | null, j: i32, c: Lit | null, k: i32, tail: Lit, raw: Val): void {
+  const start = beginRecordErrorText();
+  putLit(a);
+  putU64(<u64>i);
+  if (b != null) {
+    putLit(b);
+    putU64(<u64>j);
+    if (c != null) {
+      putLit(c);
+      putU64(<u64>k);
+    }
+  }
+  putLit(tail);
+  endRecordErrorText(start, raw.start, <i32>(raw.end - raw.start));
+}
+
+/** Iterates an array's elements: call with p at `[` (first) or at an element's end. */
+@inline function firstElement(arr: usize): usize {
+  const p = skipWs(arr + 1);
+  return load<u8>(p) == 0x5d ? 0 : p;
+}
+
+@inline function nextElement(after: usize): usize {
+  const p = skipWs(after);
+  return load<u8>(p) == 0x5d ? 0 : skipWs(p + 1);
+}
+
+function nsgRecord(): void {
+  if (properties.kind != 0x7b) {
+    recordError(NO_PROPERTIES_FLOWS, 0, 0);
+    return;
+  }
+  lookup(properties.start, K_VERSION, K_FLOWS);
+  take(version, 0);
+  take(outerFlows, 1);
+  if (outerFlows.kind != 0x5b) {
+    recordError(NO_PROPERTIES_FLOWS, 0, 0);
+    return;
+  }
+  let i = 0;
+  for (let e = firstElement(outerFlows.start); e != 0; i++) {
+    const eEnd = valueEnd(e);
+    const el = tmp;
+    if (load<u8>(e) != 0x7b) {
+      el.start = e; el.end = eEnd;
+      pathError(P_FLOWS, i, null, 0, null, 0, NOT_AN_OBJECT_CLOSE, el);
+      e = nextElement(eEnd);
+      continue;
+    }
+    lookup(e, K_RULE, K_FLOWS);
+    take(rule, 0);
+    take(innerFlows, 1);
+    if (rule.present && rule.kind != 0x22) {
+      el.start = e; el.end = eEnd;
+      pathError(P_FLOWS, i, null, 0, null, 0, P_RULE_NOT_STRING, el);
+    } else if (innerFlows.kind != 0x5b) {
+      el.start = e; el.end = eEnd;
+      pathError(P_FLOWS, i, null, 0, null, 0, FLOWS_NOT_ARRAY, el);
+    } else {
+      let j = 0;
+      for (let g = firstElement(innerFlows.start); g != 0; j++) {
+        const gEnd = valueEnd(g);
+        nsgGroup(g, gEnd, i, j);
+        g = nextElement(gEnd);
+      }
+    }
+    e = nextElement(eEnd);
+  }
+}
+
+const NOT_AN_OBJECT_CLOSE = lit("] is not an object");
+const P_RULE_NOT_STRING = lit("].rule is not a string");
+const FLOWS_NOT_ARRAY = lit("].flows is missing or not an array");
+const GROUPS_NOT_ARRAY = lit("].flowGroups is missing or not an array");
+
+function nsgGroup(g: usize, gEnd: usize, i: i32, j: i32): void {
+  const el = tmp;
+  if (load<u8>(g) != 0x7b) {
+    el.start = g; el.end = gEnd;
+    pathError(P_FLOWS, i, P_INNER_FLOWS, j, null, 0, NOT_AN_OBJECT_CLOSE, el);
+    return;
+  }
+  lookup(g, K_MAC, K_FLOW_TUPLES);
+  take(groupMac, 0);
+  take(tuples, 1);
+  if (groupMac.present && groupMac.kind != 0x22) {
+    el.start = g; el.end = gEnd;
+    pathError(P_FLOWS, i, P_INNER_FLOWS, j, null, 0, P_MAC_NOT_STRING, el);
+    return;
+  }
+  if (tuples.kind != 0x5b) {
+    el.start = g; el.end = gEnd;
+    pathError(P_FLOWS, i, P_INNER_FLOWS, j, null, 0, TUPLES_NOT_ARRAY, el);
+    return;
+  }
+  // The flattened event up to the tuple, in the collector's key order.
+  redirectOutput(prefixes);
+  const start = outPos;
+  reserve(6 * (len(groupMac) + len(macAddress) + len(operationName) + len(resourceId) + len(time) + len(rule) + len(version)) + 256);
+  put(0x7b);
+  let members = 0;
+  members = member(members, KEY_MAC_ADDRESS, groupMac.present ? groupMac : macAddress);
+  members = member(members, KEY_OPERATION_NAME, operationName);
+  members = member(members, KEY_RESOURCE_ID, resourceId);
+  members = member(members, KEY_TIME, time);
+  members = member(members, KEY_RULE, rule);
+  if (version.present && (version.kind == 0x22 || version.kind == 0x2d || (version.kind >= 0x30 && version.kind <= 0x39))) {
+    if (members++ > 0) put(0x2c);
+    putLit(KEY_VERSION);
+    if (version.kind == 0x22) putCanonicalString(version);
+    else {
+      put(0x22);
+      putBytes(version.start, <i32>(version.end - version.start));
+      put(0x22);
+    }
+  }
+  if (members > 0) put(0x2c);
+  putLit(KEY_FLOW0);
+  const n = outPos - start;
+  restoreOutput(prefixes);
+  groupTuples(start, n, P_FLOWS, i, P_INNER_FLOWS, j);
+}
+
+const P_MAC_NOT_STRING = lit("].mac is not a string");
+const TUPLES_NOT_ARRAY = lit("].flowTuples is missing or not an array");
+
+function vnetRecord(): void {
+  lookup(rec, K_FLOW_LOG_GUID, K_FLOW_RECORDS);
+  take(flowLogGuid, 0);
+  take(flowRecords, 1);
+  if (flowRecords.kind != 0x7b) {
+    recordError(NO_FLOW_RECORDS_FLOWS, 0, 0);
+    return;
+  }
+  lookup(flowRecords.start, K_FLOWS);
+  take(outerFlows, 0);
+  if (outerFlows.kind != 0x5b) {
+    recordError(NO_FLOW_RECORDS_FLOWS, 0, 0);
+    return;
+  }
+  let i = 0;
+  for (let e = firstElement(outerFlows.start); e != 0; i++) {
+    const eEnd = valueEnd(e);
+    const el = tmp;
+    if (load<u8>(e) != 0x7b) {
+      el.start = e; el.end = eEnd;
+      pathError(P_RECORD_FLOWS, i, null, 0, null, 0, NOT_AN_OBJECT_CLOSE, el);
+      e = nextElement(eEnd);
+      continue;
+    }
+    lookup(e, K_ACL_ID, K_FLOW_GROUPS);
+    take(aclId, 0);
+    take(innerFlows, 1);
+    if (innerFlows.kind != 0x5b) {
+      el.start = e; el.end = eEnd;
+      pathError(P_RECORD_FLOWS, i, null, 0, null, 0, GROUPS_NOT_ARRAY, el);
+    } else {
+      let j = 0;
+      for (let g = firstElement(innerFlows.start); g != 0; j++) {
+        const gEnd = valueEnd(g);
+        vnetGroup(g, gEnd, i, j);
+        g = nextElement(gEnd);
+      }
+    }
+    e = nextElement(eEnd);
+  }
+}
+
+function vnetGroup(g: usize, gEnd: usize, i: i32, j: i32): void {
+  const el = tmp;
+  if (load<u8>(g) != 0x7b) {
+    el.start = g; el.end = gEnd;
+    pathError(P_RECORD_FLOWS, i, P_FLOW_GROUPS, j, null, 0, NOT_AN_OBJECT_CLOSE, el);
+    return;
+  }
+  lookup(g, K_RULE, K_FLOW_TUPLES);
+  take(rule, 0);
+  take(tuples, 1);
+  if (tuples.kind != 0x5b) {
+    el.start = g; el.end = gEnd;
+    pathError(P_RECORD_FLOWS, i, P_FLOW_GROUPS, j, null, 0, TUPLES_NOT_ARRAY, el);
+    return;
+  }
+  redirectOutput(prefixes);
+  const start = outPos;
+  reserve(6 * (len(time) + len(flowLogVersion) + len(flowLogGuid) + len(macAddress) + len(operationName) + len(aclId) + len(rule)) + 256);
+  put(0x7b);
+  let members = 0;
+  members = member(members, KEY_TIME, time);
+  if (flowLogVersion.present) {
+    if (members++ > 0) put(0x2c);
+    putLit(KEY_FLOW_LOG_VERSION);
+    if (flowLogVersion.kind == 0x22) putCanonicalString(flowLogVersion);
+    else putBytes(flowLogVersion.start, <i32>(flowLogVersion.end - flowLogVersion.start));
+  }
+  members = member(members, KEY_FLOW_LOG_GUID, flowLogGuid);
+  members = member(members, KEY_MAC_ADDRESS, macAddress);
+  members = member(members, KEY_OPERATION_NAME, operationName);
+  members = member(members, KEY_ACL_ID, aclId);
+  members = member(members, KEY_RULE, rule);
+  if (members > 0) put(0x2c);
+  putLit(KEY_FLOW0);
+  const n = outPos - start;
+  restoreOutput(prefixes);
+  groupTuples(start, n, P_RECORD_FLOWS, i, P_FLOW_GROUPS, j);
+}
+
+const KEY_MAC_ADDRESS = lit('"macAddress":');
+const KEY_OPERATION_NAME = lit('"operationName":');
+const KEY_RESOURCE_ID = lit('"resourceId":');
+const KEY_TIME = lit('"time":');
+const KEY_RULE = lit('"rule":');
+const KEY_VERSION = lit('"version":');
+const KEY_FLOW_LOG_VERSION = lit('"flowLogVersion":');
+const KEY_FLOW_LOG_GUID = lit('"flowLogGUID":');
+const KEY_ACL_ID = lit('"aclID":');
+const KEY_FLOW0 = lit('"flow.0":');
+
+/** One member of the flattened event, when the value is there: strings are written as
+ * JSON.stringify would write them (so `message` does not depend on the blob's escaping); other
+ * values as they stand. */
+function member(members: i32, key: Lit, v: Val): i32 {
+  if (!v.present) return members;
+  if (members > 0) put(0x2c);
+  putLit(key);
+  if (v.kind == 0x22) putCanonicalString(v);
+  else putBytes(v.start, <i32>(v.end - v.start));
+  return members + 1;
+}
+
+function putCanonicalString(v: Val): void {
+  const from = v.start + 1;
+  const to = v.end - 1;
+  const n = <i32>(to - from);
+  for (let i = 0; i < n; i++) {
+    if (load<u8>(from + i) == 0x5c) {
+      if (scratchCap < n) {
+        scratchCap = nextCapacity(scratchCap, n);
+        scratch = heap.realloc(scratch, <usize>scratchCap);
+      }
+      const m = decodeInto(scratch, from, to);
+      put(0x22);
+      putEscaped(scratch, m);
+      put(0x22);
+      return;
+    }
+  }
+  putBytes(v.start, <i32>(v.end - v.start));
+}
+
+/** One job per element of `tuples` (the current group's flowTuples). */
+function groupTuples(prefixStart: i32, prefixLen: i32, a: Lit, i: i32, b: Lit, j: i32): void {
+  let k = 0;
+  for (let t = firstElement(tuples.start); t != 0; k++) {
+    const tEnd = valueEnd(t);
+    if (load<u8>(t) == 0x22) {
+      let escaped = 0;
+      for (let p = t + 1; p < tEnd - 1; p++) if (load<u8>(p) == 0x5c) { escaped = 1; break; }
+      pushJob(prefixStart, prefixLen, <i32>(t - rec), <i32>(tEnd - t), escaped);
+    } else {
+      const el = tmp;
+      el.start = t; el.end = tEnd;
+      pathError(a, i, b, j, P_TUPLE, k, NOT_A_STRING_CLOSE, el);
+    }
+    t = nextElement(tEnd);
+  }
+}
+
+const NOT_A_STRING_CLOSE = lit("] is not a string");
+
+// ---- Writing the events ------------------------------------------------------------------
+
+function emitJobs(): void {
+  while (nextJob < jobCount && outPos < OUTPUT_SLICE) {
+    const j = jobs + <usize>(nextJob * JOB_INTS * 4);
+    nextJob++;
+    const a = load<i32>(j);
+    const b = load<i32>(j, 4);
+    const c = load<i32>(j, 8);
+    const d = load<i32>(j, 12);
+    const e = load<i32>(j, 16);
+    if (a < 0) {
+      emitError(-1 - a, b, c, d < 0 ? 0 : rec + <usize>d, e);
+      countLine(true);
+      continue;
+    }
+    // The flattened event: the group's prefix, the tuple as a JSON string, `}`.
+    flat.len = 0;
+    redirectOutput(flat);
+    reserve(b + d * 6 + 8);
+    putBytes(prefixes.ptr + <usize>a, b);
+    const t = rec + <usize>c;
+    if (e == 0) putBytes(t, d);
+    else {
+      const v = tmp;
+      v.start = t; v.end = t + <usize>d;
+      putCanonicalString(v);
+    }
+    put(0x7d);
+    restoreOutput(flat);
+    if (mode == MODE_COPY) {
+      reserve(flat.len + 1);
+      putBytes(flat.ptr, flat.len);
+      countLine(false);
+    } else {
+      mapRecord(flat.ptr, flat.len);
+      countLine(lastWasError);
+    }
+    put(0x0a);
+  }
+  if (nextJob == jobCount) {
+    jobCount = 0;
+    nextJob = 0;
+    prefixes.len = 0;
+    errorTexts.len = 0;
+  }
+}
+
+function emitError(type: i32, textStart: i32, textLen: i32, raw: usize, rawLen: i32): void {
+  const kept = raw == 0 ? 0 : (rawLen > MAX_RECORD_BYTES ? characterBoundary(raw, MAX_RECORD_BYTES) : rawLen);
+  reserve(kept * 6 + textLen + 512);
+  beginErrorEvent(unchecked(ERR_TYPES[type]), raw, kept);
+  putBytes(errorTexts.ptr + <usize>textStart, textLen);
+  endErrorEvent();
+  put(0x0a);
+}
