@@ -6,22 +6,29 @@ import { once } from "node:events";
 import type { Writable } from "node:stream";
 import { FlowTransform, ModuleError, defaultWasmPath } from "./loader.js";
 import { runCheck } from "./check.js";
-import { transformStream, type StreamTotals } from "./index.js";
+import { transformInput, type StreamOptions, type StreamTotals } from "./stream.js";
 
 const USAGE = `Usage:
-  nsg-flow-ecs [--wasm FILE] [--quiet] [FILE ...]
-      Maps Azure NSG / VNet flow events to ECS. Reads each FILE ("-" or none: stdin) as NDJSON,
-      one flattened raw event a line ({"macAddress":…,"rule":…,"flow.0":"<tuple>",…}), or
-      {"message":"<raw event>"} lines as wrapping collectors write them. Writes one ECS event
-      (or one error event, event.kind "pipeline_error") per input record to stdout, in order.
+  nsg-flow-ecs [--wasm FILE] [--quiet] [--flatten] [--from-offset N] [FILE ...]
+      Maps Azure NSG / VNet flow logs to ECS. Each FILE ("-" or none: stdin) is either a
+      PT1H.json blob ({"records":[…]}, as Azure writes it), whose every flow tuple becomes one
+      event, or NDJSON: one flattened raw event a line ({"macAddress":…,"flow.0":"<tuple>",…}),
+      or {"message":"<raw event>"} lines as wrapping collectors write them. Which one is told
+      from the first bytes. Writes one ECS event (or one error event, event.kind
+      "pipeline_error") per tuple or line to stdout, in order.
   nsg-flow-ecs check [--wasm FILE]
       Runs the documented samples through the module (the built one, or FILE) and prints a
       pass/fail line per sample. Exit 0 only when all pass.
 
 Options:
-  --wasm FILE   use this WebAssembly module instead of the built one
-  --quiet       no summary on stderr
-  -h, --help    this text
+  --wasm FILE        use this WebAssembly module instead of the built one
+  --quiet            no summary on stderr
+  --flatten          write the flattened raw events of a blob instead of ECS (what a collector
+                     forwards; NDJSON input is written as it is)
+  --from-offset N    read one growing blob from byte N, an offset this command reported before:
+                     only the records added since come out, and an unfinished record is left
+                     for the next run. Prints "next offset M" on stderr: use M next time.
+  -h, --help         this text
 
 Exit status: 0 every record mapped; 1 some record became an error event (or a file could
 not be read); 2 usage error, or a --wasm module that cannot be used.
@@ -33,11 +40,13 @@ interface Options {
   command: "map" | "check" | "help";
   wasm?: string;
   quiet: boolean;
+  flatten: boolean;
+  fromOffset?: number;
   files: string[];
 }
 
 export function parseArgs(argv: string[]): Options {
-  const opts: Options = { command: "map", quiet: false, files: [] };
+  const opts: Options = { command: "map", quiet: false, flatten: false, files: [] };
   let i = 0;
   if (argv[0] === "check") {
     opts.command = "check";
@@ -47,6 +56,14 @@ export function parseArgs(argv: string[]): Options {
     const a = argv[i];
     if (a === "-h" || a === "--help") opts.command = "help";
     else if (a === "--quiet" || a === "-q") opts.quiet = true;
+    else if (a === "--flatten") opts.flatten = true;
+    else if (a === "--from-offset" || a.startsWith("--from-offset=")) {
+      const v = a.includes("=") ? a.slice(a.indexOf("=") + 1) : argv[++i];
+      if (v === undefined || !/^[0-9]+$/.test(v) || !Number.isSafeInteger(Number(v))) {
+        throw new UsageError("--from-offset needs a byte offset (a whole number)");
+      }
+      opts.fromOffset = Number(v);
+    }
     else if (a === "--wasm") {
       if (i + 1 >= argv.length) throw new UsageError("--wasm needs a file");
       opts.wasm = argv[++i];
@@ -56,6 +73,7 @@ export function parseArgs(argv: string[]): Options {
     else opts.files.push(a);
   }
   if (opts.command === "check" && opts.files.length > 0) throw new UsageError("check takes no files");
+  if (opts.fromOffset !== undefined && opts.files.length > 1) throw new UsageError("--from-offset reads one blob");
   return opts;
 }
 
@@ -89,9 +107,18 @@ async function main(argv: string[]): Promise<number> {
   const started = process.hrtime.bigint();
   let unreadable = 0;
   for (const file of opts.files.length > 0 ? opts.files : ["-"]) {
-    const input = file === "-" ? process.stdin : createReadStream(file, { highWaterMark: 1 << 20 });
+    const start = file === "-" ? undefined : opts.fromOffset;
+    const input = file === "-" ? process.stdin : createReadStream(file, { highWaterMark: 1 << 20, start });
+    const options: StreamOptions = {
+      fromOffset: opts.fromOffset,
+      incremental: opts.fromOffset !== undefined,
+      flattenOnly: opts.flatten,
+      onBlobOffset: (offset) => {
+        if (opts.fromOffset !== undefined) process.stderr.write(`nsg-flow-ecs: next offset ${offset}\n`);
+      },
+    };
     try {
-      for await (const out of transformStream(input, transform, totals)) await writeOut(process.stdout, out);
+      for await (const out of transformInput(input, transform, totals, options)) await writeOut(process.stdout, out);
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
       if (e.code === "EPIPE") return 0;

@@ -14,6 +14,11 @@ interface BatchExports {
   map_one(len: number): number;
   too_large(available: number, total: number): number;
   reset_stream(): void;
+  blob_start(fromOffset: number, incremental: number, flattenOnly: number): void;
+  blob_feed(len: number, last: number): number;
+  blob_resume(): number;
+  blob_pending(): number;
+  blob_offset(): number;
   last_records(): number;
   last_errors(): number;
   last_was_error(): number;
@@ -25,6 +30,17 @@ export interface TransformResult {
   output: Buffer;
   records: number;
   errors: number;
+}
+
+export interface BlobOptions {
+  /** Where the data given to pushBlob starts in the blob: 0 (the default) for a whole
+   * document, or an offset this transform reported (blobOffset) to read only what was added. */
+  fromOffset?: number;
+  /** A growing blob: an unfinished document or record is "not written yet" rather than an
+   * error; resume later from blobOffset. Implied by fromOffset > 0. */
+  incremental?: boolean;
+  /** Write the flattened raw events (what a collector forwards) instead of ECS. */
+  flattenOnly?: boolean;
 }
 
 /** The .wasm files the build produces, found from this file both as TypeScript source
@@ -48,6 +64,20 @@ const NEWLINE = 0x0a;
 
 const REQUIRED_EXPORTS = ["memory", "input_buffer", "output_buffer", "ndjson_feed", "map_one", "max_record_bytes"];
 
+/** Whether the start of an input is a PT1H.json document (`{"records":[`) rather than NDJSON;
+ * undefined while too little has been seen to tell. */
+export function looksLikeBlob(head: Uint8Array): boolean | undefined {
+  const pattern = '{"records":[';
+  let matched = 0;
+  for (const c of head) {
+    // Whitespace may stand between the tokens `{` `"records"` `:` `[`.
+    if ((c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) && [0, 1, 10, 11].includes(matched)) continue;
+    if (c !== pattern.charCodeAt(matched)) return false;
+    if (++matched === pattern.length) return true;
+  }
+  return undefined;
+}
+
 /** A module that is not one this host can drive: a user error, reported without a stack. */
 export class ModuleError extends Error {}
 
@@ -59,6 +89,7 @@ export class FlowTransform {
   private tailTotal = 0;
   /** How many times the module trapped and was re-instantiated. */
   traps = 0;
+  private blob?: Required<Pick<BlobOptions, "fromOffset" | "incremental">> & BlobOptions & { broken: boolean; lastOffset?: number };
 
   constructor(private readonly module: WebAssembly.Module) {
     const exported = new Set(WebAssembly.Module.exports(module).map((e) => e.name));
@@ -122,6 +153,55 @@ export class FlowTransform {
       this.write(bytes);
       return this.read(this.exports.map_one(bytes.length)).toString("utf8");
     }, () => internalError(bytes));
+  }
+
+  /** Starts reading a PT1H.json blob document: feed it with pushBlob, finish with endBlob. */
+  startBlob(options: BlobOptions = {}): void {
+    const from = options.fromOffset ?? 0;
+    this.blob = { ...options, fromOffset: from, incremental: options.incremental ?? from > 0, broken: false };
+    this.exports.blob_start(from, this.blob.incremental ? 1 : 0, options.flattenOnly ? 1 : 0);
+  }
+
+  /** One chunk of the blob (any boundaries). Its events come out in slices of a few MB, so a
+   * caller writing each slice before taking the next keeps memory flat whatever the blob. */
+  *blobSlices(chunk: Uint8Array, last = false): Generator<TransformResult> {
+    const blob = this.blob;
+    if (!blob) throw new Error("startBlob() first");
+    if (blob.broken) return;
+    try {
+      this.write(chunk);
+      let len = this.exports.blob_feed(chunk.length, last ? 1 : 0);
+      while (true) {
+        yield { output: this.read(len), records: this.exports.last_records(), errors: this.exports.last_errors() };
+        if (!this.exports.blob_pending()) break;
+        len = this.exports.blob_resume();
+      }
+    } catch (err) {
+      if (!(err instanceof WebAssembly.RuntimeError)) throw err;
+      // The record state died with the instance: stop this blob, saying where to resume.
+      this.traps++;
+      blob.broken = true;
+      const at = blob.lastOffset ?? blob.fromOffset;
+      this.instantiate();
+      yield { output: Buffer.from(blobTrapError(at) + "\n"), records: 1, errors: 1 };
+      return;
+    }
+    blob.lastOffset = this.exports.blob_offset();
+  }
+
+  /** pushBlob/endBlob: the same, with each chunk's slices joined. */
+  pushBlob(chunk: Uint8Array): TransformResult {
+    return concat([...this.blobSlices(chunk)]);
+  }
+
+  endBlob(): TransformResult {
+    const r = concat([...this.blobSlices(new Uint8Array(0), true)]);
+    return r;
+  }
+
+  /** Where to resume reading the blob: the byte just after its last complete record. */
+  get blobOffset(): number {
+    return this.blob?.lastOffset ?? this.blob?.fromOffset ?? 0;
   }
 
   /** The roof: the same framing and copying with no mapping. For the benchmark. */
@@ -196,6 +276,7 @@ export class FlowTransform {
 
 function concat(results: TransformResult[]): TransformResult {
   if (results.length === 1) return results[0];
+  if (results.length === 0) return { output: Buffer.alloc(0), records: 0, errors: 0 };
   return {
     output: Buffer.concat(results.map((r) => r.output)),
     records: results.reduce((n, r) => n + r.records, 0),
@@ -208,6 +289,18 @@ function internalError(raw: Uint8Array): string {
   return JSON.stringify({
     message: new TextDecoder().decode(raw),
     error: { type: "internal_error", message: "the WASM core trapped on this record; please report it" },
+    event: { kind: "pipeline_error" },
+  });
+}
+
+function blobTrapError(offset: number): string {
+  return JSON.stringify({
+    message: "",
+    error: {
+      type: "internal_error",
+      message: `the WASM core trapped in the blob after byte ${offset}; the rest of this blob was not read: ` +
+        `resume with --from-offset ${offset} and please report it`,
+    },
     event: { kind: "pipeline_error" },
   });
 }
