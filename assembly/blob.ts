@@ -122,6 +122,18 @@ const HEAD = lit('{"records":[');
   return c == 0x20 || c == 0x0a || c == 0x0d || c == 0x09;
 }
 
+/** Whether bytes that start an input are a blob document: 1 yes, 0 no, -1 cannot tell yet. */
+export function looksLikeBlob(ptr: usize, len: i32): i32 {
+  let matched = 0;
+  for (let i = 0; i < len; i++) {
+    const c = <u32>load<u8>(ptr + i);
+    if (isWs(c) && (matched == 0 || matched == 1 || matched == 10 || matched == 11)) continue;
+    if (c != <u32>load<u8>(HEAD.ptr + matched)) return 0;
+    if (++matched == HEAD.len) return 1;
+  }
+  return -1;
+}
+
 /** Consumes input until a record is complete (its jobs are then queued) or input runs out. */
 function consume(): void {
   while (inPtr < inEnd) {

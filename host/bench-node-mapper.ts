@@ -78,8 +78,8 @@ export function naiveMap(line: string): string {
     },
     rule: { name: str(e.rule) },
     network: { transport: TRANSPORT[t[5]!], direction: DIRECTION[t[6]!] },
-    source: { ip: src, address: src, port: num(str(e.source_port) as string ?? t[3]), mac: e.macAddress, packets: num(t[9]), bytes: num(t[10]) },
-    destination: { ip: dst, address: dst, port: num(str(e.destination_port) as string ?? t[4]), packets: num(t[11]), bytes: num(t[12]) },
+    source: { ip: src, address: src, port: num(String(e.source_port || t[3])), mac: e.macAddress, packets: num(t[9]), bytes: num(t[10]) },
+    destination: { ip: dst, address: dst, port: num(String(e.destination_port || t[4])), packets: num(t[11]), bytes: num(t[12]) },
     related: { ip: related(src, dst) },
   });
 }

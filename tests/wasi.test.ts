@@ -74,3 +74,19 @@ test("empty stdin: no output, exit 0", () => {
   const r = runWasi("");
   expect(r).toEqual({ code: 0, stdout: "", stderr: "nsg-flow-ecs: 0 records, 0 errors\n" });
 });
+
+test("a PT1H.json blob on stdin (told from its first bytes): what the library gives, byte for byte", () => {
+  for (const file of ["../examples/blobs/nsg-v2-PT1H.json", "../examples/blobs/vnet-PT1H.json"]) {
+    const input = readFileSync(new URL(file, import.meta.url));
+    const r = runWasi(input);
+    const t = FlowTransform.fromFile(builtWasm("nsg-flow-ecs.wasm"));
+    t.startBlob();
+    const expected = Buffer.concat([t.pushBlob(input).output, t.endBlob().output]).toString("utf8");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(expected);
+    expect(lines(r.stdout).length).toBeGreaterThanOrEqual(8);
+  }
+  const truncated = runWasi(readFileSync(new URL("../examples/blobs/vnet-PT1H.json", import.meta.url)).subarray(0, 900));
+  expect(truncated.code).toBe(1);
+  expect((lines(truncated.stdout).at(-1) as Record<string, any>).error.type).toBe("truncated_blob");
+});
