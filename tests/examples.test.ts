@@ -58,3 +58,10 @@ test("the Fluent Bit README's table of the 7 outputs holds", () => {
     expect(row[1] === "VNet").toBe(out.observer !== undefined);
   });
 });
+
+test("the embedding example runs and prints what the library computes", async () => {
+  const { spawnSync } = await import("node:child_process");
+  const r = spawnSync("node", [join(root, "examples/embedding.mjs")], { encoding: "utf8" });
+  expect(r.status).toBe(0);
+  expect(r.stdout).toBe("reject 94.102.49.190 -> 10.5.16.4:443\n15 events (0 errors), 9 denied\n");
+});
