@@ -2,10 +2,7 @@
 // them into one JSON object. Also the error event. Every span is (pointer, length) into the
 // input, the decode arena or a literal; a length of 0 means the field is absent.
 import { Lit, lit, spansEqual } from "./bytes";
-import {
-  put, putLit, putBytes, putEscaped, putEscapedRepaired, putU64, key, keyLitString, keyU64,
-  beginRecord, endRecord, beginObject, endObject,
-} from "./output";
+import { put, putLit, putBytes, putEscaped, putEscapedRepaired, putU64 } from "./output";
 import { timeText, timeTextLen } from "./time";
 import * as tuple from "./tuple";
 
@@ -89,38 +86,41 @@ export class EcsEvent {
 /** The one event being built; reused for every record (cleared first). */
 export const ecs = new EcsEvent();
 
-const K_TIMESTAMP = lit('"@timestamp":');
-const K_MESSAGE = lit('"message":');
-const K_EVENT = lit('"event":');
-// Some "keys" below are whole members with a fixed value, written with key() like the rest.
-const K_CATEGORY_NETWORK = lit('"category":["network"]');
-const K_CODE = lit('"code":');
-const K_START = lit('"start":');
-const K_ACTION = lit('"action":');
-const K_TYPE = lit('"type":');
-const K_OUTCOME_SUCCESS = lit('"outcome":"success"');
-const K_NAME = lit('"name":');
-const K_TARGET_NETWORK_TRAFFIC = lit('"target":"network-traffic"');
-const K_PROPERTIES = lit('"properties":');
-const K_OPERATION_NAME = lit('"OperationName":');
-const K_VERSION = lit('"Version":');
-const K_FLOW_STATE = lit('"FlowState":');
-const K_FLOW_ENCRYPTION = lit('"FlowEncryption":');
-const K_RULE = lit('"rule":');
-const K_NETWORK = lit('"network":');
-const K_TRANSPORT = lit('"transport":');
-const K_DIRECTION = lit('"direction":');
-const K_IANA_NUMBER = lit('"iana_number":');
-const K_OBSERVER = lit('"observer":');
-const K_MAC = lit('"mac":');
-const K_SOURCE = lit('"source":');
-const K_DESTINATION = lit('"destination":');
-const K_IP = lit('"ip":');
-const K_ADDRESS = lit('"address":');
-const K_PORT = lit('"port":');
-const K_PACKETS = lit('"packets":');
-const K_BYTES = lit('"bytes":');
-const K_RELATED = lit('"related":');
+// The event is written as fixed fragments with the optional members in between. Every object
+// opens with a member it always has (or is only opened once one is known to be there), so no
+// member needs to look back to know whether a comma goes before it.
+const F_TIMESTAMP = lit('{"@timestamp":"');
+const F_MESSAGE = lit('","message":"');
+const F_EVENT = lit('","event":{"category":["network"]');
+const F_CODE = lit(',"code":');
+const F_START = lit(',"start":"');
+const F_EVENT_ACTION = lit(',"action":');
+const F_TYPE_OPEN = lit(',"type":[');
+const F_OUTCOME_SUCCESS = lit(',"outcome":"success"');
+const F_ACTION = lit('},"action":{"target":"network-traffic"');
+const F_NAME = lit(',"name":');
+const F_TYPE = lit(',"type":');
+const F_PROPERTIES = lit(',"properties":{');
+const F_OPERATION_NAME = lit('"OperationName":');
+const F_VERSION = lit('"Version":');
+const F_FLOW_STATE = lit('"FlowState":');
+const F_FLOW_ENCRYPTION = lit('"FlowEncryption":');
+const F_RULE = lit(',"rule":{"name":');
+const F_NETWORK = lit(',"network":{');
+const F_TRANSPORT = lit('"transport":');
+const F_DIRECTION = lit('"direction":');
+const F_IANA_NUMBER = lit('"iana_number":');
+const F_OBSERVER = lit(',"observer":{"mac":');
+const F_SOURCE = lit(',"source":{');
+const F_DESTINATION = lit(',"destination":{');
+const F_IP = lit('"ip":');
+const F_ADDRESS = lit(',"address":');
+const F_PORT = lit('"port":');
+const F_MAC = lit('"mac":');
+const F_PACKETS = lit('"packets":');
+const F_BYTES = lit('"bytes":');
+const F_RELATED = lit(',"related":{"ip":[');
+const F_CLOSE_RELATED = lit(']}');
 
 const INBOUND = lit("inbound");
 const OUTBOUND = lit("outbound");
@@ -156,110 +156,118 @@ function putSpan(s: Span): void {
   put(0x22);
 }
 
-@inline function keySpan(k: Lit, s: Span): void {
-  key(k);
+/** A member of an object whose other members may or may not be there: `first` says whether
+ * one was written before it. Returns false (the next member is not the first). */
+@inline function member(first: bool, k: Lit, s: Span): bool {
+  if (s.len <= 0) return first;
+  if (!first) put(0x2c);
+  putLit(k);
+  putSpan(s);
+  return false;
+}
+
+/** `k` (which opens with its comma) and the span, when the span is there. */
+@inline function optional(k: Lit, s: Span): void {
+  if (s.len <= 0) return;
+  putLit(k);
   putSpan(s);
 }
 
-@inline function optString(k: Lit, s: Span): void {
-  if (s.len > 0) keySpan(k, s);
+@inline function numberMember(first: bool, k: Lit, v: u64): bool {
+  if (!first) put(0x2c);
+  putLit(k);
+  putU64(v);
+  return false;
 }
 
-function writeEndpoint(k: Lit, e: Endpoint): void {
-  beginObject(k);
+function writeEndpoint(opening: Lit, e: Endpoint): void {
+  if (!e.ip.present && e.port < 0 && !e.mac.present && !e.hasPackets && !e.hasBytes) return;
+  putLit(opening);
+  let first = true;
   if (e.ip.present) {
-    keySpan(K_IP, e.ip);
-    keySpan(K_ADDRESS, e.ip);
+    putLit(F_IP);
+    putSpan(e.ip);
+    putLit(F_ADDRESS);
+    putSpan(e.ip);
+    first = false;
   }
-  if (e.port >= 0) keyU64(K_PORT, <u64>e.port);
-  optString(K_MAC, e.mac);
-  if (e.hasPackets) keyU64(K_PACKETS, e.packets);
-  if (e.hasBytes) keyU64(K_BYTES, e.bytes);
-  endObject();
+  if (e.port >= 0) first = numberMember(first, F_PORT, <u64>e.port);
+  first = member(first, F_MAC, e.mac);
+  if (e.hasPackets) first = numberMember(first, F_PACKETS, e.packets);
+  if (e.hasBytes) first = numberMember(first, F_BYTES, e.bytes);
+  put(0x7d);
 }
 
 function writeRelatedIp(): void {
   const s = ecs.source.ip;
   const d = ecs.destination.ip;
   if (!s.present && !d.present) return;
-  beginObject(K_RELATED);
-  key(K_IP);
-  put(0x5b);
+  putLit(F_RELATED);
   if (s.present) putSpan(s);
   if (d.present && !spansEqual(s.ptr, s.len, d.ptr, d.len)) {
     if (s.present) put(0x2c);
     putSpan(d);
   }
-  put(0x5d);
-  endObject();
+  putLit(F_CLOSE_RELATED);
 }
 
 /** Writes `ecs` as one JSON object; @timestamp is the text in timeText. */
 export function writeEcsEvent(): void {
-  beginRecord();
-  key(K_TIMESTAMP);
-  put(0x22);
+  putLit(F_TIMESTAMP);
   putBytes(timeText, timeTextLen);
-  put(0x22);
-  key(K_MESSAGE);
-  put(0x22);
+  putLit(F_MESSAGE);
   putEscaped(ecs.message.ptr, ecs.message.len);
-  put(0x22);
 
-  beginObject(K_EVENT);
-  key(K_CATEGORY_NETWORK);
-  optString(K_CODE, ecs.eventCode);
+  putLit(F_EVENT);
+  optional(F_CODE, ecs.eventCode);
   if (ecs.hasEventStart) {
-    key(K_START);
-    put(0x22);
+    putLit(F_START);
     putBytes(timeText, timeTextLen);
     put(0x22);
   }
-  optString(K_ACTION, ecs.eventAction);
+  optional(F_EVENT_ACTION, ecs.eventAction);
   if (ecs.eventType.present) {
-    key(K_TYPE);
-    put(0x5b);
+    putLit(F_TYPE_OPEN);
     putSpan(ecs.eventType);
     put(0x5d);
   }
-  if (ecs.outcomeSuccess) key(K_OUTCOME_SUCCESS);
-  endObject();
+  if (ecs.outcomeSuccess) putLit(F_OUTCOME_SUCCESS);
 
-  beginObject(K_ACTION);
-  optString(K_NAME, ecs.actionName);
-  if (ecs.actionName.present && ecs.outcomeSuccess) key(K_OUTCOME_SUCCESS);
-  optString(K_TYPE, ecs.actionType);
-  key(K_TARGET_NETWORK_TRAFFIC);
-  beginObject(K_PROPERTIES);
-  optString(K_OPERATION_NAME, ecs.operationName);
-  optString(K_VERSION, ecs.version);
-  optString(K_FLOW_STATE, ecs.flowState);
-  optString(K_FLOW_ENCRYPTION, ecs.flowEncryption);
-  endObject();
-  endObject();
+  putLit(F_ACTION);
+  optional(F_NAME, ecs.actionName);
+  if (ecs.actionName.present && ecs.outcomeSuccess) putLit(F_OUTCOME_SUCCESS);
+  optional(F_TYPE, ecs.actionType);
+  if (ecs.operationName.present || ecs.version.present || ecs.flowState.present || ecs.flowEncryption.present) {
+    putLit(F_PROPERTIES);
+    let first = member(true, F_OPERATION_NAME, ecs.operationName);
+    first = member(first, F_VERSION, ecs.version);
+    first = member(first, F_FLOW_STATE, ecs.flowState);
+    member(first, F_FLOW_ENCRYPTION, ecs.flowEncryption);
+    put(0x7d);
+  }
+  put(0x7d);
 
   if (ecs.ruleName.present) {
-    beginObject(K_RULE);
-    keySpan(K_NAME, ecs.ruleName);
-    endObject();
+    putLit(F_RULE);
+    putSpan(ecs.ruleName);
+    put(0x7d);
   }
-
-  beginObject(K_NETWORK);
-  optString(K_TRANSPORT, ecs.transport);
-  optString(K_DIRECTION, ecs.direction);
-  optString(K_IANA_NUMBER, ecs.ianaNumber);
-  endObject();
-
+  if (ecs.transport.present || ecs.direction.present || ecs.ianaNumber.present) {
+    putLit(F_NETWORK);
+    let first = member(true, F_TRANSPORT, ecs.transport);
+    first = member(first, F_DIRECTION, ecs.direction);
+    member(first, F_IANA_NUMBER, ecs.ianaNumber);
+    put(0x7d);
+  }
   if (ecs.observerMac.present) {
-    beginObject(K_OBSERVER);
-    keySpan(K_MAC, ecs.observerMac);
-    endObject();
+    putLit(F_OBSERVER);
+    putSpan(ecs.observerMac);
+    put(0x7d);
   }
-
-  writeEndpoint(K_SOURCE, ecs.source);
-  writeEndpoint(K_DESTINATION, ecs.destination);
+  writeEndpoint(F_SOURCE, ecs.source);
+  writeEndpoint(F_DESTINATION, ecs.destination);
   writeRelatedIp();
-  endRecord();
+  put(0x7d);
 }
 
 // ---- The error event -------------------------------------------------------------------
@@ -273,29 +281,24 @@ export const ERR_INVALID_FIELD = lit("invalid_field");
 export const ERR_INVALID_TIME = lit("invalid_time");
 export const ERR_NO_TIMESTAMP = lit("no_timestamp");
 
-const K_ERROR = lit('"error":');
-const K_PIPELINE_ERROR = lit('"event":{"kind":"pipeline_error"}');
+const F_ERROR_MESSAGE = lit('{"message":"');
+const F_ERROR_TYPE = lit('","error":{"type":"');
+const F_ERROR_TEXT = lit('","message":"');
+const F_ERROR_END = lit('"},"event":{"kind":"pipeline_error"}}');
 
-/** Opens an error event: `{"message":<raw, U+FFFD for invalid UTF-8 unless rawIsWtf8>,"error":{"type":…,
- * "message":"` — the caller writes the explanation (escaped), then calls endErrorEvent. */
+/** Opens an error event: `{"message":<raw, U+FFFD for invalid UTF-8 unless rawIsWtf8>,
+ * "error":{"type":…,"message":"` — the caller writes the explanation (escaped), then calls
+ * endErrorEvent. */
 export function beginErrorEvent(type: Lit, rawPtr: usize, rawLen: i32, rawIsWtf8: bool = false): void {
-  beginRecord();
-  key(K_MESSAGE);
-  put(0x22);
+  putLit(F_ERROR_MESSAGE);
   if (rawIsWtf8) putEscaped(rawPtr, rawLen);
   else putEscapedRepaired(rawPtr, rawLen);
-  put(0x22);
-  beginObject(K_ERROR);
-  keyLitString(K_TYPE, type);
-  key(K_MESSAGE);
-  put(0x22);
+  putLit(F_ERROR_TYPE);
+  putLit(type);
+  putLit(F_ERROR_TEXT);
 }
 
 export function endErrorEvent(): void {
-  put(0x22);
-  endObject();
-  key(K_PIPELINE_ERROR);
-  endRecord();
+  putLit(F_ERROR_END);
 }
 
-export { putLit as errText, putU64 as errNumber };

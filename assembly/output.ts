@@ -14,7 +14,8 @@ export function outReset(): void {
 
 /** Makes room for `extra` more bytes. May move the buffer: callers re-read outBuf after it. */
 export function reserve(extra: i32): void {
-  const need = outPos + extra;
+  // The slack lets putEscaped store whole blocks before it looks at them.
+  const need = outPos + extra + 64;
   if (need <= outCap) return;
   const cap = nextCapacity(outCap, need);
   outBuf = heap.realloc(outBuf, <usize>cap);
@@ -93,78 +94,115 @@ const ESCAPE_CLASS: usize = memory.data<u8>([
 
 const HEX: usize = memory.data<u8>([0x30,0x31,0x32,0x33,0x34,0x35,0x36,0x37,0x38,0x39,0x61,0x62,0x63,0x64,0x65,0x66]);
 
-/** Position of the first byte in [p, end) that is not a plain copy, or end. */
-@inline function plainRunEnd(p: usize, end: usize): usize {
-  if (ASC_FEATURE_SIMD) {
-    const quote = i8x16.splat(0x22);
-    const backslash = i8x16.splat(0x5c);
-    const ed = i8x16.splat(<i8>0xed);
-    const space = i8x16.splat(0x20);
-    while (p + 16 <= end) {
-      const v = v128.load(p);
-      const hit = v128.or(
-        v128.or(i8x16.eq(v, quote), i8x16.eq(v, backslash)),
-        v128.or(i8x16.eq(v, ed), i8x16.lt_u(v, space)),
-      );
-      const mask = i8x16.bitmask(hit);
-      if (mask != 0) return p + <usize>ctz(mask);
-      p += 16;
-    }
-  }
-  while (p < end && load<u8>(ESCAPE_CLASS + <usize>load<u8>(p)) == 0) p++;
-  return p;
+const ONES: u64 = 0x0101010101010101;
+const HIGHS: u64 = 0x8080808080808080;
+
+/** For 8 bytes at once: a nonzero mask whose lowest set bit marks the first byte that needs
+ * attention (a quote, a backslash, a control character or 0xED). Higher bits may be spurious
+ * (borrows), the lowest never is. */
+@inline function specialBytes(x: u64): u64 {
+  const lt20 = (x - 0x2020202020202020) & ~x;
+  const q = x ^ 0x2222222222222222;
+  const b = x ^ 0x5c5c5c5c5c5c5c5c;
+  const e = x ^ 0xedededededededed;
+  return (lt20 | ((q - ONES) & ~q) | ((b - ONES) & ~b) | ((e - ONES) & ~e)) & HIGHS;
 }
 
 /** Writes bytes as the inside of a JSON string. Input is valid UTF-8, or WTF-8 where a lone
- * surrogate came from an escape: those are written back as \udxxx, like JSON.stringify. */
+ * surrogate came from an escape: those are written back as \udxxx, like JSON.stringify.
+ * Blocks are stored whole before they are checked (reserve keeps slack for that), and the
+ * write cursor then advances only past the bytes that needed nothing. */
 export function putEscaped(ptr: usize, len: i32): void {
   let p = ptr;
   const end = ptr + <usize>len;
-  while (p < end) {
-    const run = plainRunEnd(p, end);
-    if (run > p) {
-      putBytes(p, <i32>(run - p));
-      p = run;
-      if (p >= end) break;
+  let o = outBuf + <usize>outPos;
+  while (true) {
+    if (ASC_FEATURE_SIMD) {
+      const quote = i8x16.splat(0x22);
+      const backslash = i8x16.splat(0x5c);
+      const ed = i8x16.splat(<i8>0xed);
+      const space = i8x16.splat(0x20);
+      while (p + 16 <= end) {
+        const v = v128.load(p);
+        v128.store(o, v);
+        const hit = v128.or(
+          v128.or(i8x16.eq(v, quote), i8x16.eq(v, backslash)),
+          v128.or(i8x16.eq(v, ed), i8x16.lt_u(v, space)),
+        );
+        const mask = i8x16.bitmask(hit);
+        if (mask != 0) {
+          const k = <usize>ctz(mask);
+          p += k;
+          o += k;
+          break;
+        }
+        p += 16;
+        o += 16;
+      }
+    } else {
+      while (p + 8 <= end) {
+        const x = load<u64>(p);
+        store<u64>(o, x);
+        const mask = specialBytes(x);
+        if (mask != 0) {
+          const k = <usize>(ctz(mask) >> 3);
+          p += k;
+          o += k;
+          break;
+        }
+        p += 8;
+        o += 8;
+      }
     }
+    if (p >= end) break;
     const c = <u32>load<u8>(p);
-    if (c == 0xed) {
+    const cls = load<u8>(ESCAPE_CLASS + <usize>c);
+    if (cls == 0) {
+      store<u8>(o++, <u8>c);
+      p++;
+      continue;
+    }
+    if (cls == 2) {
       const c1 = p + 1 < end ? <u32>load<u8>(p + 1) : 0;
       if (c1 >= 0xa0 && c1 <= 0xbf && p + 2 < end) {
-        const cp = 0xd000 | ((c1 & 0x3f) << 6) | (<u32>load<u8>(p + 2) & 0x3f);
-        putUnicodeEscape(cp);
+        o = unicodeEscapeAt(o, 0xd000 | ((c1 & 0x3f) << 6) | (<u32>load<u8>(p + 2) & 0x3f));
         p += 3;
       } else {
-        put(c);
+        store<u8>(o++, <u8>c);
         p++;
       }
       continue;
     }
-    put(0x5c);
+    let short: u32 = 0;
     switch (c) {
-      case 0x22: put(0x22); break;
-      case 0x5c: put(0x5c); break;
-      case 0x08: put(0x62); break;
-      case 0x0c: put(0x66); break;
-      case 0x0a: put(0x6e); break;
-      case 0x0d: put(0x72); break;
-      case 0x09: put(0x74); break;
-      default: {
-        outPos--;
-        putUnicodeEscape(c);
-      }
+      case 0x22: short = 0x22; break;
+      case 0x5c: short = 0x5c; break;
+      case 0x08: short = 0x62; break;
+      case 0x0c: short = 0x66; break;
+      case 0x0a: short = 0x6e; break;
+      case 0x0d: short = 0x72; break;
+      case 0x09: short = 0x74; break;
+    }
+    if (short != 0) {
+      store<u8>(o, 0x5c);
+      store<u8>(o + 1, <u8>short);
+      o += 2;
+    } else {
+      o = unicodeEscapeAt(o, c);
     }
     p++;
   }
+  outPos = <i32>(o - outBuf);
 }
 
-function putUnicodeEscape(cp: u32): void {
-  put(0x5c);
-  put(0x75);
-  put(load<u8>(HEX + ((cp >> 12) & 15)));
-  put(load<u8>(HEX + ((cp >> 8) & 15)));
-  put(load<u8>(HEX + ((cp >> 4) & 15)));
-  put(load<u8>(HEX + (cp & 15)));
+function unicodeEscapeAt(o: usize, cp: u32): usize {
+  store<u8>(o, 0x5c);
+  store<u8>(o + 1, 0x75);
+  store<u8>(o + 2, load<u8>(HEX + ((cp >> 12) & 15)));
+  store<u8>(o + 3, load<u8>(HEX + ((cp >> 8) & 15)));
+  store<u8>(o + 4, load<u8>(HEX + ((cp >> 4) & 15)));
+  store<u8>(o + 5, load<u8>(HEX + (cp & 15)));
+  return o + 6;
 }
 
 @inline export function putString(ptr: usize, len: i32): void {
@@ -191,73 +229,6 @@ export function putEscapedRepaired(ptr: usize, len: i32): void {
     runStart = p;
   }
   putEscaped(runStart, <i32>(p - runStart));
-}
-
-// Members of the object being written: a comma goes before every member but the first, and an
-// object that got no member is taken back out (optional ECS objects such as `network`).
-const MAX_NESTING = 8;
-const firstAt = new StaticArray<bool>(MAX_NESTING);
-const openedAt = new StaticArray<i32>(MAX_NESTING);
-let level: i32 = -1;
-
-export function beginRecord(): void {
-  level = 0;
-  unchecked(firstAt[0] = true);
-  unchecked(openedAt[0] = outPos);
-  put(0x7b);
-}
-
-export function endRecord(): void {
-  put(0x7d);
-  level = -1;
-}
-
-/** Writes `,"key":` (or without the comma for the first member). `key` holds `"key":`. */
-@inline export function key(k: Lit): void {
-  if (unchecked(firstAt[level])) unchecked(firstAt[level] = false);
-  else put(0x2c);
-  putLit(k);
-}
-
-/** Opens a member object; it disappears again if nothing is written into it. */
-export function beginObject(k: Lit): void {
-  const start = outPos;
-  key(k);
-  put(0x7b);
-  level++;
-  unchecked(firstAt[level] = true);
-  unchecked(openedAt[level] = start);
-}
-
-export function endObject(): void {
-  if (unchecked(firstAt[level])) {
-    // Empty: roll back, and restore the parent's "first member" flag if it was ours.
-    const start = unchecked(openedAt[level]);
-    level--;
-    const hadComma = load<u8>(outBuf + start) == 0x2c;
-    outPos = start;
-    if (!hadComma) unchecked(firstAt[level] = true);
-    return;
-  }
-  put(0x7d);
-  level--;
-}
-
-export function keyString(k: Lit, ptr: usize, len: i32): void {
-  key(k);
-  putString(ptr, len);
-}
-
-export function keyLitString(k: Lit, v: Lit): void {
-  key(k);
-  put(0x22);
-  putLit(v);
-  put(0x22);
-}
-
-export function keyU64(k: Lit, v: u64): void {
-  key(k);
-  putU64(v);
 }
 
 // The put* functions can write into another buffer for a while: the blob splitter builds each
