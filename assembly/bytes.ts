@@ -22,12 +22,26 @@ export function lit(s: string): Lit {
   return -1;
 }
 
-export function spanEquals(ptr: usize, len: i32, l: Lit): bool {
-  return len == l.len && memory.compare(ptr, l.ptr, <usize>len) == 0;
+@inline export function spanEquals(ptr: usize, len: i32, l: Lit): bool {
+  return len == l.len && bytesEqual(ptr, l.ptr, len);
 }
 
-export function spansEqual(a: usize, alen: i32, b: usize, blen: i32): bool {
-  return alen == blen && memory.compare(a, b, <usize>alen) == 0;
+@inline export function spansEqual(a: usize, alen: i32, b: usize, blen: i32): bool {
+  return alen == blen && bytesEqual(a, b, alen);
+}
+
+/** Equality of two byte runs of the same length: words, the last one overlapping, instead of
+ * memory.compare's byte loop (keys and values here are short). */
+export function bytesEqual(a: usize, b: usize, len: i32): bool {
+  const n = <usize>len;
+  if (n >= 8) {
+    let i: usize = 0;
+    for (; i + 8 < n; i += 8) if (load<u64>(a + i) != load<u64>(b + i)) return false;
+    return load<u64>(a + n - 8) == load<u64>(b + n - 8);
+  }
+  if (n >= 4) return load<u32>(a) == load<u32>(b) && load<u32>(a + n - 4) == load<u32>(b + n - 4);
+  for (let i: usize = 0; i < n; i++) if (load<u8>(a + i) != load<u8>(b + i)) return false;
+  return true;
 }
 
 /** Parses 1..maxDigits ASCII digits as an unsigned value; -1 when the span is anything else. */

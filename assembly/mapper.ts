@@ -1,6 +1,6 @@
 // One raw event in, one JSON object out: the ECS event, or the error event saying what is wrong
 // and where. This is the function every ABI calls per record; it never traps on any input.
-import { Lit, lit, nextCapacity } from "./bytes";
+import { Lit, lit, nextCapacity, spanEquals } from "./bytes";
 import { firstInvalidUtf8 } from "./utf8";
 import { reserve, worstCaseOutput, put, putEscaped, putLit, putU64 } from "./output";
 import {
@@ -69,8 +69,7 @@ export function mapRecord(ptr: usize, len: i32): void {
 function isVnet(): bool {
   const v = kindOf(F_FLOW_LOG_VERSION);
   if (v != V_ABSENT && v != V_NULL) return true;
-  return kindOf(F_OPERATION) == V_STRING && lenOf(F_OPERATION) == FLOW_LOG_FLOW_EVENT.len &&
-    memory.compare(ptrOf(F_OPERATION), FLOW_LOG_FLOW_EVENT.ptr, <usize>FLOW_LOG_FLOW_EVENT.len) == 0;
+  return kindOf(F_OPERATION) == V_STRING && spanEquals(ptrOf(F_OPERATION), lenOf(F_OPERATION), FLOW_LOG_FLOW_EVENT);
 }
 
 /** "Absent" as every string field counts it: missing, null or "". */

@@ -45,18 +45,42 @@ export function worstCaseOutput(len: i32): i32 {
 }
 
 /** memory.copy is a call into the engine's runtime (V8, WAMR): for the short runs a record is
- * made of, plain loads and stores are several times faster. Regions never overlap here. */
+ * made of, plain loads and stores are several times faster. Short lengths are copied as two
+ * overlapping words, with no loop. Regions never overlap here. */
 @inline export function copyBytes(dst: usize, src: usize, len: i32): void {
-  if (len > 64) {
-    memory.copy(dst, src, <usize>len);
+  const n = <usize>len;
+  if (ASC_FEATURE_SIMD) {
+    if (n >= 16) {
+      if (n > 64) {
+        memory.copy(dst, src, n);
+        return;
+      }
+      let i: usize = 0;
+      for (; i + 16 < n; i += 16) v128.store(dst + i, v128.load(src + i));
+      v128.store(dst + n - 16, v128.load(src + n - 16));
+      return;
+    }
+  } else if (n >= 16) {
+    if (n > 64) {
+      memory.copy(dst, src, n);
+      return;
+    }
+    let i: usize = 0;
+    for (; i + 8 < n; i += 8) store<u64>(dst + i, load<u64>(src + i));
+    store<u64>(dst + n - 8, load<u64>(src + n - 8));
     return;
   }
-  let i = 0;
-  if (ASC_FEATURE_SIMD) {
-    for (; i + 16 <= len; i += 16) v128.store(dst + i, v128.load(src + i));
+  if (n >= 8) {
+    store<u64>(dst, load<u64>(src));
+    store<u64>(dst + n - 8, load<u64>(src + n - 8));
+  } else if (n >= 4) {
+    store<u32>(dst, load<u32>(src));
+    store<u32>(dst + n - 4, load<u32>(src + n - 4));
+  } else if (n > 0) {
+    store<u8>(dst, load<u8>(src));
+    store<u8>(dst + n - 1, load<u8>(src + n - 1));
+    if (n == 3) store<u8>(dst + 1, load<u8>(src + 1));
   }
-  for (; i + 8 <= len; i += 8) store<u64>(dst + i, load<u64>(src + i));
-  for (; i < len; i++) store<u8>(dst + i, load<u8>(src + i));
 }
 
 export function putU64(v: u64): void {

@@ -1,7 +1,7 @@
 // Timestamps: ISO-8601 text in, epoch microseconds in the middle, `YYYY-MM-DDTHH:MM:SS[.ffffff]Z`
 // out. Microseconds because that is what the documented output keeps: a 7-digit Azure
 // fraction is truncated to 6, never rounded.
-import { isDigit } from "./bytes";
+import { isDigit, bytesEqual } from "./bytes";
 
 const MIN_MICROS: i64 = -62135596800000000; // 0001-01-01T00:00:00Z
 const MAX_MICROS: i64 = 253402300799999999; // 9999-12-31T23:59:59.999999Z
@@ -42,7 +42,7 @@ let cachedMicros: i64 = 0;
 
 /** parseIsoTime, remembering the last answer. */
 export function parseIsoTimeCached(ptr: usize, len: i32): bool {
-  if (len == cachedLen && memory.compare(ptr, cachedText, <usize>len) == 0) {
+  if (len == cachedLen && bytesEqual(ptr, cachedText, len)) {
     parsedMicros = cachedMicros;
     return cachedOk;
   }
