@@ -2,7 +2,7 @@
 // nesting limit) and records where the values of the keys the mappings read are. Strings with
 // escapes are decoded into a scratch arena; plain ones are referenced in place. The input has
 // already been checked to be valid UTF-8, so bytes >= 0x80 need no attention here.
-import { Lit, lit, isDigit, hexValue, spanEquals, nextCapacity } from "./bytes";
+import { Lit, lit, isDigit, hexValue, nextCapacity } from "./bytes";
 
 export const MAX_DEPTH = 64;
 
@@ -356,36 +356,64 @@ function scanScalar(p: usize, c: u32): usize {
   return fail(SCAN_INVALID_JSON, p);
 }
 
+// Each key as two words, its first and last 8 (or 4) bytes, overlapping for short keys: one or
+// two comparisons tell a key of a given length.
+const keyHead = new StaticArray<u64>(FIELD_COUNT);
+const keyTail = new StaticArray<u64>(FIELD_COUNT);
+for (let f = 0; f < FIELD_COUNT; f++) {
+  const k = KEY_NAMES[f];
+  if (k.len >= 8) {
+    keyHead[f] = load<u64>(k.ptr);
+    keyTail[f] = load<u64>(k.ptr + <usize>k.len - 8);
+  } else if (k.len >= 4) {
+    keyHead[f] = <u64>load<u32>(k.ptr);
+    keyTail[f] = <u64>load<u32>(k.ptr + <usize>k.len - 4);
+  } else {
+    keyHead[f] = <u64>load<u16>(k.ptr);
+    keyTail[f] = <u64>load<u8>(k.ptr + 2);
+  }
+}
+
+@inline function isKey(kp: usize, klen: i32, f: i32): bool {
+  if (klen >= 8) {
+    return load<u64>(kp) == unchecked(keyHead[f]) && load<u64>(kp + <usize>klen - 8) == unchecked(keyTail[f]);
+  }
+  if (klen >= 4) {
+    return <u64>load<u32>(kp) == unchecked(keyHead[f]) && <u64>load<u32>(kp + <usize>klen - 4) == unchecked(keyTail[f]);
+  }
+  return <u64>load<u16>(kp) == unchecked(keyHead[f]) && <u64>load<u8>(kp + 2) == unchecked(keyTail[f]);
+}
+
 function fieldIndex(kp: usize, klen: i32): i32 {
   // Dispatch on length first: most keys of a raw event are ones we read.
   switch (klen) {
-    case 3: return spanEquals(kp, klen, keyName(F_LOG)) ? F_LOG : -1;
+    case 3: return isKey(kp, klen, F_LOG) ? F_LOG : -1;
     case 4: {
-      if (spanEquals(kp, klen, keyName(F_RULE))) return F_RULE;
-      if (spanEquals(kp, klen, keyName(F_TIME))) return F_TIME;
+      if (isKey(kp, klen, F_RULE)) return F_RULE;
+      if (isKey(kp, klen, F_TIME)) return F_TIME;
       return -1;
     }
-    case 6: return spanEquals(kp, klen, keyName(F_FLOW0)) ? F_FLOW0 : -1;
+    case 6: return isKey(kp, klen, F_FLOW0) ? F_FLOW0 : -1;
     case 7: {
-      if (spanEquals(kp, klen, keyName(F_VERSION))) return F_VERSION;
-      if (spanEquals(kp, klen, keyName(F_MESSAGE))) return F_MESSAGE;
+      if (isKey(kp, klen, F_VERSION)) return F_VERSION;
+      if (isKey(kp, klen, F_MESSAGE)) return F_MESSAGE;
       return -1;
     }
     case 10: {
-      if (spanEquals(kp, klen, keyName(F_MAC))) return F_MAC;
-      if (spanEquals(kp, klen, keyName(F_FLOW_STATE))) return F_FLOW_STATE;
+      if (isKey(kp, klen, F_MAC)) return F_MAC;
+      if (isKey(kp, klen, F_FLOW_STATE)) return F_FLOW_STATE;
       return -1;
     }
     case 11: {
-      if (spanEquals(kp, klen, keyName(F_SOURCE_ADDR))) return F_SOURCE_ADDR;
-      if (spanEquals(kp, klen, keyName(F_SOURCE_PORT))) return F_SOURCE_PORT;
+      if (isKey(kp, klen, F_SOURCE_ADDR)) return F_SOURCE_ADDR;
+      if (isKey(kp, klen, F_SOURCE_PORT)) return F_SOURCE_PORT;
       return -1;
     }
-    case 13: return spanEquals(kp, klen, keyName(F_OPERATION)) ? F_OPERATION : -1;
-    case 14: return spanEquals(kp, klen, keyName(F_FLOW_LOG_VERSION)) ? F_FLOW_LOG_VERSION : -1;
+    case 13: return isKey(kp, klen, F_OPERATION) ? F_OPERATION : -1;
+    case 14: return isKey(kp, klen, F_FLOW_LOG_VERSION) ? F_FLOW_LOG_VERSION : -1;
     case 16: {
-      if (spanEquals(kp, klen, keyName(F_DEST_ADDR))) return F_DEST_ADDR;
-      if (spanEquals(kp, klen, keyName(F_DEST_PORT))) return F_DEST_PORT;
+      if (isKey(kp, klen, F_DEST_ADDR)) return F_DEST_ADDR;
+      if (isKey(kp, klen, F_DEST_PORT)) return F_DEST_PORT;
       return -1;
     }
   }
