@@ -83,23 +83,38 @@ export function worstCaseOutput(len: i32): i32 {
   }
 }
 
+// "00".."99": two digits per division.
+const DIGIT_PAIRS: usize = memory.data(200);
+for (let i = 0; i < 100; i++) {
+  store<u8>(DIGIT_PAIRS + <usize>(i * 2), <u8>(0x30 + i / 10));
+  store<u8>(DIGIT_PAIRS + <usize>(i * 2 + 1), <u8>(0x30 + i % 10));
+}
+
 export function putU64(v: u64): void {
   // Digits are produced backwards into a scratch area past the write position, then moved.
   // Ports and most counters fit 32 bits, where division is cheaper.
   let n = 0;
-  const tmp = outBuf + outPos + 24;
+  const tmp = outBuf + <usize>outPos + 24;
   while (v > 0xffffffff) {
     store<u8>(tmp + 23 - n, <u8>(0x30 + <u32>(v % 10)));
     v /= 10;
     n++;
   }
   let w = <u32>v;
-  do {
-    store<u8>(tmp + 23 - n, <u8>(0x30 + w % 10));
-    w /= 10;
+  while (w >= 100) {
+    const pair = w % 100;
+    w /= 100;
+    store<u16>(tmp + 22 - n, load<u16>(DIGIT_PAIRS + <usize>(pair * 2)));
+    n += 2;
+  }
+  if (w >= 10) {
+    store<u16>(tmp + 22 - n, load<u16>(DIGIT_PAIRS + <usize>(w * 2)));
+    n += 2;
+  } else {
+    store<u8>(tmp + 23 - n, <u8>(0x30 + w));
     n++;
-  } while (w != 0);
-  copyBytes(outBuf + outPos, tmp + 24 - n, n);
+  }
+  copyBytes(outBuf + <usize>outPos, tmp + 24 - n, n);
   outPos += n;
 }
 
