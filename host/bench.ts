@@ -10,15 +10,17 @@
 //       more than a user's mapper would (strict UTF-8, depth, field types, 2^64 counters);
 //  (2b) the naive mapping, JSON.parse → object → JSON.stringify per line (bench-node-mapper.ts);
 //  (3)  the copy roof: FlowTransform.copyThrough, same framing, each record copied, not mapped;
-//  (4)  blob splitting of a native PT1H.json blob (FlowTransform.pushBlob/endBlob, once built);
+//  (4)  blob splitting of a native PT1H.json blob (FlowTransform.pushBlob/endBlob, once built),
+//       the corpus's NSG flows grouped into records; (4c) the CLI on that blob, whole process;
 //  (5)  the CLI, whole process, on the corpus file to /dev/null;
 //  (6)  the plain Node mapper (readline + JSON.parse + JSON.stringify), whole process, likewise;
 //  (7)  optional: per-record cost under wabt's wasm-interp, a stand-in for an interpreter.
 // Rows (1)-(4) run each in a child process of their own (their peak RSS is that child's), after
-// warm-up; every figure is the median of --runs runs. Results: a table on stdout, JSON and an
-// SVG chart in bench-results/.
+// warm-up; every figure is the median of --runs runs. Every mapped path must map every record:
+// error events or a wrong record count are printed as PROBLEMS and make the exit status 1 (a
+// missed target never does). Results: a table on stdout, JSON and an SVG chart in bench-results/.
 import { spawn, spawnSync } from "node:child_process";
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -97,7 +99,6 @@ interface Measured extends Pass {
   seconds: number[];
   maxRssKb: number;
   notAvailable?: string;
-  note?: string;
 }
 
 function median(xs: number[]): number {
@@ -126,7 +127,7 @@ function measure<S>(prepare: () => S, pass: (state: S, exact: boolean) => Pass, 
     times.push(seconds(t0));
     first ??= p;
   }
-  return { ...first!, seconds: times, maxRssKb: process.resourceUsage().maxRSS };
+  return { ...first!, seconds: times, maxRssKb: peakRssKb() };
 }
 
 // ─── Rows (1)-(4): one child process each ──────────────────────────────────────────────────
@@ -172,6 +173,7 @@ function perLinePass(buf: Buffer, exact: boolean, map: (buf: Buffer, start: numb
 }
 
 interface BlobApi {
+  startBlob?: () => void;
   pushBlob?: (chunk: Uint8Array) => TransformResult;
   endBlob?: () => TransformResult;
 }
@@ -179,7 +181,8 @@ interface BlobApi {
 /** The blob is read from the file in 1 MiB chunks (page cache) so that only what the splitter
  * keeps counts in the peak RSS, as when streaming a blob from storage. */
 function blobPass(t: FlowTransform, file: string): Pass {
-  const api = t as unknown as Required<BlobApi>;
+  const api = t as unknown as BlobApi & Required<Pick<BlobApi, "pushBlob" | "endBlob">>;
+  if (typeof api.startBlob === "function") api.startBlob();
   const fd = openSync(file, "r");
   let records = 0, errors = 0, inBytes = 0, outBytes = 0;
   try {
@@ -203,12 +206,13 @@ function blobPass(t: FlowTransform, file: string): Pass {
 function runChildRow(o: Options): Measured {
   const row = o.child!;
   if (row === "blob") {
-    const module = new WebAssembly.Module(readFileSync(builtWasm("nsg-flow-ecs-simd.wasm")));
-    const probe = new FlowTransform(module) as unknown as BlobApi;
-    if (typeof probe.pushBlob !== "function" || typeof probe.endBlob !== "function") {
+    // One instance for all passes (startBlob begins each), as a long-running shipper would.
+    const t = FlowTransform.fromFile(builtWasm("nsg-flow-ecs-simd.wasm"));
+    const api = t as unknown as BlobApi;
+    if (typeof api.pushBlob !== "function" || typeof api.endBlob !== "function") {
       return { records: 0, errors: 0, inBytes: 0, outBytes: 0, seconds: [], maxRssKb: 0, notAvailable: "n/a (blob API not built yet)" };
     }
-    return measure(() => new FlowTransform(module), (t) => blobPass(t, o.blob!), 2, o.runs);
+    return measure(() => t, (tt) => blobPass(tt, o.blob!), 2, o.runs);
   }
   const buf = readFileSync(o.corpus!);
   switch (row) {
@@ -231,12 +235,27 @@ function runChildRow(o: Options): Measured {
   }
 }
 
-// ─── Whole processes: rows (5), (6) ─────────────────────────────────────────────────────────
+// ─── Whole processes: rows (4c), (5), (6) ─────────────────────────────────────────────────────────
+
+// Peak RSS from the kernel's high-water mark of this process image (VmHWM). Not getrusage's
+// maxRSS: on Linux that survives exec, so a child spawned (forked) from a parent holding the
+// corpus would report at least the parent's size.
+function peakRssKb(): number {
+  try {
+    const m = /VmHWM:\s*(\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"));
+    if (m) return Number(m[1]);
+  } catch {
+    // not Linux
+  }
+  return process.resourceUsage().maxRSS;
+}
 
 // Loaded into the measured process with --import: reports its peak RSS as it exits.
 const RSS_MARK = "__bench_maxrss_kb=";
 const RSS_HOOK = "data:text/javascript," + encodeURIComponent(
-  `process.on("exit", () => process.stderr.write("\\n${RSS_MARK}" + process.resourceUsage().maxRSS + "\\n"));`);
+  `import { readFileSync } from "node:fs";
+const peakRssKb = ${peakRssKb.toString()};
+process.on("exit", () => process.stderr.write("\\n${RSS_MARK}" + peakRssKb() + "\\n"));`);
 
 interface ProcessRun {
   seconds: number;
@@ -251,8 +270,8 @@ function runProcess(args: string[], stdoutFile: string): Promise<ProcessRun> {
     const t0 = process.hrtime.bigint();
     const child = spawn(process.execPath, ["--import", RSS_HOOK, ...args], { stdio: ["ignore", out, "pipe"] });
     let stderr = "";
-    child.stderr.setEncoding("utf8");
-    child.stderr.on("data", (d: string) => (stderr += d));
+    child.stderr!.setEncoding("utf8");
+    child.stderr!.on("data", (d: string) => (stderr += d));
     child.on("error", reject);
     child.on("close", (code) => {
       const s = seconds(t0);
@@ -399,7 +418,7 @@ function interpEstimate(o: Options, corpus: Buffer, dir: string): InterpResult {
       writeFileSync(file, bytes);
       files[`${mode}-${n}`] = { file, records: n };
       // The same module under V8 first: it must process every record without an error event.
-      const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), {});
+      const instance = new WebAssembly.Instance(new WebAssembly.Module(new Uint8Array(bytes)), {});
       const run = instance.exports.run as () => number;
       let t = 0;
       for (let i = 0; i < 3; i++) {
@@ -451,6 +470,15 @@ interface Agreement {
   coreSameBytes: number;
   coreSameJson: number;
   naiveSameBytes: number;
+  firstDifference?: { record: number; core: string; reference: string };
+}
+
+function sameJson(a: string, b: string): boolean {
+  try {
+    return JSON.stringify(canonical(JSON.parse(a))) === JSON.stringify(canonical(JSON.parse(b)));
+  } catch {
+    return false; // not JSON at all
+  }
 }
 
 /** The core (SIMD build), the reference and the naive mapper on the first `n` records. */
@@ -467,7 +495,8 @@ function agreement(corpus: Buffer, n: number): Agreement {
     const c = core[i++] ?? "";
     result.sample++;
     if (c === ref) result.coreSameBytes++;
-    else if (JSON.stringify(canonical(JSON.parse(c))) === JSON.stringify(canonical(JSON.parse(ref)))) result.coreSameJson++;
+    else if (sameJson(c, ref)) result.coreSameJson++;
+    else result.firstDifference ??= { record: result.sample, core: c, reference: ref };
     if (naiveMap(sample.toString("utf8", s, e)) === ref) result.naiveSameBytes++;
     s = e + 1;
   }
@@ -506,6 +535,39 @@ function machine(): Record<string, string | number> {
     v8: process.versions.v8,
     os: `${os.type()} ${os.release()} ${os.arch()}`,
   };
+}
+
+/** The commit measured, and whether the tree differs from it ("" outside a git checkout). */
+function sourceVersion(): string {
+  const git = (...args: string[]) => spawnSync("git", ["-C", ROOT, ...args], { encoding: "utf8" });
+  const head = git("rev-parse", "--short", "HEAD");
+  if (head.error || head.status !== 0) return "";
+  const dirty = git("status", "--porcelain", "--untracked-files=no").stdout.split("\n").filter((l) => l.trim() !== "").length;
+  return `git ${head.stdout.trim()}` + (dirty > 0 ? ` + uncommitted changes in ${dirty} files` : "");
+}
+
+/** Sources newer than what was built from them: the figures would be of older code. */
+function staleBuild(): string[] {
+  const newest = (dir: string, ext: string): number => {
+    let t = 0;
+    try {
+      for (const f of readdirSync(dir, { recursive: true }) as string[]) {
+        if (f.endsWith(ext)) t = Math.max(t, statSync(path.join(dir, f)).mtimeMs);
+      }
+    } catch {
+      // a packaged install without sources: nothing to compare
+    }
+    return t;
+  };
+  const warnings: string[] = [];
+  const assembly = newest(path.join(ROOT, "assembly"), ".ts");
+  for (const wasm of ["nsg-flow-ecs.wasm", "nsg-flow-ecs-simd.wasm"]) {
+    const built = path.join(ROOT, "build", wasm);
+    if (existsSync(built) && statSync(built).mtimeMs < assembly) warnings.push(`build/${wasm} is older than assembly/`);
+  }
+  const host = newest(path.join(ROOT, "host"), ".ts");
+  if (host > newest(HERE, ".js")) warnings.push("dist/host/ is older than host/");
+  return warnings;
 }
 
 function fmtInt(n: number): string {
@@ -569,6 +631,10 @@ async function main(): Promise<void> {
   const host = machine();
   console.log(`nsg-flow-ecs benchmark — ${new Date().toISOString()}`);
   console.log(`machine: ${host.cpu}, ${host.cores} cores, ${host.memoryGB} GB; Node ${host.node} (V8 ${host.v8}); ${host.os}`);
+  const source = sourceVersion();
+  if (source) console.log(`source: ${source}`);
+
+  for (const w of staleBuild()) console.log(`WARNING: ${w}: run \`npm run build\` first, or these figures are of older code`);
 
   const dir = mkdtempSync(path.join(os.tmpdir(), "nsg-flow-ecs-bench-"));
   try {
@@ -586,6 +652,10 @@ async function main(): Promise<void> {
     console.log(`agreement on the first ${agree.sample} records: core = reference byte for byte ${agree.coreSameBytes}, ` +
       `same JSON in another key order ${agree.coreSameJson}, different ${agree.sample - agree.coreSameBytes - agree.coreSameJson}; ` +
       `naive mapper = reference byte for byte ${agree.naiveSameBytes} (${seconds(t0).toFixed(1)} s)`);
+    if (agree.firstDifference) {
+      const d = agree.firstDifference;
+      console.log(`  first difference, record ${d.record}:\n    core:      ${d.core.slice(0, 2000)}\n    reference: ${d.reference.slice(0, 2000)}`);
+    }
     console.log("");
 
     const rows: Row[] = [];
@@ -607,14 +677,20 @@ async function main(): Promise<void> {
     const wasmRow = byId("wasm");
     const naiveRow = byId("naive");
 
+    // Output sizes are those of the same work in process: (1) for the CLI, (2b) for (6), (4) for (4c).
     const processRows: [string, string, string[], Pass][] = [
       ["cli", "(5)  CLI, whole process: cli.js --quiet FILE > /dev/null", [path.join(HERE, "cli.js"), "--quiet", files.corpus], wasmRow.m],
       ["node-mapper", "(6)  plain Node mapper, whole process, > /dev/null", [path.join(HERE, "bench-node-mapper.js"), files.corpus], naiveRow.m],
     ];
+    const blobMeasured = byId("blob").m;
+    if (!blobMeasured.notAvailable) {
+      processRows.push(["cli-blob", "(4c) CLI on the PT1H.json blob, whole process, > /dev/null", [path.join(HERE, "cli.js"), "--quiet", files.blob], blobMeasured]);
+    }
     for (const [id, label, args, expect] of processRows) {
       t0 = process.hrtime.bigint();
-      // Output sizes are those of the same mapping in process: (1) for the CLI, (2b) for (6).
-      const m = await measureProcess(args, o.runs, { records: corpus.stats.records, errors: 0, inBytes: corpus.ndjson.length, outBytes: expect.outBytes });
+      const m = await measureProcess(args, o.runs, id === "cli-blob"
+        ? { records: corpus.blobTuples, errors: 0, inBytes: corpus.blob.length, outBytes: expect.outBytes }
+        : { records: corpus.stats.records, errors: 0, inBytes: corpus.ndjson.length, outBytes: expect.outBytes });
       process.stderr.write(`  ${label.trim()}: ${seconds(t0).toFixed(1)} s\n`);
       rows.push(toRow(id, label, "process", m));
     }
@@ -631,7 +707,7 @@ async function main(): Promise<void> {
     const problems: string[] = [];
     for (const r of rows) {
       if (r.m.notAvailable) continue;
-      const expected = r.id === "blob" ? corpus.blobTuples : corpus.stats.records;
+      const expected = r.id === "blob" || r.id === "cli-blob" ? corpus.blobTuples : corpus.stats.records;
       if (r.m.errors !== 0) problems.push(`${r.label.trim()}: ${r.m.errors} error events (expected 0)`);
       if (r.m.records !== expected) problems.push(`${r.label.trim()}: ${r.m.records} records (expected ${expected})`);
     }
@@ -643,6 +719,8 @@ async function main(): Promise<void> {
       process.stderr.write(`  (7) interpreter estimate: ${seconds(t0).toFixed(1)} s\n`);
     }
 
+    const ORDER = ["wasm", "wasm-portable", "reference", "naive", "copy", "blob", "cli-blob", "cli", "node-mapper"];
+    rows.sort((a, b) => ORDER.indexOf(a.id) - ORDER.indexOf(b.id));
     console.log("");
     printTable(rows);
     console.log("");
@@ -650,6 +728,7 @@ async function main(): Promise<void> {
     console.log("    (2b) is the mapping as a user would write it (the code of (6)); (2) and (2b) return strings, (1) returns Buffers.");
     console.log("(3) copies each record inside the module and does not read the output back into a Buffer; (1) does.");
     console.log("(4) reads the blob file in 1 MiB chunks (page cache), records = flow tuples; its MB/s is of blob bytes in.");
+    console.log("(4c) is the CLI reading the same blob file (it tells a blob from NDJSON by the first bytes).");
     console.log("(5), (6): wall time of the whole process (start-up, WASM compile, reading, writing to /dev/null); peak RSS = the process's maxRSS.");
 
     const blob = byId("blob");
@@ -680,6 +759,8 @@ async function main(): Promise<void> {
         `${interp.large} vs ${interp.small} records, difference of medians of ${interp.runs} runs):`);
       console.log(`    map:  ${interp.mapMicros!.toFixed(2)} µs/record under the interpreter (V8 on the same module: ${interp.v8MapMicros!.toFixed(3)} µs/record)`);
       console.log(`    copy: ${interp.copyMicros!.toFixed(2)} µs/record under the interpreter (V8 on the same module: ${interp.v8CopyMicros!.toFixed(3)} µs/record)`);
+      console.log(`    the mapping alone (map − copy, both frame lines the same way): ${(interp.mapMicros! - interp.copyMicros!).toFixed(2)} µs/record; ` +
+        `interpreter / V8: ${(interp.mapMicros! / interp.v8MapMicros!).toFixed(0)}× for map`);
       console.log(`    map / copy: ${ratio.toFixed(1)}×; one core would map about ${fmtInt(1e6 / interp.mapMicros!)} records/s under this interpreter ` +
         `(wabt's is not WAMR's: an order of magnitude, not a Fluent Bit figure)`);
     }
@@ -696,6 +777,7 @@ async function main(): Promise<void> {
     const json = {
       date: new Date().toISOString(),
       machine: host,
+      source,
       options: { records: o.records, runs: o.runs, seed: o.seed, interpRecords: o.interpRecords },
       corpus: { ...corpus.stats, averageBytes: corpus.stats.bytes / corpus.stats.records, blobBytes: corpus.blob.length, blobRecords: corpus.blobRecords, blobTuples: corpus.blobTuples },
       agreement: agree,
@@ -721,7 +803,7 @@ async function main(): Promise<void> {
       "nsg-flow-ecs: records per second",
       `${host.cpu}, ${host.cores} cores, Node ${host.node}; ${o.records} records, ${(corpus.stats.bytes / corpus.stats.records).toFixed(0)} B/event; ${json.date.slice(0, 10)}`,
       "records/s",
-      rows.map((r) => ({ label: r.label.replace(/:.*$/, "").replace(/\s+/g, " "), value: r.m.notAvailable ? 0 : r.recordsPerSecond, note: r.m.notAvailable })),
+      rows.map((r) => ({ label: r.label.replace(/:.*$/, "").replace(", > /dev/null", "").replace(/\s+/g, " "), value: r.m.notAvailable ? 0 : r.recordsPerSecond, note: r.m.notAvailable })),
     ));
     if (o.keep) {
       writeFileSync(path.join(RESULTS_DIR, "corpus.ndjson"), corpus.ndjson);
