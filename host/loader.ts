@@ -61,6 +61,8 @@ export function defaultWasmPath(): string {
 }
 
 const NEWLINE = 0x0a;
+const NEWLINE_BYTES = Uint8Array.of(NEWLINE);
+const EMPTY = new Uint8Array(0);
 
 const REQUIRED_EXPORTS = ["memory", "input_buffer", "output_buffer", "ndjson_feed", "map_one", "max_record_bytes"];
 
@@ -85,7 +87,7 @@ export class FlowTransform {
   private exports!: BatchExports;
   private readonly maxRecord: number;
   /** Bytes after the last newline seen so far (at most maxRecord + 4 of them are kept). */
-  private tail: Buffer = Buffer.alloc(0);
+  private tail: Uint8Array = EMPTY;
   private tailTotal = 0;
   /** How many times the module trapped and was re-instantiated. */
   traps = 0;
@@ -127,18 +129,22 @@ export class FlowTransform {
       this.keepTail(chunk);
       return { output: Buffer.alloc(0), records: 0, errors: 0 };
     }
-    const results: TransformResult[] = [];
-    const firstNl = chunk.indexOf(NEWLINE);
-    if (this.tailTotal > 0) {
-      // The line carried over from earlier chunks ends in this one.
-      this.keepTail(chunk.subarray(0, firstNl));
-      results.push(this.flushTail());
-      results.push(this.completeLines(chunk.subarray(firstNl + 1, lastNl + 1)));
-    } else {
-      results.push(this.completeLines(chunk.subarray(0, lastNl + 1)));
+    let oversized: TransformResult | undefined;
+    let carried: Uint8Array = this.tail;
+    let from = 0;
+    if (this.tailTotal > this.tail.length) {
+      // A line too long to have been kept whole: its head becomes a too_large error event.
+      from = chunk.indexOf(NEWLINE) + 1;
+      this.keepTail(chunk.subarray(0, from - 1));
+      oversized = this.flushTail();
+      carried = EMPTY;
     }
+    this.tail = EMPTY;
+    this.tailTotal = 0;
+    // The carried line and this chunk's complete lines go in as one batch.
+    const result = this.completeLines(carried, chunk.subarray(from, lastNl + 1));
     this.keepTail(chunk.subarray(lastNl + 1));
-    return concat(results);
+    return oversized ? concat([oversized, result]) : result;
   }
 
   /** Ends the stream: a last line without a newline is mapped too. */
@@ -220,7 +226,7 @@ export class FlowTransform {
   private flushTail(): TransformResult {
     const tail = this.tail;
     const total = this.tailTotal;
-    this.tail = Buffer.alloc(0);
+    this.tail = EMPTY;
     this.tailTotal = 0;
     if (total > tail.length) {
       return this.guarded(() => {
@@ -229,17 +235,21 @@ export class FlowTransform {
         return { output: this.read(len), records: 1, errors: 1 };
       }, () => ({ output: Buffer.from(internalError(tail) + "\n"), records: 1, errors: 1 }));
     }
-    return this.completeLines(Buffer.concat([tail, Buffer.from([NEWLINE])]));
+    return this.completeLines(tail, NEWLINE_BYTES);
   }
 
-  /** Bytes that end with a newline: all complete lines, mapped in one call. */
-  private completeLines(bytes: Uint8Array): TransformResult {
-    if (bytes.length === 0) return { output: Buffer.alloc(0), records: 0, errors: 0 };
+  /** `head` + `body`, which ends with a newline: complete lines, mapped in one call. */
+  private completeLines(head: Uint8Array, body: Uint8Array): TransformResult {
+    const len = head.length + body.length;
+    if (len === 0) return { output: Buffer.alloc(0), records: 0, errors: 0 };
     return this.guarded(() => {
-      this.write(bytes);
-      const len = this.exports.ndjson_feed(bytes.length, 1);
-      return { output: this.read(len), records: this.exports.last_records(), errors: this.exports.last_errors() };
-    }, () => this.oneByOne(bytes));
+      const ptr = this.exports.input_buffer(len);
+      const mem = new Uint8Array(this.exports.memory.buffer, ptr, len);
+      mem.set(head);
+      mem.set(body, head.length);
+      const out = this.exports.ndjson_feed(len, 1);
+      return { output: this.read(out), records: this.exports.last_records(), errors: this.exports.last_errors() };
+    }, () => this.oneByOne(Buffer.concat([head, body])));
   }
 
   /** After a trap: the same lines again, one call each, so only a record that traps again is
