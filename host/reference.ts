@@ -435,10 +435,10 @@ function mapNsg(message: string, f: Fields, time: Instant | undefined): string {
       outcome: tuple && "success",
     },
     action: {
+      target: "network-traffic",
       name: decision && NSG_DECISION[decision],
       outcome: tuple && "success",
       type: f.rule,
-      target: "network-traffic",
       properties: {
         OperationName: f.operationName,
         Version: f.version,
@@ -496,11 +496,11 @@ function mapVnet(message: string, f: Fields, time: Instant | undefined): string 
       },
     },
     rule: { name: f.rule },
-    observer: { mac: f.macAddress },
     network: {
-      iana_number: tuple?.protocol,
       direction: tuple && DIRECTION[tuple.direction],
+      iana_number: tuple?.protocol,
     },
+    observer: { mac: f.macAddress },
     source: {
       ip: tuple?.sourceIp,
       address: tuple?.sourceIp,

@@ -1,5 +1,5 @@
-// Property tests: the WASM core (both builds) and the plain-TypeScript reference agree on
-// generated flow events, and on mutated and random bytes, where the core must also never trap
+// Property tests: the WASM core (both builds) and the plain-TypeScript reference agree, byte
+// for byte, on generated flow events, and on mutated and random bytes, where the core must also never trap
 // and always answer with exactly one JSON object.
 import { readFileSync } from "node:fs";
 import fc from "fast-check";
@@ -23,6 +23,8 @@ function agree(raw: Uint8Array): void {
     if (typeof value !== "object" || value === null || Array.isArray(value)) throw new Error(`${name}: not an object`);
     expect({ build: name, input: Buffer.from(raw).toString("latin1"), out: value })
       .toEqual({ build: name, input: Buffer.from(raw).toString("latin1"), out: expectedValue });
+    // Not only the same JSON: the same bytes, so outputs can be compared with cmp.
+    expect(got).toBe(expected);
   }
 }
 
