@@ -110,6 +110,14 @@ let strStart: usize = 0;
 let strEnd: usize = 0;
 let strEscaped: bool = false;
 
+/** For 8 string bytes: a mask whose lowest set bit marks the first quote, backslash or
+ * control character (higher bits may be spurious borrows, the lowest never is). */
+@inline function stringStops(x: u64): u64 {
+  const q = x ^ 0x2222222222222222;
+  const b = x ^ 0x5c5c5c5c5c5c5c5c;
+  return (((x - 0x2020202020202020) & ~x) | ((q - 0x0101010101010101) & ~q) | ((b - 0x0101010101010101) & ~b)) & 0x8080808080808080;
+}
+
 /** p is just after the opening quote. Returns the position after the closing quote, or 0. */
 function scanString(p: usize): usize {
   strStart = p;
@@ -125,6 +133,13 @@ function scanString(p: usize): usize {
         const mask = i8x16.bitmask(hit);
         if (mask != 0) { p += <usize>ctz(mask); break; }
         p += 16;
+      }
+    } else {
+      // Eight bytes at a time (the interpreter Fluent Bit runs counts every instruction).
+      while (p + 8 <= end) {
+        const mask = stringStops(load<u64>(p));
+        if (mask != 0) { p += <usize>(ctz(mask) >> 3); break; }
+        p += 8;
       }
     }
     if (p >= end) return fail(SCAN_INVALID_JSON, p);

@@ -72,6 +72,13 @@ function appendCarry(ptr: usize, len: i32): void {
       if (mask != 0) return p + <usize>ctz(mask);
       p += 16;
     }
+  } else {
+    while (p + 8 <= end) {
+      const y = load<u64>(p) ^ 0x0a0a0a0a0a0a0a0a;
+      const mask = (y - 0x0101010101010101) & ~y & 0x8080808080808080;
+      if (mask != 0) return p + <usize>(ctz(mask) >> 3);
+      p += 8;
+    }
   }
   while (p < end && load<u8>(p) != 0x0a) p++;
   return p;

@@ -43,6 +43,7 @@ interface Options {
   runs: number;
   interpRecords: number;
   interp: boolean;
+  interpOnly: boolean;
   keep: boolean;
   seed: number;
   child?: string;
@@ -56,12 +57,13 @@ const USAGE = `Usage: node dist/host/bench.js [options]   (npm run bench -- [opt
   --interp-records N   records for the interpreter estimate (default 10000; 1/10 of it is the
                        start-up baseline)
   --no-interp          skip the interpreter estimate
+  --interp-only        only the interpreter estimate (7)
   --seed N             corpus seed (default ${DEFAULT_SEED})
   --keep               keep the corpus files in bench-results/
 `;
 
 function parseOptions(argv: string[]): Options {
-  const o: Options = { records: 300_000, runs: 5, interpRecords: 10_000, interp: true, keep: false, seed: DEFAULT_SEED };
+  const o: Options = { records: 300_000, runs: 5, interpRecords: 10_000, interp: true, interpOnly: false, keep: false, seed: DEFAULT_SEED };
   const int = (s: string | undefined, name: string, min: number) => {
     const n = Number(s);
     if (!Number.isInteger(n) || n < min) throw new Error(`${name} needs an integer >= ${min}`);
@@ -73,6 +75,7 @@ function parseOptions(argv: string[]): Options {
     else if (a === "--runs") o.runs = int(argv[++i], a, 1);
     else if (a === "--interp-records") o.interpRecords = int(argv[++i], a, 100);
     else if (a === "--no-interp") o.interp = false;
+    else if (a === "--interp-only") o.interpOnly = true;
     else if (a === "--seed") o.seed = int(argv[++i], a, 0);
     else if (a === "--keep") o.keep = true;
     else if (a === "--child") o.child = argv[++i];
@@ -639,6 +642,13 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), "nsg-flow-ecs-bench-"));
   try {
     let t0 = process.hrtime.bigint();
+    if (o.interpOnly) {
+      const small = generateCorpus(o.interpRecords, o.seed);
+      const r = interpEstimate(o, small.ndjson, dir);
+      console.log(r.skipped ?? `(7) map ${r.mapMicros!.toFixed(2)} µs/record, copy ${r.copyMicros!.toFixed(2)} µs/record under ${r.tool} ` +
+        `(V8: ${r.v8MapMicros!.toFixed(3)} / ${r.v8CopyMicros!.toFixed(3)})`);
+      return;
+    }
     const corpus: Corpus = generateCorpus(o.records, o.seed);
     const files = { corpus: path.join(dir, "corpus.ndjson"), blob: path.join(dir, "PT1H.json") };
     writeFileSync(files.corpus, corpus.ndjson);
