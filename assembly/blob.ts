@@ -559,42 +559,64 @@ function pathError(a: Lit, i: i32, b: Lit | null, j: i32, c: Lit | null, k: i32,
 }
 
 function nsgRecord(): void {
-  if (properties.kind != 0x7b) {
-    recordError(NO_PROPERTIES_FLOWS, 0, 0);
-    return;
+  if (properties.kind == 0x7b) {
+    lookup(properties.start, K_VERSION, K_FLOWS);
+    take(version, 0);
+    take(outerFlows, 1);
+  } else {
+    outerFlows.clear();
   }
-  lookup(properties.start, K_VERSION, K_FLOWS);
-  take(version, 0);
-  take(outerFlows, 1);
+  walkFlows(false);
+}
+
+function vnetRecord(): void {
+  lookup(rec, K_FLOW_LOG_GUID, K_FLOW_RECORDS);
+  take(flowLogGuid, 0);
+  take(flowRecords, 1);
+  if (flowRecords.kind == 0x7b) {
+    lookup(flowRecords.start, K_FLOWS);
+    take(outerFlows, 0);
+  } else {
+    outerFlows.clear();
+  }
+  walkFlows(true);
+}
+
+/** The two levels both formats share: NSG properties.flows[].flows[] (rule, then mac) and
+ * VNet flowRecords.flows[].flowGroups[] (aclID, then rule), each group with its flowTuples. */
+function walkFlows(vnet: bool): void {
   if (outerFlows.kind != 0x5b) {
-    recordError(NO_PROPERTIES_FLOWS, 0, 0);
+    recordError(vnet ? NO_FLOW_RECORDS_FLOWS : NO_PROPERTIES_FLOWS, 0, 0);
     return;
   }
+  const outerPath = vnet ? P_RECORD_FLOWS : P_FLOWS;
   let i = 0;
   for (let e = firstElement(outerFlows.start); e != 0; i++) {
     const eEnd = valueEnd(e);
-    const el = tmp;
+    tmp.start = e;
+    tmp.end = eEnd;
     if (load<u8>(e) != 0x7b) {
-      el.start = e; el.end = eEnd;
-      pathError(P_FLOWS, i, null, 0, null, 0, NOT_AN_OBJECT_CLOSE, el);
-      e = nextElement(eEnd);
-      continue;
-    }
-    lookup(e, K_RULE, K_FLOWS);
-    take(rule, 0);
-    take(innerFlows, 1);
-    if (rule.present && rule.kind != 0x22) {
-      el.start = e; el.end = eEnd;
-      pathError(P_FLOWS, i, null, 0, null, 0, P_RULE_NOT_STRING, el);
-    } else if (innerFlows.kind != 0x5b) {
-      el.start = e; el.end = eEnd;
-      pathError(P_FLOWS, i, null, 0, null, 0, FLOWS_NOT_ARRAY, el);
+      pathError(outerPath, i, null, 0, null, 0, NOT_AN_OBJECT_CLOSE, tmp);
     } else {
-      let j = 0;
-      for (let g = firstElement(innerFlows.start); g != 0; j++) {
-        const gEnd = valueEnd(g);
-        nsgGroup(g, gEnd, i, j);
-        g = nextElement(gEnd);
+      if (vnet) {
+        lookup(e, K_ACL_ID, K_FLOW_GROUPS);
+        take(aclId, 0);
+      } else {
+        lookup(e, K_RULE, K_FLOWS);
+        take(rule, 0);
+      }
+      take(innerFlows, 1);
+      if (!vnet && rule.present && rule.kind != 0x22) {
+        pathError(outerPath, i, null, 0, null, 0, P_RULE_NOT_STRING, tmp);
+      } else if (innerFlows.kind != 0x5b) {
+        pathError(outerPath, i, null, 0, null, 0, vnet ? GROUPS_NOT_ARRAY : FLOWS_NOT_ARRAY, tmp);
+      } else {
+        let j = 0;
+        for (let g = firstElement(innerFlows.start); g != 0; j++) {
+          const gEnd = valueEnd(g);
+          group(g, gEnd, i, j, vnet);
+          g = nextElement(gEnd);
+        }
       }
     }
     e = nextElement(eEnd);
@@ -605,127 +627,72 @@ const NOT_AN_OBJECT_CLOSE = lit("] is not an object");
 const P_RULE_NOT_STRING = lit("].rule is not a string");
 const FLOWS_NOT_ARRAY = lit("].flows is missing or not an array");
 const GROUPS_NOT_ARRAY = lit("].flowGroups is missing or not an array");
+const P_MAC_NOT_STRING = lit("].mac is not a string");
+const TUPLES_NOT_ARRAY = lit("].flowTuples is missing or not an array");
 
-function nsgGroup(g: usize, gEnd: usize, i: i32, j: i32): void {
-  const el = tmp;
+function group(g: usize, gEnd: usize, i: i32, j: i32, vnet: bool): void {
+  const outerPath = vnet ? P_RECORD_FLOWS : P_FLOWS;
+  const innerPath = vnet ? P_FLOW_GROUPS : P_INNER_FLOWS;
+  tmp.start = g;
+  tmp.end = gEnd;
   if (load<u8>(g) != 0x7b) {
-    el.start = g; el.end = gEnd;
-    pathError(P_FLOWS, i, P_INNER_FLOWS, j, null, 0, NOT_AN_OBJECT_CLOSE, el);
+    pathError(outerPath, i, innerPath, j, null, 0, NOT_AN_OBJECT_CLOSE, tmp);
     return;
   }
-  lookup(g, K_MAC, K_FLOW_TUPLES);
-  take(groupMac, 0);
+  if (vnet) {
+    lookup(g, K_RULE, K_FLOW_TUPLES);
+    take(rule, 0);
+  } else {
+    lookup(g, K_MAC, K_FLOW_TUPLES);
+    take(groupMac, 0);
+  }
   take(tuples, 1);
-  if (groupMac.present && groupMac.kind != 0x22) {
-    el.start = g; el.end = gEnd;
-    pathError(P_FLOWS, i, P_INNER_FLOWS, j, null, 0, P_MAC_NOT_STRING, el);
+  if (!vnet && groupMac.present && groupMac.kind != 0x22) {
+    pathError(outerPath, i, innerPath, j, null, 0, P_MAC_NOT_STRING, tmp);
     return;
   }
   if (tuples.kind != 0x5b) {
-    el.start = g; el.end = gEnd;
-    pathError(P_FLOWS, i, P_INNER_FLOWS, j, null, 0, TUPLES_NOT_ARRAY, el);
+    pathError(outerPath, i, innerPath, j, null, 0, TUPLES_NOT_ARRAY, tmp);
     return;
   }
   // The flattened event up to the tuple, in the collector's key order.
   redirectOutput(prefixes);
   const start = outPos;
-  reserve(6 * (len(groupMac) + len(macAddress) + len(operationName) + len(resourceId) + len(time) + len(rule) + len(version)) + 256);
+  if (vnet) writeVnetPrefix();
+  else writeNsgPrefix();
+  const n = outPos - start;
+  restoreOutput(prefixes);
+  groupTuples(start, n, outerPath, i, innerPath, j);
+}
+
+function writeNsgPrefix(): void {
+  const mac = groupMac.present ? groupMac : macAddress;
+  reserve(6 * (len(mac) + len(operationName) + len(resourceId) + len(time) + len(rule) + len(version)) + 256);
   put(0x7b);
-  let members = 0;
-  members = member(members, KEY_MAC_ADDRESS, groupMac.present ? groupMac : macAddress);
+  let members = member(0, KEY_MAC_ADDRESS, mac);
   members = member(members, KEY_OPERATION_NAME, operationName);
   members = member(members, KEY_RESOURCE_ID, resourceId);
   members = member(members, KEY_TIME, time);
   members = member(members, KEY_RULE, rule);
-  if (version.present && (version.kind == 0x22 || version.kind == 0x2d || (version.kind >= 0x30 && version.kind <= 0x39))) {
+  // `version` is properties.Version as a string: a number's digits, quoted.
+  const k = version.kind;
+  if (k == 0x22) members = member(members, KEY_VERSION, version);
+  else if (k == 0x2d || (k >= 0x30 && k <= 0x39)) {
     if (members++ > 0) put(0x2c);
     putLit(KEY_VERSION);
-    if (version.kind == 0x22) putCanonicalString(version);
-    else {
-      put(0x22);
-      putBytes(version.start, <i32>(version.end - version.start));
-      put(0x22);
-    }
+    put(0x22);
+    putBytes(version.start, len(version));
+    put(0x22);
   }
   if (members > 0) put(0x2c);
   putLit(KEY_FLOW0);
-  const n = outPos - start;
-  restoreOutput(prefixes);
-  groupTuples(start, n, P_FLOWS, i, P_INNER_FLOWS, j);
 }
 
-const P_MAC_NOT_STRING = lit("].mac is not a string");
-const TUPLES_NOT_ARRAY = lit("].flowTuples is missing or not an array");
-
-function vnetRecord(): void {
-  lookup(rec, K_FLOW_LOG_GUID, K_FLOW_RECORDS);
-  take(flowLogGuid, 0);
-  take(flowRecords, 1);
-  if (flowRecords.kind != 0x7b) {
-    recordError(NO_FLOW_RECORDS_FLOWS, 0, 0);
-    return;
-  }
-  lookup(flowRecords.start, K_FLOWS);
-  take(outerFlows, 0);
-  if (outerFlows.kind != 0x5b) {
-    recordError(NO_FLOW_RECORDS_FLOWS, 0, 0);
-    return;
-  }
-  let i = 0;
-  for (let e = firstElement(outerFlows.start); e != 0; i++) {
-    const eEnd = valueEnd(e);
-    const el = tmp;
-    if (load<u8>(e) != 0x7b) {
-      el.start = e; el.end = eEnd;
-      pathError(P_RECORD_FLOWS, i, null, 0, null, 0, NOT_AN_OBJECT_CLOSE, el);
-      e = nextElement(eEnd);
-      continue;
-    }
-    lookup(e, K_ACL_ID, K_FLOW_GROUPS);
-    take(aclId, 0);
-    take(innerFlows, 1);
-    if (innerFlows.kind != 0x5b) {
-      el.start = e; el.end = eEnd;
-      pathError(P_RECORD_FLOWS, i, null, 0, null, 0, GROUPS_NOT_ARRAY, el);
-    } else {
-      let j = 0;
-      for (let g = firstElement(innerFlows.start); g != 0; j++) {
-        const gEnd = valueEnd(g);
-        vnetGroup(g, gEnd, i, j);
-        g = nextElement(gEnd);
-      }
-    }
-    e = nextElement(eEnd);
-  }
-}
-
-function vnetGroup(g: usize, gEnd: usize, i: i32, j: i32): void {
-  const el = tmp;
-  if (load<u8>(g) != 0x7b) {
-    el.start = g; el.end = gEnd;
-    pathError(P_RECORD_FLOWS, i, P_FLOW_GROUPS, j, null, 0, NOT_AN_OBJECT_CLOSE, el);
-    return;
-  }
-  lookup(g, K_RULE, K_FLOW_TUPLES);
-  take(rule, 0);
-  take(tuples, 1);
-  if (tuples.kind != 0x5b) {
-    el.start = g; el.end = gEnd;
-    pathError(P_RECORD_FLOWS, i, P_FLOW_GROUPS, j, null, 0, TUPLES_NOT_ARRAY, el);
-    return;
-  }
-  redirectOutput(prefixes);
-  const start = outPos;
+function writeVnetPrefix(): void {
   reserve(6 * (len(time) + len(flowLogVersion) + len(flowLogGuid) + len(macAddress) + len(operationName) + len(aclId) + len(rule)) + 256);
   put(0x7b);
-  let members = 0;
-  members = member(members, KEY_TIME, time);
-  if (flowLogVersion.present) {
-    if (members++ > 0) put(0x2c);
-    putLit(KEY_FLOW_LOG_VERSION);
-    if (flowLogVersion.kind == 0x22) putCanonicalString(flowLogVersion);
-    else putBytes(flowLogVersion.start, <i32>(flowLogVersion.end - flowLogVersion.start));
-  }
+  let members = member(0, KEY_TIME, time);
+  members = member(members, KEY_FLOW_LOG_VERSION, flowLogVersion);
   members = member(members, KEY_FLOW_LOG_GUID, flowLogGuid);
   members = member(members, KEY_MAC_ADDRESS, macAddress);
   members = member(members, KEY_OPERATION_NAME, operationName);
@@ -733,9 +700,6 @@ function vnetGroup(g: usize, gEnd: usize, i: i32, j: i32): void {
   members = member(members, KEY_RULE, rule);
   if (members > 0) put(0x2c);
   putLit(KEY_FLOW0);
-  const n = outPos - start;
-  restoreOutput(prefixes);
-  groupTuples(start, n, P_RECORD_FLOWS, i, P_FLOW_GROUPS, j);
 }
 
 const KEY_MAC_ADDRESS = lit('"macAddress":');

@@ -51,8 +51,8 @@ export function naiveMap(line: string): string {
       event: { category: ["network"], code: e.operationName, type: [VNET_TYPE[t[7]!]] },
       action: { target: "network-traffic", properties: { OperationName: e.operationName, FlowEncryption: t[8] } },
       rule: { name: str(e.rule) },
+      network: { direction: DIRECTION[t[6]!], iana_number: t[5] },
       observer: { mac: e.macAddress },
-      network: { iana_number: t[5], direction: DIRECTION[t[6]!] },
       source: { ip: t[1], address: t[1], port: num(t[3]), packets: num(t[9]), bytes: num(t[10]) },
       destination: { ip: t[2], address: t[2], port: num(t[4]), packets: num(t[11]), bytes: num(t[12]) },
       related: { ip: related(t[1], t[2]) },
@@ -69,7 +69,7 @@ export function naiveMap(line: string): string {
       action: DECISION[t[7]!], type: [ALLOWED[t[7]!]], outcome: "success",
     },
     action: {
-      name: DECISION[t[7]!], outcome: "success", type: str(e.rule), target: "network-traffic",
+      target: "network-traffic", name: DECISION[t[7]!], outcome: "success", type: str(e.rule),
       properties: {
         OperationName: e.operationName,
         Version: e.version === undefined ? undefined : String(e.version),
