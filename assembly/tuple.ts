@@ -38,17 +38,35 @@ function split(ptr: usize, len: i32): bool {
   fieldCount = 0;
   let start = ptr;
   const end = ptr + <usize>len;
-  for (let p = ptr; p < end; p++) {
+  let p = ptr;
+  // Eight bytes a step: an exact mask of the commas among them (no borrow between bytes).
+  while (p + 8 <= end) {
+    const y = load<u64>(p) ^ 0x2c2c2c2c2c2c2c2c;
+    let commas = ~(((y & 0x7f7f7f7f7f7f7f7f) + 0x7f7f7f7f7f7f7f7f) | y | 0x7f7f7f7f7f7f7f7f);
+    while (commas != 0) {
+      const at = p + <usize>(ctz(commas) >> 3);
+      if (!addField(start, at)) return false;
+      start = at + 1;
+      commas &= commas - 1;
+    }
+    p += 8;
+  }
+  for (; p < end; p++) {
     if (load<u8>(p) == 0x2c) {
-      if (fieldCount == MAX_FIELDS - 1) return false;
-      unchecked(fieldStart[fieldCount] = start);
-      unchecked(fieldLen[fieldCount] = <i32>(p - start));
-      fieldCount++;
+      if (!addField(start, p)) return false;
       start = p + 1;
     }
   }
   unchecked(fieldStart[fieldCount] = start);
   unchecked(fieldLen[fieldCount] = <i32>(end - start));
+  fieldCount++;
+  return true;
+}
+
+@inline function addField(start: usize, comma: usize): bool {
+  if (fieldCount == MAX_FIELDS - 1) return false;
+  unchecked(fieldStart[fieldCount] = start);
+  unchecked(fieldLen[fieldCount] = <i32>(comma - start));
   fieldCount++;
   return true;
 }
