@@ -210,11 +210,50 @@ function appendRecord(from: usize, n: i32): void {
   recLen += n;
 }
 
+/** High bit set in each byte of x equal to the byte repeated in `pattern` (exact, no borrows). */
+@inline function exactBytes(x: u64, pattern: u64): u64 {
+  const y = x ^ pattern;
+  return ~(((y & 0x7f7f7f7f7f7f7f7f) + 0x7f7f7f7f7f7f7f7f) | y | 0x7f7f7f7f7f7f7f7f);
+}
+
 /** Copies record bytes up to the record's end or the chunk's; true when the record is done. */
 function readRecordBytes(): bool {
   let p = inPtr;
   const end = inEnd;
   while (p < end) {
+    // Skip, a block at a time, bytes that cannot change the state: inside a string only a quote
+    // or a backslash matters, outside it also braces.
+    if (!afterBackslash) {
+      if (ASC_FEATURE_SIMD) {
+        const quote = i8x16.splat(0x22);
+        const backslash = i8x16.splat(0x5c);
+        const open = i8x16.splat(0x7b);
+        const close = i8x16.splat(0x7d);
+        while (p + 16 <= end) {
+          const v = v128.load(p);
+          let hit = v128.or(i8x16.eq(v, quote), i8x16.eq(v, backslash));
+          if (!inString) hit = v128.or(hit, v128.or(i8x16.eq(v, open), i8x16.eq(v, close)));
+          const mask = i8x16.bitmask(hit);
+          if (mask != 0) {
+            p += <usize>ctz(mask);
+            break;
+          }
+          p += 16;
+        }
+      } else {
+        while (p + 8 <= end) {
+          const x = load<u64>(p);
+          let hit = exactBytes(x, 0x2222222222222222) | exactBytes(x, 0x5c5c5c5c5c5c5c5c);
+          if (!inString) hit |= exactBytes(x, 0x7b7b7b7b7b7b7b7b) | exactBytes(x, 0x7d7d7d7d7d7d7d7d);
+          if (hit != 0) {
+            p += <usize>(ctz(hit) >> 3);
+            break;
+          }
+          p += 8;
+        }
+      }
+      if (p >= end) break;
+    }
     const c = <u32>load<u8>(p);
     p++;
     if (inString) {
