@@ -38,9 +38,9 @@ let lastRecordEnd: i64 = 0;
 let finished = false;
 let complainedAtEnd = false;
 
-// The record being read.
-let rec: usize = heap.alloc(65536);
-let recCap: i32 = 65536;
+// The record being read (`rec`, `recLen` name its bytes once it is complete).
+const record = new ByteBuffer();
+let rec: usize = 0;
 let recLen: i32 = 0;
 let recTotal: i64 = 0;
 let recStart: i64 = 0;
@@ -66,7 +66,7 @@ export function blobStart(fromOffset: i64, isIncremental: bool, outputMode: i32)
   lastRecordEnd = fromOffset;
   finished = false;
   complainedAtEnd = false;
-  recLen = 0;
+  record.len = 0;
   jobCount = 0;
   nextJob = 0;
   inPtr = 0;
@@ -189,7 +189,7 @@ function consume(): void {
 function beginRecord(at: i64): void {
   state = S_RECORD;
   recStart = at;
-  recLen = 0;
+  record.len = 0;
   recTotal = 0;
   depth = 1;
   inString = false;
@@ -199,15 +199,7 @@ function beginRecord(at: i64): void {
 
 function appendRecord(from: usize, n: i32): void {
   recTotal += n;
-  const room = MAX_BLOB_RECORD - recLen;
-  if (n > room) n = room;
-  if (n <= 0) return;
-  if (recLen + n > recCap) {
-    recCap = nextCapacity(recCap, recLen + n);
-    rec = heap.realloc(rec, <usize>recCap);
-  }
-  memory.copy(rec + recLen, from, <usize>n);
-  recLen += n;
+  record.append(from, n, MAX_BLOB_RECORD);
 }
 
 /** High bit set in each byte of x equal to the byte repeated in `pattern` (exact, no borrows). */
@@ -286,6 +278,8 @@ function readRecordBytes(): bool {
 function atEnd(): void {
   if (incremental || state == S_END) return;
   if (state == S_RECORD) {
+    rec = record.ptr;
+    recLen = record.len;
     queueBlobError(ERR_TRUNCATED_BLOB, ENDS_IN_RECORD, recStart, rec, recLen);
   } else if (state == S_HEAD) {
     if (headMatched > 0) queueBlobError(ERR_TRUNCATED_BLOB, ENDS_IN_HEAD, streamOffset, 0, 0);
@@ -495,10 +489,10 @@ const aclId = new Val();
   dst.end = f.end;
 }
 
-let recordJobs = 0;
 
 function processRecord(): void {
-  recordJobs = 0;
+  rec = record.ptr;
+  recLen = record.len;
   const first = jobCount;
   if (recTotal > <i64>recLen) {
     recordError(INVALID_RECORD_TOO_LARGE, 0, 0);

@@ -1,8 +1,7 @@
 // NDJSON framing over a byte stream fed in chunks of any size: complete lines are mapped where
 // they lie; only a line cut by a chunk boundary is copied (into `carry`), and a line over the
 // record limit is not kept whole: its head is kept for the error event and the rest is counted.
-import { nextCapacity } from "./bytes";
-import { put, putBytes, reserve, countLine } from "./output";
+import { ByteBuffer, put, putBytes, reserve, countLine } from "./output";
 import { mapRecord, tooLarge, lastWasError, MAX_RECORD_BYTES } from "./mapper";
 
 /** What each framed record goes through: the mapping, or a plain copy (the benchmark's roof). */
@@ -12,15 +11,13 @@ export const MODE_COPY = 1;
 // The head of a line that did not end in the previous chunk. Never more than the limit + 4
 // bytes (enough to cut the kept head at a character boundary).
 const CARRY_MAX = MAX_RECORD_BYTES + 4;
-let carry: usize = heap.alloc(4096);
-let carryCap: i32 = 4096;
-let carryLen: i32 = 0;
+const carry = new ByteBuffer();
 /** Length of the pending line so far, which may exceed what carry holds. */
 let pendingLen: i64 = 0;
 
 
 export function resetFraming(): void {
-  carryLen = 0;
+  carry.len = 0;
   pendingLen = 0;
 }
 
@@ -53,15 +50,7 @@ function emit(ptr: usize, len: i32, totalLen: i64, mode: i32): void {
 
 function appendCarry(ptr: usize, len: i32): void {
   pendingLen += len;
-  const room = CARRY_MAX - carryLen;
-  const n = len < room ? len : room;
-  if (n <= 0) return;
-  if (carryLen + n > carryCap) {
-    carryCap = nextCapacity(carryCap, carryLen + n);
-    carry = heap.realloc(carry, <usize>carryCap);
-  }
-  memory.copy(carry + carryLen, ptr, <usize>n);
-  carryLen += n;
+  carry.append(ptr, len, CARRY_MAX);
 }
 
 @inline function findNewline(p: usize, end: usize): usize {
@@ -95,7 +84,7 @@ export function feedLines(ptr: usize, len: i32, last: bool, mode: i32): void {
     const lineLen = <i32>(nl - p);
     if (pendingLen > 0) {
       appendCarry(p, lineLen);
-      emit(carry, carryLen, pendingLen, mode);
+      emit(carry.ptr, carry.len, pendingLen, mode);
       resetFraming();
     } else {
       emit(p, lineLen, <i64>lineLen, mode);
@@ -104,7 +93,7 @@ export function feedLines(ptr: usize, len: i32, last: bool, mode: i32): void {
   }
   if (p < end) appendCarry(p, <i32>(end - p));
   if (last && pendingLen > 0) {
-    emit(carry, carryLen, pendingLen, mode);
+    emit(carry.ptr, carry.len, pendingLen, mode);
     resetFraming();
   }
 }

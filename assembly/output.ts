@@ -276,6 +276,19 @@ export class ByteBuffer {
   ptr: usize = heap.alloc(4096);
   cap: i32 = 4096;
   len: i32 = 0;
+
+  /** Appends n bytes, growing the buffer, but never past `limit` bytes in all. */
+  append(from: usize, n: i32, limit: i32): void {
+    const room = limit - this.len;
+    if (n > room) n = room;
+    if (n <= 0) return;
+    if (this.len + n > this.cap) {
+      this.cap = nextCapacity(this.cap, this.len + n);
+      this.ptr = heap.realloc(this.ptr, <usize>this.cap);
+    }
+    memory.copy(this.ptr + <usize>this.len, from, <usize>n);
+    this.len += n;
+  }
 }
 
 let savedBuf: usize = 0;

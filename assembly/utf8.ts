@@ -22,34 +22,15 @@ export function firstInvalidUtf8(ptr: usize, len: i32): i32 {
   return -1;
 }
 
-/** Length of the valid UTF-8 sequence starting at p (lead byte >= 0x80), or 0. */
-export function validSequenceLength(p: usize, end: usize): i32 {
-  const c = <u32>load<u8>(p);
-  let n: i32, lo: u32 = 0x80, hi: u32 = 0xbf;
-  if (c >= 0xc2 && c <= 0xdf) n = 2;
-  else if (c >= 0xe0 && c <= 0xef) {
-    n = 3;
-    if (c == 0xe0) lo = 0xa0;
-    else if (c == 0xed) hi = 0x9f;
-  } else if (c >= 0xf0 && c <= 0xf4) {
-    n = 4;
-    if (c == 0xf0) lo = 0x90;
-    else if (c == 0xf4) hi = 0x8f;
-  } else return 0;
-  if (p + <usize>n > end) return 0;
-  const c1 = <u32>load<u8>(p + 1);
-  if (c1 < lo || c1 > hi) return 0;
-  for (let i = 2; i < n; i++) {
-    const ci = <u32>load<u8>(p + i);
-    if (ci < 0x80 || ci > 0xbf) return 0;
-  }
-  return n;
-}
+/** Whether the sequence walkSequence last looked at is one whole valid character. */
+let sequenceComplete = false;
 
-/** How many bytes one U+FFFD replaces at an invalid position (WHATWG: the lead byte plus any
- * continuation bytes that were still acceptable). */
-export function maximalInvalidPrefix(p: usize, end: usize): i32 {
+/** Walks the UTF-8 sequence at p as the WHATWG decoder does: the lead byte, then each
+ * continuation byte while it is acceptable (RFC 3629: no overlongs, no surrogates, nothing above
+ * U+10FFFF). Returns how many bytes that is (at least 1). */
+function walkSequence(p: usize, end: usize): i32 {
   const c = <u32>load<u8>(p);
+  sequenceComplete = false;
   let n: i32, lo: u32 = 0x80, hi: u32 = 0xbf;
   if (c >= 0xc2 && c <= 0xdf) n = 2;
   else if (c >= 0xe0 && c <= 0xef) {
@@ -65,9 +46,22 @@ export function maximalInvalidPrefix(p: usize, end: usize): i32 {
   while (i < n && p + <usize>i < end) {
     const ci = <u32>load<u8>(p + i);
     if (ci < lo || ci > hi) break;
-    lo = 0x80; hi = 0xbf;
+    lo = 0x80;
+    hi = 0xbf;
     i++;
   }
+  sequenceComplete = i == n;
   return i;
 }
 
+/** Length of the valid UTF-8 sequence starting at p (lead byte >= 0x80), or 0. */
+export function validSequenceLength(p: usize, end: usize): i32 {
+  const n = walkSequence(p, end);
+  return sequenceComplete ? n : 0;
+}
+
+/** How many bytes one U+FFFD replaces at an invalid position (WHATWG: the lead byte plus any
+ * continuation bytes that were still acceptable). */
+export function maximalInvalidPrefix(p: usize, end: usize): i32 {
+  return walkSequence(p, end);
+}
