@@ -1,11 +1,11 @@
 // One raw event in, one JSON object out: the ECS event, or the error event saying what is wrong
 // and where. This is the function every ABI calls per record; it never traps on any input.
-import { Lit, lit, nextCapacity, spanEquals } from "./bytes";
+import { lit, nextCapacity, spanEquals } from "./bytes";
 import { firstInvalidUtf8 } from "./utf8";
 import { reserve, worstCaseOutput, put, putEscaped, putLit, putU64 } from "./output";
 import {
   scanRecord, scanErrorOffset, scanErrorByte, SCAN_OK, SCAN_TOO_DEEP, SCAN_NOT_OBJECT, nonObjectKind,
-  MAX_DEPTH, kindOf, ptrOf, lenOf, hasText, keyName, decodeInto, V_STRING, V_ABSENT, V_NULL,
+  MAX_DEPTH, kindOf, ptrOf, lenOf, keyName, V_STRING, V_ABSENT, V_NULL,
   F_FLOW0, F_OPERATION, F_FLOW_LOG_VERSION, F_MESSAGE, F_LOG, F_TIME,
 } from "./json-scanner";
 import {
