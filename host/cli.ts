@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The `nsg-flow-ecs` command: flow events in (files or stdin), ECS NDJSON out, a summary on
 // stderr. Exit 0 when every record mapped, 1 when any became an error event, 2 on usage errors.
-import { createReadStream } from "node:fs";
+import { createReadStream, writeSync } from "node:fs";
 import { once } from "node:events";
 import type { Writable } from "node:stream";
 import { FlowTransform, ModuleError, defaultWasmPath } from "./loader.js";
@@ -77,9 +77,21 @@ export function parseArgs(argv: string[]): Options {
   return opts;
 }
 
-/** Writes with back-pressure: waits for 'drain' whenever the stream's buffer is full. */
-async function writeOut(out: Writable, bytes: Buffer): Promise<void> {
-  if (bytes.length > 0 && !out.write(bytes)) await once(out, "drain");
+/** Writes one batch of output, which is a view of the module's buffer (valid until the next
+ * call): straight to the file descriptor while that blocks (files, terminals, and pipes on
+ * Linux), else — a non-blocking pipe that is full, or a stream with writes still queued — as a
+ * copy through the stream, waiting for 'drain' (back-pressure). */
+async function writeOut(out: Writable & { fd?: number }, bytes: Uint8Array): Promise<void> {
+  let done = 0;
+  if (out.writableLength === 0 && typeof out.fd === "number") {
+    try {
+      while (done < bytes.length) done += writeSync(out.fd, bytes, done);
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EAGAIN") throw err;
+    }
+  }
+  if (!out.write(Buffer.from(bytes.subarray(done)))) await once(out, "drain");
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -103,6 +115,7 @@ async function main(argv: string[]): Promise<number> {
   }
 
   const transform = FlowTransform.fromFile(wasm);
+  transform.outputViews = true; // writeOut writes or copies each batch before the next call
   const totals: StreamTotals = { records: 0, errors: 0 };
   const started = process.hrtime.bigint();
   let unreadable = 0;

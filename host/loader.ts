@@ -91,6 +91,10 @@ export class FlowTransform {
   private tailTotal = 0;
   /** How many times the module trapped and was re-instantiated. */
   traps = 0;
+  /** When true, `output` of push/end/blobSlices is a view of the module's output buffer, valid
+   * only until the next call on this transform: no copy, for a caller that writes it out at
+   * once (the CLI). By default each output is a copy, safe to keep. */
+  outputViews = false;
   private blob?: Required<Pick<BlobOptions, "fromOffset" | "incremental">> & BlobOptions & { broken: boolean; lastOffset?: number };
 
   constructor(private readonly module: WebAssembly.Module) {
@@ -118,7 +122,16 @@ export class FlowTransform {
     new Uint8Array(this.exports.memory.buffer, ptr, bytes.length).set(bytes);
   }
 
+  /** The output of the last call: a copy, or with `outputViews` a view of the module's buffer. */
   private read(len: number): Buffer {
+    const ptr = this.exports.output_buffer();
+    if (this.outputViews) return Buffer.from(this.exports.memory.buffer, ptr, len);
+    return Buffer.from(new Uint8Array(this.exports.memory.buffer, ptr, len));
+  }
+
+  /** A copy of the last call's output whatever `outputViews` says: for results that must
+   * outlive the next call. */
+  private readCopy(len: number): Buffer {
     return Buffer.from(new Uint8Array(this.exports.memory.buffer, this.exports.output_buffer(), len));
   }
 
@@ -197,12 +210,18 @@ export class FlowTransform {
 
   /** pushBlob/endBlob: the same, with each chunk's slices joined. */
   pushBlob(chunk: Uint8Array): TransformResult {
-    return concat([...this.blobSlices(chunk)]);
+    return this.joinSlices(chunk, false);
   }
 
   endBlob(): TransformResult {
-    const r = concat([...this.blobSlices(new Uint8Array(0), true)]);
-    return r;
+    return this.joinSlices(new Uint8Array(0), true);
+  }
+
+  private joinSlices(chunk: Uint8Array, last: boolean): TransformResult {
+    // Each slice's view is overwritten by the next call: keep copies to join them.
+    const slices: TransformResult[] = [];
+    for (const r of this.blobSlices(chunk, last)) slices.push(this.outputViews ? { ...r, output: Buffer.from(r.output) } : r);
+    return concat(slices);
   }
 
   /** Where to resume reading the blob: the byte just after its last complete record. */
@@ -232,7 +251,7 @@ export class FlowTransform {
       return this.guarded(() => {
         this.write(tail);
         const len = this.exports.too_large(tail.length, total);
-        return { output: this.read(len), records: 1, errors: 1 };
+        return { output: this.readCopy(len), records: 1, errors: 1 };
       }, () => ({ output: Buffer.from(internalError(tail) + "\n"), records: 1, errors: 1 }));
     }
     return this.completeLines(tail, NEWLINE_BYTES);
@@ -265,7 +284,7 @@ export class FlowTransform {
         this.write(line);
         this.exports.reset_stream();
         const len = this.exports.ndjson_feed(line.length, 1);
-        return { output: this.read(len), records: this.exports.last_records(), errors: this.exports.last_errors() };
+        return { output: this.readCopy(len), records: this.exports.last_records(), errors: this.exports.last_errors() };
       }, () => ({ output: Buffer.from(internalError(line) + "\n"), records: 1, errors: 1 })));
     }
     return concat(results);

@@ -115,3 +115,24 @@ const checker = join(root, "../shared/tools/check-documented.mjs");
   expect(r.stdout).toContain("10 passed, 0 failed");
   expect(r.status).toBe(0);
 });
+
+test("a slow reader on the pipe gets every byte, in order (back-pressure, non-blocking pipes)", async () => {
+  const { spawn } = await import("node:child_process");
+  const lines = cases.map((c) => c.input);
+  const input = Array.from({ length: 40_000 }, (_, i) => lines[i % lines.length]).join("\n") + "\n";
+  const expected = run(["--quiet"], input).stdout;
+  const child = spawn("node", [cli, "--quiet"], { cwd: root, stdio: ["pipe", "pipe", "inherit"] });
+  child.stdin.end(input);
+  const chunks: Buffer[] = [];
+  let reads = 0;
+  child.stdout.on("data", (d: Buffer) => {
+    chunks.push(d);
+    if (++reads % 5 === 0) {
+      child.stdout.pause();
+      setTimeout(() => child.stdout.resume(), 5);
+    }
+  });
+  const code = await new Promise((resolve) => child.on("close", resolve));
+  expect(code).toBe(0);
+  expect(Buffer.concat(chunks).toString("utf8")).toBe(expected);
+});
