@@ -147,6 +147,31 @@ const HIGHS: u64 = 0x8080808080808080;
   return (lt20 | ((q - ONES) & ~q) | ((b - ONES) & ~b) | ((e - ONES) & ~e)) & HIGHS;
 }
 
+// For each pattern of quotes/backslashes among 8 bytes, the shuffle that writes the 8 bytes
+// with a backslash before each marked one: lanes 0-7 are the bytes, lane 8 is a backslash.
+const BACKSLASH_SHUFFLES: usize = memory.data(256 * 16);
+for (let m = 0; m < 256; m++) {
+  let j = 0;
+  for (let i = 0; i < 8; i++) {
+    if ((m >> i) & 1) store<u8>(BACKSLASH_SHUFFLES + <usize>(m * 16 + j++), 8);
+    store<u8>(BACKSLASH_SHUFFLES + <usize>(m * 16 + j++), <u8>i);
+  }
+  for (; j < 16; j++) store<u8>(BACKSLASH_SHUFFLES + <usize>(m * 16 + j), 8);
+}
+
+@inline function insertBackslashes(o: usize, bytes: u64, marks: i32): usize {
+  if (ASC_FEATURE_SIMD) {
+    if (marks == 0) {
+      store<u64>(o, bytes);
+      return o + 8;
+    }
+    const src = i64x2.replace_lane(i8x16.splat(0x5c), 0, bytes);
+    v128.store(o, i8x16.swizzle(src, v128.load(BACKSLASH_SHUFFLES + <usize>(marks << 4))));
+    return o + 8 + <usize>popcnt(marks);
+  }
+  return o;
+}
+
 /** Writes bytes as the inside of a JSON string. Input is valid UTF-8, or WTF-8 where a lone
  * surrogate came from an escape: those are written back as \udxxx, like JSON.stringify.
  * Blocks are stored whole before they are checked (reserve keeps slack for that), and the
@@ -164,19 +189,25 @@ export function putEscaped(ptr: usize, len: i32): void {
       while (p + 16 <= end) {
         const v = v128.load(p);
         v128.store(o, v);
-        const hit = v128.or(
-          v128.or(i8x16.eq(v, quote), i8x16.eq(v, backslash)),
-          v128.or(i8x16.eq(v, ed), i8x16.lt_u(v, space)),
-        );
-        const mask = i8x16.bitmask(hit);
-        if (mask != 0) {
-          const k = <usize>ctz(mask);
+        const quotes = i8x16.bitmask(v128.or(i8x16.eq(v, quote), i8x16.eq(v, backslash)));
+        const others = i8x16.bitmask(v128.or(i8x16.eq(v, ed), i8x16.lt_u(v, space)));
+        if (others != 0) {
+          // A control character or 0xED: up to it as usual, then the byte-wise path below.
+          const k = <usize>ctz(quotes | others);
           p += k;
           o += k;
           break;
         }
+        if (quotes == 0) {
+          p += 16;
+          o += 16;
+          continue;
+        }
+        // Only quotes and backslashes (a raw event's `message` is full of them): each half
+        // block gets its backslashes inserted by one shuffle from a table of the 256 patterns.
+        o = insertBackslashes(o, i64x2.extract_lane(v, 0), quotes & 0xff);
+        o = insertBackslashes(o, i64x2.extract_lane(v, 1), quotes >> 8);
         p += 16;
-        o += 16;
       }
     } else {
       while (p + 8 <= end) {
