@@ -1,8 +1,9 @@
 // One pass over one flat JSON object (a raw flow event): validates it strictly (RFC 8259, with a
 // nesting limit) and records where the values of the keys the mappings read are. Strings with
-// escapes are decoded into a scratch arena; plain ones are referenced in place. The input has
-// already been checked to be valid UTF-8, so bytes >= 0x80 need no attention here.
+// escapes are decoded into a scratch arena; plain ones are referenced in place. Non-ASCII may
+// only stand in strings, and is checked to be UTF-8 there as it is scanned.
 import { Lit, lit, isDigit, hexValue, nextCapacity } from "./bytes";
+import { validSequenceLength } from "./utf8";
 
 export const MAX_DEPTH = 64;
 
@@ -66,6 +67,8 @@ export const SCAN_OK = 0;
 export const SCAN_INVALID_JSON = 1;
 export const SCAN_TOO_DEEP = 2;
 export const SCAN_NOT_OBJECT = 3;
+/** A string holds bytes that are not UTF-8. */
+export const SCAN_INVALID_UTF8 = 4;
 export let scanError: i32 = SCAN_OK;
 export let scanErrorOffset: i32 = 0;
 /** For SCAN_INVALID_JSON: the byte found (or -1 at end of input). */
@@ -130,14 +133,16 @@ function scanString(p: usize): usize {
       while (p + 16 <= end) {
         const v = v128.load(p);
         const hit = v128.or(v128.or(i8x16.eq(v, quote), i8x16.eq(v, backslash)), i8x16.lt_u(v, space));
-        const mask = i8x16.bitmask(hit);
+        // bitmask of the bytes themselves marks those >= 0x80: UTF-8 is checked as it comes.
+        const mask = i8x16.bitmask(hit) | i8x16.bitmask(v);
         if (mask != 0) { p += <usize>ctz(mask); break; }
         p += 16;
       }
     } else {
       // Eight bytes at a time (the interpreter Fluent Bit runs counts every instruction).
       while (p + 8 <= end) {
-        const mask = stringStops(load<u64>(p));
+        const x = load<u64>(p);
+        const mask = stringStops(x) | (x & 0x8080808080808080);
         if (mask != 0) { p += <usize>(ctz(mask) >> 3); break; }
         p += 8;
       }
@@ -166,6 +171,14 @@ function scanString(p: usize): usize {
       continue;
     }
     if (c < 0x20) return fail(SCAN_INVALID_JSON, p);
+    if (c >= 0x80) {
+      // Only strings may hold non-ASCII; whether a bad sequence is reported as invalid UTF-8
+      // is for the caller to tell (it must win over any JSON error anywhere in the record).
+      const n = validSequenceLength(p, end);
+      if (n == 0) return fail(SCAN_INVALID_UTF8, p);
+      p += <usize>n;
+      continue;
+    }
     p++;
   }
   return 0; // not reached; the compiler's flow analysis cannot see through the SIMD loop

@@ -43,7 +43,6 @@ export function mapRecord(ptr: usize, len: i32): void {
     tooLarge(ptr, len, len);
     return;
   }
-  if (!validUtf8(ptr, len)) return;
   if (!scanned(ptr, len)) return;
   const wrapped = wrappedField();
   if (wrapped >= 0) {
@@ -59,7 +58,7 @@ export function mapRecord(ptr: usize, len: i32): void {
     // Unescaped JSON text can hold a lone surrogate (from \uD800), which has no UTF-8 form:
     // that is invalid UTF-8 for a raw event, and `message` shows it back as the \ud800 escape.
     rawMayHoldSurrogates = true;
-    const ok = validUtf8(ptr, len) && scanned(ptr, len);
+    const ok = scanned(ptr, len);
     rawMayHoldSurrogates = false;
     if (!ok) return;
   }
@@ -156,9 +155,13 @@ const INVALID_UTF8_AT = lit("invalid UTF-8 at byte ");
 const INVALID_UTF8_WRAPPED = lit("invalid UTF-8 (a lone surrogate) at byte ");
 const OF_THE_WRAPPED_EVENT = lit(" of the wrapped event");
 
+/** Scans the record; on any problem writes its error event, invalid UTF-8 anywhere first. */
 function scanned(ptr: usize, len: i32): bool {
   const code = scanRecord(ptr, len);
   if (code == SCAN_OK) return true;
+  // The scan stopped at its first problem: bytes that are not UTF-8 may stand before or after
+  // it (outside strings, any byte >= 0x80 is a JSON error), and those are what is reported.
+  if (!validUtf8(ptr, len)) return false;
   if (code == SCAN_TOO_DEEP) {
     beginErrorEvent(ERR_TOO_DEEP, ptr, len);
     putLit(TOO_DEEP);
