@@ -814,25 +814,27 @@ function emitJobs(): void {
       countLine(true);
       continue;
     }
-    // The flattened event: the group's prefix, the tuple as a JSON string, `}`.
-    flat.len = 0;
-    redirectOutput(flat);
+    // The flattened event: the group's prefix, the tuple as a JSON string, `}`. Written straight
+    // into the output when it is the output; else apart, then mapped.
+    const copyOut = mode == MODE_COPY;
+    if (!copyOut) {
+      flat.len = 0;
+      redirectOutput(flat);
+    }
     reserve(b + d * 6 + 8);
     putBytes(prefixes.ptr + <usize>a, b);
     const t = rec + <usize>c;
     if (e == 0) putBytes(t, d);
     else {
-      const v = tmp;
-      v.start = t; v.end = t + <usize>d;
-      putCanonicalString(v);
+      tmp.start = t;
+      tmp.end = t + <usize>d;
+      putCanonicalString(tmp);
     }
     put(0x7d);
-    restoreOutput(flat);
-    if (mode == MODE_COPY) {
-      reserve(flat.len + 1);
-      putBytes(flat.ptr, flat.len);
+    if (copyOut) {
       countLine(false);
     } else {
+      restoreOutput(flat);
       mapRecord(flat.ptr, flat.len);
       countLine(lastWasError);
     }
