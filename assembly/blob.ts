@@ -352,14 +352,48 @@ let rEnd: usize = 0;
   return p;
 }
 
+/** The first byte at or after p that is a quote or a backslash (or, with `brackets`, one of
+ * `{}[]`), a block at a time; the record is valid JSON, so one is there before rEnd. */
+function nextStop(p: usize, brackets: bool): usize {
+  if (ASC_FEATURE_SIMD) {
+    const quote = i8x16.splat(0x22);
+    const backslash = i8x16.splat(0x5c);
+    // `{` `}` `[` `]` (0x7b 0x7d 0x5b 0x5d) are 0x59 once bits 5, 2 and 1 are cleared; so are
+    // `Y`, `_`, `y` and DEL, which the caller passes over.
+    const mask = i8x16.splat(<i8>0xd9);
+    const bracket = i8x16.splat(0x59);
+    while (p + 16 <= rEnd) {
+      const v = v128.load(p);
+      let hit = v128.or(i8x16.eq(v, quote), i8x16.eq(v, backslash));
+      if (brackets) hit = v128.or(hit, i8x16.eq(v128.and(v, mask), bracket));
+      const m = i8x16.bitmask(hit);
+      if (m != 0) return p + <usize>ctz(m);
+      p += 16;
+    }
+  } else {
+    while (p + 8 <= rEnd) {
+      const x = load<u64>(p);
+      let m = exactBytes(x, 0x2222222222222222) | exactBytes(x, 0x5c5c5c5c5c5c5c5c);
+      if (brackets) m |= exactBytes(x & 0xd9d9d9d9d9d9d9d9, 0x5959595959595959);
+      if (m != 0) return p + <usize>(ctz(m) >> 3);
+      p += 8;
+    }
+  }
+  while (p < rEnd) {
+    const c = load<u8>(p);
+    if (c == 0x22 || c == 0x5c || (brackets && (c & 0xd9) == 0x59)) return p;
+    p++;
+  }
+  return p;
+}
+
 /** p at an opening quote: the position after the closing one. */
 function stringEnd(p: usize): usize {
   p++;
   while (true) {
-    const c = load<u8>(p);
-    if (c == 0x5c) p += 2;
-    else if (c == 0x22) return p + 1;
-    else p++;
+    p = nextStop(p, false);
+    if (load<u8>(p) == 0x5c) p += 2;
+    else return p + 1;
   }
 }
 
@@ -370,6 +404,7 @@ function valueEnd(p: usize): usize {
   if (c == 0x7b || c == 0x5b) {
     let d = 0;
     while (true) {
+      p = nextStop(p, true);
       const b = load<u8>(p);
       if (b == 0x22) { p = stringEnd(p); continue; }
       if (b == 0x7b || b == 0x5b) d++;
@@ -434,29 +469,36 @@ function keyIs(p: usize, keyEnd: usize, name: Lit): bool {
 
 // Lookups over one object: the value of each wanted key (the last occurrence wins, as in the
 // mapping). Up to 6 keys per call.
-const wantKeys = new StaticArray<Lit | null>(6);
+// Raw pointers to the literals (which live as long as the module): no GC barrier per lookup.
+const wantKeys = new StaticArray<usize>(6);
 const found = new StaticArray<Val>(6);
 for (let i = 0; i < 6; i++) found[i] = new Val();
 
-function lookup(obj: usize, k0: Lit, k1: Lit | null = null, k2: Lit | null = null, k3: Lit | null = null, k4: Lit | null = null, k5: Lit | null = null): void {
-  wantKeys[0] = k0; wantKeys[1] = k1; wantKeys[2] = k2; wantKeys[3] = k3; wantKeys[4] = k4; wantKeys[5] = k5;
+/** Finds the wanted keys in the object at `obj`; returns the position just after the object. */
+function lookup(obj: usize, k0: Lit, k1: Lit | null = null, k2: Lit | null = null, k3: Lit | null = null, k4: Lit | null = null, k5: Lit | null = null): usize {
+  unchecked(wantKeys[0] = changetype<usize>(k0));
+  unchecked(wantKeys[1] = changetype<usize>(k1));
+  unchecked(wantKeys[2] = changetype<usize>(k2));
+  unchecked(wantKeys[3] = changetype<usize>(k3));
+  unchecked(wantKeys[4] = changetype<usize>(k4));
+  unchecked(wantKeys[5] = changetype<usize>(k5));
   for (let i = 0; i < 6; i++) unchecked(found[i]).clear();
   let p = skipWs(obj + 1);
-  if (load<u8>(p) == 0x7d) return;
+  if (load<u8>(p) == 0x7d) return p + 1;
   while (true) {
     const keyEnd = stringEnd(p);
     const v = skipWs(skipWs(keyEnd) + 1);
     const vEnd = valueEnd(v);
     for (let i = 0; i < 6; i++) {
       const k = unchecked(wantKeys[i]);
-      if (k != null && keyIs(p, keyEnd, k)) {
+      if (k != 0 && keyIs(p, keyEnd, changetype<Lit>(k))) {
         const f = unchecked(found[i]);
         f.start = v;
         f.end = vEnd;
       }
     }
     p = skipWs(vEnd);
-    if (load<u8>(p) == 0x7d) return;
+    if (load<u8>(p) == 0x7d) return p + 1;
     p = skipWs(p + 1);
   }
 }
@@ -625,20 +667,24 @@ function walkFlows(vnet: bool): void {
   const outerPath = vnet ? P_RECORD_FLOWS : P_FLOWS;
   let i = 0;
   for (let e = firstElement(outerFlows.start); e != 0; i++) {
-    const eEnd = valueEnd(e);
-    tmp.start = e;
-    tmp.end = eEnd;
+    let eEnd: usize;
     if (load<u8>(e) != 0x7b) {
+      eEnd = valueEnd(e);
+      tmp.start = e;
+      tmp.end = eEnd;
       pathError(outerPath, i, null, 0, null, 0, NOT_AN_OBJECT_CLOSE, tmp);
     } else {
+      // The lookup walks the element anyway: it also says where it ends.
       if (vnet) {
-        lookup(e, K_ACL_ID, K_FLOW_GROUPS);
+        eEnd = lookup(e, K_ACL_ID, K_FLOW_GROUPS);
         take(aclId, 0);
       } else {
-        lookup(e, K_RULE, K_FLOWS);
+        eEnd = lookup(e, K_RULE, K_FLOWS);
         take(rule, 0);
       }
       take(innerFlows, 1);
+      tmp.start = e;
+      tmp.end = eEnd;
       if (!vnet && rule.present && rule.kind != 0x22) {
         pathError(outerPath, i, null, 0, null, 0, P_RULE_NOT_STRING, tmp);
       } else if (innerFlows.kind != 0x5b) {
@@ -646,9 +692,7 @@ function walkFlows(vnet: bool): void {
       } else {
         let j = 0;
         for (let g = firstElement(innerFlows.start); g != 0; j++) {
-          const gEnd = valueEnd(g);
-          group(g, gEnd, i, j, vnet);
-          g = nextElement(gEnd);
+          g = nextElement(group(g, i, j, vnet));
         }
       }
     }
@@ -663,30 +707,35 @@ const GROUPS_NOT_ARRAY = lit("].flowGroups is missing or not an array");
 const P_MAC_NOT_STRING = lit("].mac is not a string");
 const TUPLES_NOT_ARRAY = lit("].flowTuples is missing or not an array");
 
-function group(g: usize, gEnd: usize, i: i32, j: i32, vnet: bool): void {
+/** One group (NSG flows[].flows[], VNet flowGroups[]): its tuples become jobs. Returns the
+ * position just after it. */
+function group(g: usize, i: i32, j: i32, vnet: bool): usize {
   const outerPath = vnet ? P_RECORD_FLOWS : P_FLOWS;
   const innerPath = vnet ? P_FLOW_GROUPS : P_INNER_FLOWS;
-  tmp.start = g;
-  tmp.end = gEnd;
   if (load<u8>(g) != 0x7b) {
+    tmp.start = g;
+    tmp.end = valueEnd(g);
     pathError(outerPath, i, innerPath, j, null, 0, NOT_AN_OBJECT_CLOSE, tmp);
-    return;
+    return tmp.end;
   }
+  let gEnd: usize;
   if (vnet) {
-    lookup(g, K_RULE, K_FLOW_TUPLES);
+    gEnd = lookup(g, K_RULE, K_FLOW_TUPLES);
     take(rule, 0);
   } else {
-    lookup(g, K_MAC, K_FLOW_TUPLES);
+    gEnd = lookup(g, K_MAC, K_FLOW_TUPLES);
     take(groupMac, 0);
   }
   take(tuples, 1);
+  tmp.start = g;
+  tmp.end = gEnd;
   if (!vnet && groupMac.present && groupMac.kind != 0x22) {
     pathError(outerPath, i, innerPath, j, null, 0, P_MAC_NOT_STRING, tmp);
-    return;
+    return gEnd;
   }
   if (tuples.kind != 0x5b) {
     pathError(outerPath, i, innerPath, j, null, 0, TUPLES_NOT_ARRAY, tmp);
-    return;
+    return gEnd;
   }
   // The flattened event up to the tuple, in the collector's key order.
   redirectOutput(prefixes);
@@ -696,6 +745,7 @@ function group(g: usize, gEnd: usize, i: i32, j: i32, vnet: bool): void {
   const n = outPos - start;
   restoreOutput(prefixes);
   groupTuples(start, n, outerPath, i, innerPath, j);
+  return gEnd;
 }
 
 function writeNsgPrefix(): void {
