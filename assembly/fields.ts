@@ -1,7 +1,10 @@
 // Typed access to the values the scanner found, with the contract's rules for each kind of
 // field (DEVELOPERS.md, "Field values"), and the outcome codes the mappings return.
 import { isDigit, parseSmallUint } from "./bytes";
-import { kindOf, ptrOf, lenOf, orderOf, V_ABSENT, V_STRING, V_NUMBER, V_NULL } from "./json-scanner";
+import {
+  kindOf, ptrOf, lenOf, orderOf, V_ABSENT, V_STRING, V_NUMBER, V_NULL, F_MAC, F_OPERATION, F_RULE,
+  F_TIME, F_FLOW0,
+} from "./json-scanner";
 
 export const MAP_OK = 0;
 export const MAP_INVALID_FIELD = 1;
@@ -13,9 +16,6 @@ export const MAP_NO_TIMESTAMP = 3;
  * is shown the offending keys in the order they appear. */
 export let badField: i32 = -1;
 
-export function resetBadField(): void {
-  badField = -1;
-}
 export const EXPECT_STRING = 0;
 export const EXPECT_VERSION = 1;
 export const EXPECT_PORT = 2;
@@ -47,6 +47,16 @@ export function versionFieldOk(f: i32): bool {
     if (digitsOnly) return true;
   }
   return invalid(f, EXPECT_VERSION);
+}
+
+/** Starts a mapping's field checks with the string fields both intakes read. */
+export function checkCommonFields(): void {
+  badField = -1;
+  stringFieldOk(F_MAC);
+  stringFieldOk(F_OPERATION);
+  stringFieldOk(F_RULE);
+  stringFieldOk(F_TIME);
+  stringFieldOk(F_FLOW0);
 }
 
 /** Port overrides: -1 for "no override" (absent, null, ""), the port, or -2 when invalid. */

@@ -6,7 +6,7 @@ import {
 } from "./json-scanner";
 import {
   MAP_OK, MAP_INVALID_FIELD, MAP_INVALID_TIME, MAP_NO_TIMESTAMP, stringFieldOk, versionFieldOk,
-  portOverride, textLen, resetBadField, badField,
+  portOverride, textLen, checkCommonFields, badField,
 } from "./fields";
 import * as tuple from "./tuple";
 import { parseIsoTimeCached, parsedMicros, secondsToMicros, formatMicros } from "./time";
@@ -28,12 +28,7 @@ function applyOverride(e: Endpoint, addrField: i32, port: i32): void {
 }
 
 export function mapNsg(): i32 {
-  resetBadField();
-  stringFieldOk(F_MAC);
-  stringFieldOk(F_OPERATION);
-  stringFieldOk(F_RULE);
-  stringFieldOk(F_TIME);
-  stringFieldOk(F_FLOW0);
+  checkCommonFields();
   versionFieldOk(F_VERSION);
   stringFieldOk(F_FLOW_STATE);
   stringFieldOk(F_SOURCE_ADDR);

@@ -1,7 +1,7 @@
 // VNet flow logs (flowLogVersion 4, operationName FlowLogFlowEvent), as the intake documents them.
 import { lit } from "./bytes";
 import { F_MAC, F_OPERATION, F_RULE, F_TIME, F_FLOW0, hasText, ptrOf, lenOf, verbatimOf } from "./json-scanner";
-import { MAP_OK, MAP_INVALID_FIELD, MAP_INVALID_TIME, MAP_NO_TIMESTAMP, stringFieldOk, textLen, resetBadField, badField } from "./fields";
+import { MAP_OK, MAP_INVALID_FIELD, MAP_INVALID_TIME, MAP_NO_TIMESTAMP, textLen, checkCommonFields, badField } from "./fields";
 import * as tuple from "./tuple";
 import { parseIsoTimeCached, parsedMicros, millisToMicros, formatMicros } from "./time";
 import { ecs, fillEndpoints, directionOf } from "./ecs-writer";
@@ -12,12 +12,7 @@ const END = lit("end");
 const DENIED = lit("denied");
 
 export function mapVnet(): i32 {
-  resetBadField();
-  stringFieldOk(F_MAC);
-  stringFieldOk(F_OPERATION);
-  stringFieldOk(F_RULE);
-  stringFieldOk(F_TIME);
-  stringFieldOk(F_FLOW0);
+  checkCommonFields();
   if (badField >= 0) return MAP_INVALID_FIELD;
   let tupleMicros: i64 = -1;
   if (hasText(F_FLOW0) && tuple.parseVnetTuple(ptrOf(F_FLOW0), lenOf(F_FLOW0))) {
