@@ -211,3 +211,58 @@ test("format detection: a blob head, pretty or compact, against NDJSON", () => {
   expect(looksLikeBlob(utf8.encode("  "))).toBeUndefined();
   expect(looksLikeBlob(utf8.encode('{"records":{'))).toBe(false);
 });
+
+describe("property: mutated blobs never trap, every line is a JSON object, chunking does not matter", () => {
+  const module = modules["nsg-flow-ecs.wasm"];
+  const base = blob([nsgRecordJson(nsgV2), vnetRecordJson(vnet), nsgRecordJson(nsgV1NoMac)], true);
+  const splitOut = (bytes: Uint8Array, chunk: number, options: BlobOptions) => {
+    const t = new FlowTransform(module);
+    t.startBlob(options);
+    const outs: Buffer[] = [];
+    for (let i = 0; i < bytes.length; i += chunk) outs.push(t.pushBlob(bytes.subarray(i, i + chunk)).output);
+    outs.push(t.endBlob().output);
+    return { text: Buffer.concat(outs).toString("utf8"), traps: t.traps, offset: t.blobOffset };
+  };
+
+  test("random byte edits of a valid blob", async () => {
+    const fc = (await import("fast-check")).default;
+    const edits = fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 }), fc.constantFrom("set", "insert", "delete")), { minLength: 1, maxLength: 6 });
+    fc.assert(fc.property(edits, fc.integer({ min: 1, max: 700 }), fc.boolean(), (ops, chunk, flattenOnly) => {
+      const b = Array.from(utf8.encode(base));
+      for (const [at, byte, op] of ops) {
+        const i = at % b.length;
+        if (op === "set") b[i] = byte;
+        else if (op === "insert") b.splice(i, 0, byte);
+        else b.splice(i, 1);
+      }
+      const bytes = Uint8Array.from(b);
+      const whole = splitOut(bytes, 1 << 20, { flattenOnly });
+      const chunked = splitOut(bytes, chunk, { flattenOnly });
+      expect(whole.traps).toBe(0);
+      expect(chunked.traps).toBe(0);
+      expect(chunked.text).toBe(whole.text);
+      for (const line of whole.text.split("\n").filter((l) => l !== "")) {
+        const o = JSON.parse(line);
+        expect(typeof o === "object" && o !== null && !Array.isArray(o)).toBe(true);
+      }
+    }), { numRuns: 400 });
+  });
+
+  test("reads cut anywhere and resumed from the reported offsets give the whole read's events, once each", async () => {
+    const fc = (await import("fast-check")).default;
+    const bytes = utf8.encode(base);
+    const whole = splitOut(bytes, 1 << 20, { flattenOnly: true }).text;
+    fc.assert(fc.property(fc.uniqueArray(fc.integer({ min: 1, max: bytes.length - 1 }), { maxLength: 8 }), (cuts) => {
+      let offset = 0;
+      let text = "";
+      for (const cut of [...cuts.sort((a, b) => a - b), bytes.length]) {
+        if (cut <= offset) continue;
+        const r = splitOut(bytes.subarray(offset, cut), 97, { fromOffset: offset, incremental: true, flattenOnly: true });
+        text += r.text;
+        expect(r.offset).toBeGreaterThanOrEqual(offset);
+        offset = r.offset;
+      }
+      expect(text).toBe(whole);
+    }), { numRuns: 300 });
+  });
+});
