@@ -75,12 +75,7 @@ export function parseU64(ptr: usize, len: i32): u64 {
   return v;
 }
 
-/** Grows a raw (non-GC) buffer; returns the new pointer. Used for the long-lived I/O buffers. */
-export function growBuffer(ptr: usize, cap: i32, need: i32): usize {
-  if (need <= cap) return ptr;
-  return heap.realloc(ptr, <usize>need);
-}
-
+/** The next capacity of a growable buffer that must hold `need` bytes (doubling). */
 export function nextCapacity(cap: i32, need: i32): i32 {
   let c = cap < 4096 ? 4096 : cap;
   while (c < need) c = c < 0x20000000 ? c << 1 : c + 0x10000000;

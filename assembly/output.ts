@@ -275,12 +275,6 @@ function unicodeEscapeAt(o: usize, cp: u32): usize {
   return o + 6;
 }
 
-@inline export function putString(ptr: usize, len: i32): void {
-  put(0x22);
-  putEscaped(ptr, len);
-  put(0x22);
-}
-
 /** Writes arbitrary bytes as the inside of a JSON string, replacing each maximal invalid UTF-8
  * subsequence with U+FFFD exactly as the WHATWG decoder (TextDecoder) does. For error events,
  * whose raw input may not be UTF-8 at all. */
