@@ -40,22 +40,40 @@ export class Endpoint {
   }
 }
 
+// A parsed tuple's decision (NSG) or state (VNet) as the run of members it becomes, written in
+// one piece: event.action/type/outcome, then the opening of `action` with action.name/outcome.
+export const NO_TUPLE = lit('},"action":{"target":"network-traffic"');
+export const NSG_ACCEPTED = lit(',"action":"accept","type":["allowed"],"outcome":"success"},"action":{"target":"network-traffic","name":"accept","outcome":"success"');
+export const NSG_REJECTED = lit(',"action":"reject","type":["denied"],"outcome":"success"},"action":{"target":"network-traffic","name":"reject","outcome":"success"');
+export const VNET_START = lit(',"type":["start"]},"action":{"target":"network-traffic"');
+export const VNET_INFO = lit(',"type":["info"]},"action":{"target":"network-traffic"');
+export const VNET_END = lit(',"type":["end"]},"action":{"target":"network-traffic"');
+export const VNET_DENIED = lit(',"type":["denied"]},"action":{"target":"network-traffic"');
+
+// `network` from the tuple: NSG transport and direction; VNet direction, then the protocol
+// number (ianaNumber) and the closing brace.
+export const NSG_TCP_INBOUND = lit(',"network":{"transport":"tcp","direction":"inbound"}');
+export const NSG_TCP_OUTBOUND = lit(',"network":{"transport":"tcp","direction":"outbound"}');
+export const NSG_UDP_INBOUND = lit(',"network":{"transport":"udp","direction":"inbound"}');
+export const NSG_UDP_OUTBOUND = lit(',"network":{"transport":"udp","direction":"outbound"}');
+export const VNET_INBOUND = lit(',"network":{"direction":"inbound","iana_number":');
+export const VNET_OUTBOUND = lit(',"network":{"direction":"outbound","iana_number":');
+
 export class EcsEvent {
   message: Span = new Span();
   hasEventStart: bool = false;
   eventCode: Span = new Span();
-  eventAction: Span = new Span();
-  eventType: Span = new Span();
-  outcomeSuccess: bool = false;
-  actionName: Span = new Span();
+  /** What the tuple's decision or state makes of the end of `event` and the start of `action`:
+   * one of the fixed runs below. */
+  outcome: Lit = NO_TUPLE;
   actionType: Span = new Span();
   operationName: Span = new Span();
   version: Span = new Span();
   flowState: Span = new Span();
   flowEncryption: Span = new Span();
   ruleName: Span = new Span();
-  transport: Span = new Span();
-  direction: Span = new Span();
+  /** `network`, a fixed run; for VNet it is left open for the protocol number. */
+  network: Lit | null = null;
   ianaNumber: Span = new Span();
   observerMac: Span = new Span();
   source: Endpoint = new Endpoint();
@@ -64,18 +82,14 @@ export class EcsEvent {
   clear(): void {
     this.hasEventStart = false;
     this.eventCode.clear();
-    this.eventAction.clear();
-    this.eventType.clear();
-    this.outcomeSuccess = false;
-    this.actionName.clear();
+    this.outcome = NO_TUPLE;
     this.actionType.clear();
     this.operationName.clear();
     this.version.clear();
     this.flowState.clear();
     this.flowEncryption.clear();
     this.ruleName.clear();
-    this.transport.clear();
-    this.direction.clear();
+    this.network = null;
     this.ianaNumber.clear();
     this.observerMac.clear();
     this.source.clear();
@@ -94,11 +108,6 @@ const F_MESSAGE = lit('","message":"');
 const F_EVENT = lit('","event":{"category":["network"]');
 const F_CODE = lit(',"code":');
 const F_START = lit(',"start":"');
-const F_EVENT_ACTION = lit(',"action":');
-const F_TYPE_OPEN = lit(',"type":[');
-const F_OUTCOME_SUCCESS = lit(',"outcome":"success"');
-const F_ACTION = lit('},"action":{"target":"network-traffic"');
-const F_NAME = lit(',"name":');
 const F_TYPE = lit(',"type":');
 const F_PROPERTIES = lit(',"properties":{');
 const F_OPERATION_NAME = lit('"OperationName":');
@@ -106,10 +115,6 @@ const F_VERSION = lit('"Version":');
 const F_FLOW_STATE = lit('"FlowState":');
 const F_FLOW_ENCRYPTION = lit('"FlowEncryption":');
 const F_RULE = lit(',"rule":{"name":');
-const F_NETWORK = lit(',"network":{');
-const F_TRANSPORT = lit('"transport":');
-const F_DIRECTION = lit('"direction":');
-const F_IANA_NUMBER = lit('"iana_number":');
 const F_OBSERVER = lit(',"observer":{"mac":');
 const F_SOURCE = lit(',"source":{');
 const F_DESTINATION = lit(',"destination":{');
@@ -121,14 +126,6 @@ const F_PACKETS = lit('"packets":');
 const F_BYTES = lit('"bytes":');
 const F_RELATED = lit(',"related":{"ip":[');
 const F_CLOSE_RELATED = lit(']}');
-
-const INBOUND = lit("inbound");
-const OUTBOUND = lit("outbound");
-
-/** Tuple direction letter I/O to network.direction. */
-export function directionOf(letter: u8): Lit {
-  return letter == 0x49 ? INBOUND : OUTBOUND;
-}
 
 /** Addresses, ports and counters of a parsed tuple (both intakes). */
 export function fillEndpoints(): void {
@@ -225,17 +222,7 @@ export function writeEcsEvent(): void {
     putBytes(timeText, timeTextLen);
     put(0x22);
   }
-  optional(F_EVENT_ACTION, ecs.eventAction);
-  if (ecs.eventType.present) {
-    putLit(F_TYPE_OPEN);
-    putSpan(ecs.eventType);
-    put(0x5d);
-  }
-  if (ecs.outcomeSuccess) putLit(F_OUTCOME_SUCCESS);
-
-  putLit(F_ACTION);
-  optional(F_NAME, ecs.actionName);
-  if (ecs.actionName.present && ecs.outcomeSuccess) putLit(F_OUTCOME_SUCCESS);
+  putLit(ecs.outcome);
   optional(F_TYPE, ecs.actionType);
   if (ecs.operationName.present || ecs.version.present || ecs.flowState.present || ecs.flowEncryption.present) {
     putLit(F_PROPERTIES);
@@ -252,12 +239,13 @@ export function writeEcsEvent(): void {
     putSpan(ecs.ruleName);
     put(0x7d);
   }
-  if (ecs.transport.present || ecs.direction.present || ecs.ianaNumber.present) {
-    putLit(F_NETWORK);
-    let first = member(true, F_TRANSPORT, ecs.transport);
-    first = member(first, F_DIRECTION, ecs.direction);
-    member(first, F_IANA_NUMBER, ecs.ianaNumber);
-    put(0x7d);
+  const network = ecs.network;
+  if (network) {
+    putLit(network);
+    if (ecs.ianaNumber.present) {
+      putSpan(ecs.ianaNumber);
+      put(0x7d);
+    }
   }
   if (ecs.observerMac.present) {
     putLit(F_OBSERVER);

@@ -10,14 +10,11 @@ import {
 } from "./fields";
 import * as tuple from "./tuple";
 import { parseIsoTimeCached, parsedMicros, secondsToMicros, formatMicros } from "./time";
-import { ecs, Endpoint, fillEndpoints, directionOf } from "./ecs-writer";
+import {
+  ecs, Endpoint, fillEndpoints, NSG_ACCEPTED, NSG_REJECTED, NSG_TCP_INBOUND, NSG_TCP_OUTBOUND,
+  NSG_UDP_INBOUND, NSG_UDP_OUTBOUND,
+} from "./ecs-writer";
 
-const ACCEPT = lit("accept");
-const REJECT = lit("reject");
-const ALLOWED = lit("allowed");
-const DENIED = lit("denied");
-const TCP = lit("tcp");
-const UDP = lit("udp");
 const BEGIN = lit("begin");
 const CONTINUE = lit("continue");
 const END = lit("end");
@@ -58,13 +55,12 @@ export function mapNsg(): i32 {
   ecs.source.mac.set(ptrOf(F_MAC), textLen(F_MAC), verbatimOf(F_MAC));
 
   if (parsed) {
-    const accepted = tuple.decision == 0x41;
-    ecs.eventAction.setLit(accepted ? ACCEPT : REJECT);
-    ecs.actionName.setLit(accepted ? ACCEPT : REJECT);
-    ecs.eventType.setLit(accepted ? ALLOWED : DENIED);
-    ecs.outcomeSuccess = true;
-    ecs.transport.setLit(tuple.protocolLetter == 0x54 ? TCP : UDP);
-    ecs.direction.setLit(directionOf(tuple.direction));
+    // A → accept/allowed, D → reject/denied, with outcome success either way (documented);
+    // T/U → tcp/udp, I/O → inbound/outbound.
+    ecs.outcome = tuple.decision == 0x41 ? NSG_ACCEPTED : NSG_REJECTED;
+    const tcp = tuple.protocolLetter == 0x54;
+    const inbound = tuple.direction == 0x49;
+    ecs.network = tcp ? (inbound ? NSG_TCP_INBOUND : NSG_TCP_OUTBOUND) : (inbound ? NSG_UDP_INBOUND : NSG_UDP_OUTBOUND);
     const s = tuple.state;
     if (s != 0) ecs.flowState.setLit(s == 0x42 ? BEGIN : s == 0x43 ? CONTINUE : END);
     fillEndpoints();

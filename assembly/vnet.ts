@@ -1,15 +1,12 @@
 // VNet flow logs (flowLogVersion 4, operationName FlowLogFlowEvent), as the intake documents them.
-import { lit } from "./bytes";
 import { F_MAC, F_OPERATION, F_RULE, F_TIME, F_FLOW0, hasText, ptrOf, lenOf, verbatimOf } from "./json-scanner";
 import { MAP_OK, MAP_INVALID_FIELD, MAP_INVALID_TIME, MAP_NO_TIMESTAMP, textLen, checkCommonFields, badField } from "./fields";
 import * as tuple from "./tuple";
 import { parseIsoTimeCached, parsedMicros, millisToMicros, formatMicros } from "./time";
-import { ecs, fillEndpoints, directionOf } from "./ecs-writer";
+import {
+  ecs, fillEndpoints, VNET_START, VNET_INFO, VNET_END, VNET_DENIED, VNET_INBOUND, VNET_OUTBOUND,
+} from "./ecs-writer";
 
-const START = lit("start");
-const INFO = lit("info");
-const END = lit("end");
-const DENIED = lit("denied");
 
 export function mapVnet(): i32 {
   checkCommonFields();
@@ -31,10 +28,11 @@ export function mapVnet(): i32 {
   ecs.ruleName.set(ptrOf(F_RULE), textLen(F_RULE), verbatimOf(F_RULE));
   if (parsed) {
     const st = tuple.state;
-    ecs.eventType.setLit(st == 0x42 ? START : st == 0x43 ? INFO : st == 0x45 ? END : DENIED);
+    // B/C/E/D → event.type start/info/end/denied.
+    ecs.outcome = st == 0x42 ? VNET_START : st == 0x43 ? VNET_INFO : st == 0x45 ? VNET_END : VNET_DENIED;
     ecs.flowEncryption.set(tuple.encryptionPtr, tuple.encryptionLen, verbatimOf(F_FLOW0));
+    ecs.network = tuple.direction == 0x49 ? VNET_INBOUND : VNET_OUTBOUND;
     ecs.ianaNumber.set(tuple.protocolPtr, tuple.protocolLen, true);
-    ecs.direction.setLit(directionOf(tuple.direction));
     fillEndpoints();
   }
   return MAP_OK;
