@@ -38,7 +38,9 @@ const ipv6 = fc.oneof(
   fc.tuple(fc.array(hex(4), { maxLength: 3 }), fc.array(hex(4), { maxLength: 3 })).map(([a, b]) => `${a.join(":")}::${b.join(":")}`),
   fc.tuple(fc.array(hex(4), { maxLength: 2 }), ipv4).map(([a, v4]) => `${a.join(":")}::ffff:${v4}`),
 );
-const ip = fc.oneof({ weight: 3, arbitrary: ipv4 }, { weight: 1, arbitrary: ipv6 });
+const notQuiteIp = fc.constantFrom("01.2.3.4", "1.2.3.04", "256.1.1.1", "1.2.3", "1.2.3.4.5", "1..2.3", "1.2.3.4.", "1.2.3.1000",
+  "1:2:3:4:5:6:7", "1::2::3", "::ffff:1.2.3", "fe80::1%eth0", "12345::", ":::");
+const ip = fc.oneof({ weight: 6, arbitrary: ipv4 }, { weight: 2, arbitrary: ipv6 }, { weight: 1, arbitrary: notQuiteIp });
 const port = fc.oneof(fc.integer({ min: 0, max: 65535 }).map(String), fc.constantFrom("00080", "65536", "", "x"));
 const counter = fc.oneof(
   fc.constant(""),
