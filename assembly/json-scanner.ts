@@ -122,7 +122,7 @@ let strEscaped: bool = false;
 }
 
 /** p is just after the opening quote. Returns the position after the closing quote, or 0. */
-function scanString(p: usize): usize {
+@inline function scanString(p: usize): usize {
   strStart = p;
   strEscaped = false;
   while (true) {
