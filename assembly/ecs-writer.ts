@@ -146,7 +146,7 @@ export function fillEndpoints(): void {
   d.bytes = unchecked(tuple.counters[3]);
 }
 
-function putSpan(s: Span): void {
+@inline function putSpan(s: Span): void {
   put(0x22);
   if (s.verbatim) putBytes(s.ptr, s.len);
   else putEscaped(s.ptr, s.len);

@@ -249,7 +249,7 @@ function putCodePoint(q: usize, cp: u32): usize {
 }
 
 /** The last scanned string's content, decoded into the arena when it had escapes. */
-function decodedStringPtr(): usize {
+@inline function decodedStringPtr(): usize {
   if (!strEscaped) return strStart;
   const at = arena + <usize>arenaPos;
   const n = decodeInto(at, strStart, strEnd);
@@ -412,7 +412,7 @@ for (let f = 0; f < FIELD_COUNT; f++) {
   return <u64>load<u16>(kp) == unchecked(keyHead[f]) && <u64>load<u8>(kp + 2) == unchecked(keyTail[f]);
 }
 
-function fieldIndex(kp: usize, klen: i32): i32 {
+@inline function fieldIndex(kp: usize, klen: i32): i32 {
   // Dispatch on length first: most keys of a raw event are ones we read.
   switch (klen) {
     case 3: return isKey(kp, klen, F_LOG) ? F_LOG : -1;
