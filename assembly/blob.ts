@@ -12,8 +12,11 @@ import {
   ByteBuffer, outPos, put, putBytes, putEscaped, putLit, putU64, redirectOutput, reserve, restoreOutput,
   countLine,
 } from "./output";
-import { scanRecord, decodeInto, SCAN_OK, SCAN_TOO_DEEP, scanErrorOffset } from "./json-scanner";
-import { mapRecord, lastWasError, MAX_RECORD_BYTES, characterBoundary } from "./mapper";
+import {
+  scanRecord, decodeInto, SCAN_OK, SCAN_TOO_DEEP, scanErrorOffset, clearFields, setField, V_STRING,
+  V_NUMBER, F_MAC, F_OPERATION, F_RULE, F_TIME, F_VERSION, F_FLOW_LOG_VERSION, F_FLOW0,
+} from "./json-scanner";
+import { mapRecord, mapKnownFields, lastWasError, MAX_RECORD_BYTES, characterBoundary } from "./mapper";
 import { beginErrorEvent, endErrorEvent } from "./ecs-writer";
 import { MODE_COPY } from "./ndjson";
 
@@ -294,7 +297,7 @@ function atEnd(): void {
 // prefix is the flattened event up to `"flow.0":"`, shared by the tuples of one group. An
 // error job is (-1 - error type, text offset, text length, raw start, raw length).
 
-const JOB_INTS = 5;
+const JOB_INTS = 6;
 let jobs: usize = heap.alloc(JOB_INTS * 4 * 1024);
 let jobCap: i32 = 1024;
 let jobCount: i32 = 0;
@@ -303,7 +306,7 @@ const prefixes = new ByteBuffer();
 const errorTexts = new ByteBuffer();
 const flat = new ByteBuffer();
 
-function pushJob(a: i32, b: i32, c: i32, d: i32, e: i32): void {
+function pushJob(a: i32, b: i32, c: i32, d: i32, e: i32, g: i32 = -1): void {
   if (jobCount == jobCap) {
     jobCap <<= 1;
     jobs = heap.realloc(jobs, <usize>(jobCap * JOB_INTS * 4));
@@ -314,7 +317,42 @@ function pushJob(a: i32, b: i32, c: i32, d: i32, e: i32): void {
   store<i32>(j, c, 8);
   store<i32>(j, d, 12);
   store<i32>(j, e, 16);
+  store<i32>(j, g, 20);
   jobCount++;
+}
+
+// Where each mapped value stands in a group's prefix (offset, length; -1 when absent), so that
+// its events can be mapped without scanning them again; and whether that shortcut is safe (every
+// value a string needing no escaping). One row per group of the record being emitted.
+const SLOT_MAC = 0;
+const SLOT_OPERATION = 1;
+const SLOT_RULE = 2;
+const SLOT_TIME = 3;
+const SLOT_VERSION = 4;
+const SLOT_FLOW_LOG_VERSION = 5;
+const SLOTS = 6;
+const GROUP_INTS = 1 + SLOTS * 2;
+const SLOT_FIELDS: StaticArray<i32> = [F_MAC, F_OPERATION, F_RULE, F_TIME, F_VERSION, F_FLOW_LOG_VERSION];
+const groups = new ByteBuffer();
+let groupCount = 0;
+const slots = new StaticArray<i32>(GROUP_INTS);
+let prefixBase = 0;
+
+function beginGroupSlots(base: i32): void {
+  prefixBase = base;
+  unchecked(slots[0] = 1);
+  for (let i = 1; i < GROUP_INTS; i++) unchecked(slots[i] = -1);
+}
+
+function setSlot(slot: i32, at: i32, len: i32): void {
+  unchecked(slots[1 + slot * 2] = at - prefixBase);
+  unchecked(slots[2 + slot * 2] = len);
+}
+
+/** Stores the group's row; returns its index. */
+function endGroupSlots(): i32 {
+  groups.append(changetype<usize>(slots), GROUP_INTS * 4, 0x7fffffff);
+  return groupCount++;
 }
 
 const ERR_INVALID_BLOB = 0;
@@ -740,11 +778,12 @@ function group(g: usize, i: i32, j: i32, vnet: bool): usize {
   // The flattened event up to the tuple, in the collector's key order.
   redirectOutput(prefixes);
   const start = outPos;
+  beginGroupSlots(start);
   if (vnet) writeVnetPrefix();
   else writeNsgPrefix();
   const n = outPos - start;
   restoreOutput(prefixes);
-  groupTuples(start, n, outerPath, i, innerPath, j);
+  groupTuples(start, n, endGroupSlots(), outerPath, i, innerPath, j);
   return gEnd;
 }
 
@@ -752,18 +791,19 @@ function writeNsgPrefix(): void {
   const mac = groupMac.present ? groupMac : macAddress;
   reserve(6 * (len(mac) + len(operationName) + len(resourceId) + len(time) + len(rule) + len(version)) + 256);
   put(0x7b);
-  let members = member(0, KEY_MAC_ADDRESS, mac);
-  members = member(members, KEY_OPERATION_NAME, operationName);
+  let members = member(0, KEY_MAC_ADDRESS, mac, SLOT_MAC);
+  members = member(members, KEY_OPERATION_NAME, operationName, SLOT_OPERATION);
   members = member(members, KEY_RESOURCE_ID, resourceId);
-  members = member(members, KEY_TIME, time);
-  members = member(members, KEY_RULE, rule);
+  members = member(members, KEY_TIME, time, SLOT_TIME);
+  members = member(members, KEY_RULE, rule, SLOT_RULE);
   // `version` is properties.Version as a string: a number's digits, quoted.
   const k = version.kind;
-  if (k == 0x22) members = member(members, KEY_VERSION, version);
+  if (k == 0x22) members = member(members, KEY_VERSION, version, SLOT_VERSION);
   else if (k == 0x2d || (k >= 0x30 && k <= 0x39)) {
     if (members++ > 0) put(0x2c);
     putLit(KEY_VERSION);
     put(0x22);
+    setSlot(SLOT_VERSION, outPos, len(version));
     putBytes(version.start, len(version));
     put(0x22);
   }
@@ -774,13 +814,13 @@ function writeNsgPrefix(): void {
 function writeVnetPrefix(): void {
   reserve(6 * (len(time) + len(flowLogVersion) + len(flowLogGuid) + len(macAddress) + len(operationName) + len(aclId) + len(rule)) + 256);
   put(0x7b);
-  let members = member(0, KEY_TIME, time);
-  members = member(members, KEY_FLOW_LOG_VERSION, flowLogVersion);
+  let members = member(0, KEY_TIME, time, SLOT_TIME);
+  members = member(members, KEY_FLOW_LOG_VERSION, flowLogVersion, SLOT_FLOW_LOG_VERSION);
   members = member(members, KEY_FLOW_LOG_GUID, flowLogGuid);
-  members = member(members, KEY_MAC_ADDRESS, macAddress);
-  members = member(members, KEY_OPERATION_NAME, operationName);
+  members = member(members, KEY_MAC_ADDRESS, macAddress, SLOT_MAC);
+  members = member(members, KEY_OPERATION_NAME, operationName, SLOT_OPERATION);
   members = member(members, KEY_ACL_ID, aclId);
-  members = member(members, KEY_RULE, rule);
+  members = member(members, KEY_RULE, rule, SLOT_RULE);
   if (members > 0) put(0x2c);
   putLit(KEY_FLOW0);
 }
@@ -799,16 +839,27 @@ const KEY_FLOW0 = lit('"flow.0":');
 /** One member of the flattened event, when the value is there: strings are written as
  * JSON.stringify would write them (so `message` does not depend on the blob's escaping); other
  * values as they stand. */
-function member(members: i32, key: Lit, v: Val): i32 {
+function member(members: i32, key: Lit, v: Val, slot: i32 = -1): i32 {
   if (!v.present) return members;
   if (members > 0) put(0x2c);
   putLit(key);
-  if (v.kind == 0x22) putCanonicalString(v);
-  else putBytes(v.start, <i32>(v.end - v.start));
+  if (v.kind == 0x22) {
+    const at = outPos + 1;
+    if (putCanonicalString(v)) unchecked(slots[0] = 0);
+    if (slot >= 0) setSlot(slot, at, outPos - 1 - at);
+  } else {
+    const at = outPos;
+    putBytes(v.start, <i32>(v.end - v.start));
+    // Only flowLogVersion may be a number (its presence is what counts).
+    if (slot == SLOT_FLOW_LOG_VERSION) setSlot(slot, at, outPos - at);
+    else if (slot >= 0) unchecked(slots[0] = 0);
+  }
   return members + 1;
 }
 
-function putCanonicalString(v: Val): void {
+/** Writes a string value as JSON.stringify would. True when it had escapes (its text in the
+ * output is then not its content). */
+function putCanonicalString(v: Val): bool {
   const from = v.start + 1;
   const to = v.end - 1;
   const n = <i32>(to - from);
@@ -822,21 +873,22 @@ function putCanonicalString(v: Val): void {
       put(0x22);
       putEscaped(scratch, m);
       put(0x22);
-      return;
+      return true;
     }
   }
   putBytes(v.start, <i32>(v.end - v.start));
+  return false;
 }
 
 /** One job per element of `tuples` (the current group's flowTuples). */
-function groupTuples(prefixStart: i32, prefixLen: i32, a: Lit, i: i32, b: Lit, j: i32): void {
+function groupTuples(prefixStart: i32, prefixLen: i32, groupIndex: i32, a: Lit, i: i32, b: Lit, j: i32): void {
   let k = 0;
   for (let t = firstElement(tuples.start); t != 0; k++) {
     const tEnd = valueEnd(t);
     if (load<u8>(t) == 0x22) {
       let escaped = 0;
       for (let p = t + 1; p < tEnd - 1; p++) if (load<u8>(p) == 0x5c) { escaped = 1; break; }
-      pushJob(prefixStart, prefixLen, <i32>(t - rec), <i32>(tEnd - t), escaped);
+      pushJob(prefixStart, prefixLen, <i32>(t - rec), <i32>(tEnd - t), escaped, groupIndex);
     } else {
       const el = tmp;
       el.start = t; el.end = tEnd;
@@ -885,7 +937,22 @@ function emitJobs(): void {
       countLine(false);
     } else {
       restoreOutput(flat);
-      mapRecord(flat.ptr, flat.len);
+      const g = load<i32>(j, 20);
+      const row = groups.ptr + <usize>(g * GROUP_INTS * 4);
+      if (e == 0 && load<i32>(row) != 0 && flat.len <= MAX_RECORD_BYTES) {
+        // Valid by construction, and every value's place is known: no need to scan it again.
+        clearFields();
+        for (let k = 0; k < SLOTS; k++) {
+          const off = load<i32>(row + <usize>(4 + k * 8));
+          if (off < 0) continue;
+          const f = unchecked(SLOT_FIELDS[k]);
+          setField(f, f == F_FLOW_LOG_VERSION ? V_NUMBER : V_STRING, flat.ptr + <usize>off, load<i32>(row + <usize>(8 + k * 8)));
+        }
+        setField(F_FLOW0, V_STRING, flat.ptr + <usize>b + 1, d - 2);
+        mapKnownFields(flat.ptr, flat.len);
+      } else {
+        mapRecord(flat.ptr, flat.len);
+      }
       countLine(lastWasError);
     }
     put(0x0a);
@@ -895,6 +962,8 @@ function emitJobs(): void {
     nextJob = 0;
     prefixes.len = 0;
     errorTexts.len = 0;
+    groups.len = 0;
+    groupCount = 0;
   }
 }
 

@@ -62,6 +62,21 @@ const fieldOrder = new StaticArray<i32>(FIELD_COUNT);
   return kindOf(f) == V_STRING && lenOf(f) > 0;
 }
 
+/** For a raw event whose fields are known without scanning it (the blob splitter wrote it and
+ * knows where each value is): forget all fields, then set those it has. */
+export function clearFields(): void {
+  for (let i = 0; i < FIELD_COUNT; i++) unchecked(fieldKind[i] = V_ABSENT);
+}
+
+/** A field whose value is `kind` (a string's content needing no escaping, or a number's text). */
+export function setField(f: i32, kind: u8, ptr: usize, len: i32): void {
+  unchecked(fieldKind[f] = kind);
+  unchecked(fieldPtr[f] = ptr);
+  unchecked(fieldLen[f] = len);
+  unchecked(fieldVerbatim[f] = true);
+  unchecked(fieldOrder[f] = f);
+}
+
 // Errors: the scanner stops at the first problem and says what and where.
 export const SCAN_OK = 0;
 export const SCAN_INVALID_JSON = 1;

@@ -99,6 +99,14 @@ function holdsObjectText(f: i32): bool {
   return false;
 }
 
+/** Maps a raw event whose fields were set without scanning it (json-scanner's setField): the
+ * blob splitter's own flattened events, valid by construction. */
+export function mapKnownFields(ptr: usize, len: i32): void {
+  reserve(worstCaseOutput(len));
+  lastWasError = true;
+  mapScanned(ptr, len);
+}
+
 function mapScanned(ptr: usize, len: i32): void {
   ecs.clear();
   ecs.message.set(ptr, len, false);
