@@ -30,7 +30,7 @@ function invalid(f: i32, expected: i32): bool {
 }
 
 /** A string field may be a string, null or absent. */
-export function stringFieldOk(f: i32): bool {
+@inline export function stringFieldOk(f: i32): bool {
   const k = kindOf(f);
   return k == V_STRING || k == V_ABSENT || k == V_NULL || invalid(f, EXPECT_STRING);
 }
