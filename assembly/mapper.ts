@@ -223,6 +223,7 @@ export function tooLarge(ptr: usize, available: i32, totalLen: i64): void {
   // Keep the first MAX_RECORD_BYTES, cut back to a character boundary so the kept part does not
   // end in a spurious U+FFFD.
   const keep = available < MAX_RECORD_BYTES ? available : characterBoundary(ptr, MAX_RECORD_BYTES);
+  reserve(worstCaseOutput(keep));
   beginErrorEvent(ERR_TOO_LARGE, ptr, keep);
   putLit(TOO_LARGE_1);
   putU64(<u64>totalLen);

@@ -38,7 +38,6 @@ function emit(ptr: usize, len: i32, totalLen: i64, mode: i32): void {
     putBytes(ptr, len);
     countLine(false);
   } else if (totalLen > <i64>len) {
-    reserve(MAX_RECORD_BYTES * 8);
     tooLarge(ptr, len, totalLen);
     countLine(true);
   } else {

@@ -1,6 +1,6 @@
 // Whole inputs through the core: a stream of chunks in, ECS NDJSON chunks out, in order. Each
 // input is told apart by its first bytes: a PT1H.json blob (`{"records":[`) or NDJSON.
-import { FlowTransform, looksLikeBlob, type BlobOptions } from "./loader.js";
+import { FlowTransform, looksLikeBlob, type BlobOptions, type TransformResult } from "./loader.js";
 
 export interface StreamTotals {
   records: number;
@@ -21,16 +21,8 @@ export async function* transformStream(
   transform: FlowTransform = FlowTransform.fromFile(),
   totals: StreamTotals = { records: 0, errors: 0 },
 ): AsyncGenerator<Buffer> {
-  for await (const chunk of source) {
-    const r = transform.push(chunk);
-    totals.records += r.records;
-    totals.errors += r.errors;
-    if (r.output.length > 0) yield r.output;
-  }
-  const r = transform.end();
-  totals.records += r.records;
-  totals.errors += r.errors;
-  if (r.output.length > 0) yield r.output;
+  for await (const chunk of source) yield* tally(transform.push(chunk), totals);
+  yield* tally(transform.end(), totals);
 }
 
 /** A blob's chunks in, its events out in slices of a few MB (memory stays flat). */
@@ -41,20 +33,17 @@ export async function* transformBlob(
   options: BlobOptions = {},
 ): AsyncGenerator<Buffer> {
   transform.startBlob(options);
-  const count = (r: { records: number; errors: number }) => {
-    totals.records += r.records;
-    totals.errors += r.errors;
-  };
   for await (const chunk of source) {
-    for (const r of transform.blobSlices(chunk)) {
-      count(r);
-      if (r.output.length > 0) yield r.output;
-    }
+    for (const r of transform.blobSlices(chunk)) yield* tally(r, totals);
   }
-  for (const r of transform.blobSlices(new Uint8Array(0), true)) {
-    count(r);
-    if (r.output.length > 0) yield r.output;
-  }
+  for (const r of transform.blobSlices(new Uint8Array(0), true)) yield* tally(r, totals);
+}
+
+/** Counts a result into the totals and hands on its output, if any. */
+function* tally(r: TransformResult, totals: StreamTotals): Generator<Buffer> {
+  totals.records += r.records;
+  totals.errors += r.errors;
+  if (r.output.length > 0) yield r.output;
 }
 
 /** Either format: decided per input from its first bytes unless `options.format` says. A blob

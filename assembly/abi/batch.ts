@@ -2,7 +2,7 @@
 // writes bytes into the input buffer, calls a *_feed function, and reads the output buffer.
 // Both buffers are reused across calls; pointers change only when a buffer grows.
 import { nextCapacity } from "../bytes";
-import { outBuf, outPos, outReset, put, reserve, linesOut, errorLinesOut } from "../output";
+import { outBuf, outPos, outReset, put, linesOut, errorLinesOut } from "../output";
 import { feedLines, resetFraming, MODE_MAP, MODE_COPY } from "../ndjson";
 import { blobStart, blobFeed, blobResume, blobPending, blobOffset } from "../blob";
 import { mapRecord, tooLarge, lastWasError, MAX_RECORD_BYTES } from "../mapper";
@@ -57,7 +57,6 @@ export function map_one(len: i32): i32 {
  * (in the input buffer): hosts that frame lines themselves do not hold oversized ones whole. */
 export function too_large(len: i32, total: f64): i32 {
   begin();
-  reserve(MAX_RECORD_BYTES * 8);
   tooLarge(inBuf, len, <i64>total);
   put(0x0a);
   return outPos;
