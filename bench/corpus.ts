@@ -7,7 +7,7 @@
 // `{"message":"<raw event>"}` wrappers; a few percent carry escapes (`\/` in paths, `\"`,
 // `\u00e9`) or raw non-ASCII. Every event maps without error.
 //
-//   node dist/host/bench-corpus.js --records 300000 --out corpus.ndjson [--blob PT1H.json] [--seed N]
+//   node dist/bench/corpus.js --records 300000 --out corpus.ndjson [--blob PT1H.json] [--seed N]
 import { writeFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 
@@ -343,12 +343,12 @@ function main(argv: string[]): void {
     else if (a === "--out") out = argv[++i];
     else if (a === "--blob") blob = argv[++i];
     else {
-      process.stderr.write("usage: bench-corpus [--records N] [--seed N] --out FILE [--blob FILE]\n");
+      process.stderr.write("usage: node dist/bench/corpus.js [--records N] [--seed N] --out FILE [--blob FILE]\n");
       process.exit(2);
     }
   }
   if (!out || !Number.isInteger(records) || records < 1) {
-    process.stderr.write("usage: bench-corpus [--records N] [--seed N] --out FILE [--blob FILE]\n");
+    process.stderr.write("usage: node dist/bench/corpus.js [--records N] [--seed N] --out FILE [--blob FILE]\n");
     process.exit(2);
   }
   const c = generateCorpus(records, seed);

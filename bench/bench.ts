@@ -1,14 +1,14 @@
 #!/usr/bin/env node
 // `npm run bench`: every figure of the benchmark in one run (a few minutes on a 2-core machine).
 //
-//   node dist/host/bench.js [--records N] [--runs N] [--interp-records N] [--no-interp] [--keep]
+//   node dist/bench/bench.js [--records N] [--runs N] [--interp-records N] [--no-interp] [--keep]
 //
-// A deterministic corpus (host/bench-corpus.ts) is written to a temporary directory, then:
+// A deterministic corpus (bench/corpus.ts) is written to a temporary directory, then:
 //  (1)  the WASM core: FlowTransform.push over 1 MiB chunks + end(), SIMD build (the default);
 //  (1b) the same with the portable build (the file Fluent Bit loads);
 //  (2)  the plain-TS reference, referenceMap(bytes) per line: the test oracle, which validates
 //       more than a user's mapper would (strict UTF-8, depth, field types, 2^64 counters);
-//  (2b) the naive mapping, JSON.parse → object → JSON.stringify per line (bench-node-mapper.ts);
+//  (2b) the naive mapping, JSON.parse → object → JSON.stringify per line (bench/node-mapper.ts);
 //  (3)  the copy roof: FlowTransform.copyThrough, same framing, each record copied, not mapped;
 //  (4)  blob splitting of a native PT1H.json blob (FlowTransform.pushBlob/endBlob, once built),
 //       the corpus's NSG flows grouped into records; (4c) the CLI on that blob, whole process;
@@ -24,14 +24,15 @@ import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, 
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { FlowTransform, builtWasm, type TransformResult } from "./loader.js";
-import { referenceMap } from "./reference.js";
-import { naiveMap } from "./bench-node-mapper.js";
-import { generateCorpus, describeCorpus, DEFAULT_SEED, type Corpus } from "./bench-corpus.js";
-import { barChart } from "./bench-svg.js";
+import { FlowTransform, builtWasm, type TransformResult } from "../host/loader.js";
+import { referenceMap } from "../host/reference.js";
+import { naiveMap } from "./node-mapper.js";
+import { generateCorpus, describeCorpus, DEFAULT_SEED, type Corpus } from "./corpus.js";
+import { barChart } from "./svg.js";
 
-const HERE = path.dirname(fileURLToPath(import.meta.url)); // dist/host
+const HERE = path.dirname(fileURLToPath(import.meta.url)); // dist/bench
 const ROOT = path.resolve(HERE, "..", "..");
+const HOST = path.join(ROOT, "dist", "host");
 const RESULTS_DIR = path.join(ROOT, "bench-results");
 const CHUNK = 1 << 20;
 const MB = 1e6;
@@ -51,7 +52,7 @@ interface Options {
   blob?: string;
 }
 
-const USAGE = `Usage: node dist/host/bench.js [options]   (npm run bench -- [options])
+const USAGE = `Usage: node dist/bench/bench.js [options]   (npm run bench -- [options])
   --records N          corpus size in records (default 300000)
   --runs N             timed runs per row, median reported (default 5)
   --interp-records N   records for the interpreter estimate (default 10000; 1/10 of it is the
@@ -565,8 +566,9 @@ function staleBuild(): string[] {
     const built = path.join(ROOT, "build", wasm);
     if (existsSync(built) && statSync(built).mtimeMs < assembly) warnings.push(`build/${wasm} is older than assembly/`);
   }
-  const host = newest(path.join(ROOT, "host"), ".ts");
-  if (host > newest(HERE, ".js")) warnings.push("dist/host/ is older than host/");
+  for (const dir of ["host", "bench"]) {
+    if (newest(path.join(ROOT, dir), ".ts") > newest(path.join(ROOT, "dist", dir), ".js")) warnings.push(`dist/${dir}/ is older than ${dir}/`);
+  }
   return warnings;
 }
 
@@ -688,10 +690,10 @@ async function main(): Promise<void> {
 
     // Output sizes are those of the same work in process: (1) for the CLI, (2b) for (6), (4) for (4c).
     const processRows: [string, string, string[], Pass][] = [
-      ["cli", "(5)  CLI, whole process: cli.js --quiet FILE > /dev/null", [path.join(HERE, "cli.js"), "--quiet", files.corpus], wasmRow.m],
-      ["node-mapper", "(6)  plain Node mapper, whole process, > /dev/null", [path.join(HERE, "bench-node-mapper.js"), files.corpus], naiveRow.m],
+      ["cli", "(5)  CLI, whole process: cli.js --quiet FILE > /dev/null", [path.join(HOST, "cli.js"), "--quiet", files.corpus], wasmRow.m],
+      ["node-mapper", "(6)  plain Node mapper, whole process, > /dev/null", [path.join(HERE, "node-mapper.js"), files.corpus], naiveRow.m],
     ];
-    processRows.push(["cli-blob", "(4c) CLI on the PT1H.json blob, whole process, > /dev/null", [path.join(HERE, "cli.js"), "--quiet", files.blob], byId("blob").m]);
+    processRows.push(["cli-blob", "(4c) CLI on the PT1H.json blob, whole process, > /dev/null", [path.join(HOST, "cli.js"), "--quiet", files.blob], byId("blob").m]);
     for (const [id, label, args, expect] of processRows) {
       t0 = process.hrtime.bigint();
       const m = await measureProcess(args, o.runs, id === "cli-blob"

@@ -4,7 +4,7 @@
 // no field type checks). On well-formed flow events its output is the reference's, byte for
 // byte (`npm run bench` checks that on a sample of the corpus).
 //
-//   node dist/host/bench-node-mapper.js FILE > ecs.ndjson
+//   node dist/bench/node-mapper.js FILE > ecs.ndjson
 import { createReadStream } from "node:fs";
 import { createInterface } from "node:readline";
 import { pathToFileURL } from "node:url";
@@ -93,7 +93,7 @@ function main(file: string): void {
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   if (process.argv.length !== 3) {
-    process.stderr.write("usage: node dist/host/bench-node-mapper.js FILE\n");
+    process.stderr.write("usage: node dist/bench/node-mapper.js FILE\n");
     process.exit(2);
   }
   main(process.argv[2]!);
