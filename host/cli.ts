@@ -1,15 +1,16 @@
 #!/usr/bin/env node
 // The `nsg-flow-ecs` command: flow events in (files or stdin), ECS NDJSON out, a summary on
 // stderr. Exit 0 when every record mapped, 1 when any became an error event, 2 on usage errors.
-import { createReadStream, writeSync } from "node:fs";
+import { writeSync } from "node:fs";
 import { once } from "node:events";
 import type { Writable } from "node:stream";
 import { FlowTransform, ModuleError, defaultWasmPath } from "./loader.js";
 import { runCheck } from "./check.js";
-import { transformInput, type StreamOptions, type StreamTotals } from "./stream.js";
+import { type StreamOptions, type StreamTotals } from "./stream.js";
+import { FlowPool } from "./parallel.js";
 
 const USAGE = `Usage:
-  nsg-flow-ecs [--wasm FILE] [--quiet] [--flatten] [--from-offset N] [FILE ...]
+  nsg-flow-ecs [--wasm FILE] [--threads N] [--quiet] [--flatten] [--from-offset N] [FILE ...]
       Maps Azure NSG / VNet flow logs to ECS. Each FILE ("-" or none: stdin) is either a
       PT1H.json blob ({"records":[…]}, as Azure writes it), whose every flow tuple becomes one
       event, or NDJSON: one flattened raw event a line ({"macAddress":…,"flow.0":"<tuple>",…}),
@@ -22,6 +23,8 @@ const USAGE = `Usage:
 
 Options:
   --wasm FILE        use this WebAssembly module instead of the built one
+  --threads N        map on N threads (default: the number of cores); inputs under 8 MiB
+                     are mapped on one thread whatever N is
   --quiet            no summary on stderr
   --flatten          write the flattened raw events of a blob instead of ECS (what a collector
                      forwards; NDJSON input is written as it is)
@@ -42,6 +45,7 @@ interface Options {
   quiet: boolean;
   flatten: boolean;
   fromOffset?: number;
+  threads?: number;
   files: string[];
 }
 
@@ -64,7 +68,13 @@ export function parseArgs(argv: string[]): Options {
       }
       opts.fromOffset = Number(v);
     }
-    else if (a === "--wasm") {
+    else if (a === "--threads" || a.startsWith("--threads=")) {
+      const v = a.includes("=") ? a.slice(a.indexOf("=") + 1) : argv[++i];
+      if (v === undefined || !/^[0-9]+$/.test(v) || Number(v) < 1 || Number(v) > 1024) {
+        throw new UsageError("--threads needs a number of threads from 1 to 1024");
+      }
+      opts.threads = Number(v);
+    } else if (a === "--wasm") {
       if (i + 1 >= argv.length) throw new UsageError("--wasm needs a file");
       opts.wasm = argv[++i];
     } else if (a.startsWith("--wasm=")) opts.wasm = a.slice(7);
@@ -116,12 +126,20 @@ async function main(argv: string[]): Promise<number> {
 
   const transform = FlowTransform.fromFile(wasm);
   transform.outputViews = true; // writeOut writes or copies each batch before the next call
+  // writeOut writes or copies each chunk before the next: the pool may reuse its buffers.
+  const pool = new FlowPool({ wasm, transform, threads: opts.threads, outputViews: true });
+  try {
+    return await mapFiles(opts, pool);
+  } finally {
+    await pool.close();
+  }
+}
+
+async function mapFiles(opts: Options, pool: FlowPool): Promise<number> {
   const totals: StreamTotals = { records: 0, errors: 0 };
   const started = process.hrtime.bigint();
   let unreadable = 0;
   for (const file of opts.files.length > 0 ? opts.files : ["-"]) {
-    const start = file === "-" ? undefined : opts.fromOffset;
-    const input = file === "-" ? process.stdin : createReadStream(file, { highWaterMark: 1 << 20, start });
     const options: StreamOptions = {
       fromOffset: opts.fromOffset,
       incremental: opts.fromOffset !== undefined,
@@ -131,7 +149,8 @@ async function main(argv: string[]): Promise<number> {
       },
     };
     try {
-      for await (const out of transformInput(input, transform, totals, options)) await writeOut(process.stdout, out);
+      const output = file === "-" ? pool.transformInput(process.stdin, totals, options) : pool.transformFile(file, totals, options);
+      for await (const out of output) await writeOut(process.stdout, out);
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
       if (e.code === "EPIPE") return 0;

@@ -314,7 +314,7 @@ function concat(results: TransformResult[]): TransformResult {
 }
 
 /** The error event for a record the module could not map at all (it trapped twice). */
-function internalError(raw: Uint8Array): string {
+export function internalError(raw: Uint8Array): string {
   return JSON.stringify({
     message: new TextDecoder().decode(raw),
     error: { type: "internal_error", message: "the WASM core trapped on this record; please report it" },

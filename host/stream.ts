@@ -54,6 +54,28 @@ export async function* transformInput(
   totals: StreamTotals = { records: 0, errors: 0 },
   options: StreamOptions = {},
 ): AsyncGenerator<Buffer> {
+  const { format, rest } = await sniffFormat(source, options);
+  if (format === "blob") {
+    yield* transformBlob(rest, transform, totals, options);
+    options.onBlobOffset?.(transform.blobOffset);
+  } else if (options.flattenOnly) {
+    yield* passThrough(rest);
+  } else {
+    yield* transformStream(rest, transform, totals);
+  }
+}
+
+/** NDJSON lines are flattened events already: with flattenOnly they go out as they came in. */
+export async function* passThrough(source: AsyncIterable<Uint8Array>): AsyncGenerator<Buffer> {
+  for await (const chunk of source) yield Buffer.from(chunk);
+}
+
+/** Which format an input is (from its first bytes, unless the options say), and the whole
+ * input again, the bytes looked at included. */
+export async function sniffFormat(
+  source: AsyncIterable<Uint8Array>,
+  options: StreamOptions,
+): Promise<{ format: "blob" | "ndjson"; rest: AsyncIterable<Uint8Array> }> {
   const iterator = source[Symbol.asyncIterator]();
   const head: Uint8Array[] = [];
   let format = options.format ?? "auto";
@@ -77,13 +99,5 @@ export async function* transformInput(
       for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value;
     },
   };
-  if (format === "blob") {
-    yield* transformBlob(rest, transform, totals, options);
-    options.onBlobOffset?.(transform.blobOffset);
-  } else if (options.flattenOnly) {
-    // NDJSON lines are flattened events already: they go out as they came in.
-    for await (const chunk of rest) yield Buffer.from(chunk);
-  } else {
-    yield* transformStream(rest, transform, totals);
-  }
+  return { format, rest };
 }
