@@ -1,0 +1,252 @@
+#!/usr/bin/env node
+// `npm run fuzz`: generated and mutated inputs through the core's batch ABI, the Fluent Bit
+// filter ABI and the blob splitter, on every core, with the checks of bench/fuzz-checks.ts.
+//
+//   node dist/bench/fuzz.js [--records N] [--seed S] [--workers N] [--batch B] [--out DIR]
+//
+// The run is cut into batches of BATCH_RECORDS records, each made from (seed, batch number)
+// alone, so any batch can be run again with --seed S --batch B. Progress goes to stderr every few
+// seconds; the summary to stdout. A failing input is shrunk to the smallest one that fails the
+// same check, and written to DIR (default fuzz-results/) with what failed; the exit status is
+// then 1.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import path from "node:path";
+import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
+import { BATCH_RECORDS, Fuzzer, failsAlike, makeBatch, shrink, type Failure } from "./fuzz-checks.js";
+
+export interface FuzzOptions {
+  records: number;
+  seed: number;
+  workers: number;
+  out: string;
+  /** Only this batch. */
+  batch?: number;
+  /** Progress lines (stderr by default). */
+  log?: (line: string) => void;
+}
+
+export interface FoundFailure {
+  batch: number;
+  kind: string;
+  check: string;
+  detail: string;
+  /** Bytes of the original and of the shrunk input, and where they were written. */
+  originalBytes: number;
+  shrunkBytes: number;
+  file?: string;
+}
+
+export interface FuzzSummary {
+  records: number;
+  batches: number;
+  seconds: number;
+  failures: FoundFailure[];
+  /** Linear memory of each instance after the warm-up batches and at the end, per worker. */
+  memory: { warm: Record<string, number>; end: Record<string, number> }[];
+  memoryGrew: boolean;
+}
+
+const USAGE = `Usage: node dist/bench/fuzz.js [options]   (npm run fuzz -- [options])
+  --records N   records to generate and check (default 1000000; rounded up to whole batches of ${BATCH_RECORDS})
+  --seed S      the run's seed (default: a random one, printed)
+  --workers N   worker threads (default: the number of cores)
+  --batch B     run only batch B of the seed (to reproduce a failure)
+  --out DIR     where failing inputs are written (default fuzz-results/)
+`;
+
+/** Batches a worker runs before its memory is taken as settled. */
+const WARM_BATCHES = 3;
+
+function parseArgs(argv: string[]): FuzzOptions {
+  const o: FuzzOptions = { records: 1_000_000, seed: (Math.random() * 2 ** 31) >>> 0, workers: availableParallelism(), out: "fuzz-results" };
+  const int = (v: string | undefined, name: string, min: number) => {
+    const n = Number(v);
+    if (!Number.isSafeInteger(n) || n < min) throw new Error(`${name} needs an integer >= ${min}`);
+    return n;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "--records") o.records = int(argv[++i], a, 1);
+    else if (a === "--seed") o.seed = int(argv[++i], a, 0) >>> 0;
+    else if (a === "--workers") o.workers = int(argv[++i], a, 1);
+    else if (a === "--batch") o.batch = int(argv[++i], a, 0);
+    else if (a === "--out") o.out = argv[++i] ?? o.out;
+    else if (a === "-h" || a === "--help") {
+      process.stdout.write(USAGE);
+      process.exit(0);
+    } else throw new Error(`unknown option ${a}\n${USAGE}`);
+  }
+  return o;
+}
+
+// ─── One batch, wherever it runs ────────────────────────────────────────────────────────────
+
+interface BatchResult {
+  batch: number;
+  failures: FoundFailure[];
+  memory: Record<string, number>;
+}
+
+/** Runs one batch; each distinct failing check is shrunk and written to `out`. */
+function runBatch(fuzzer: Fuzzer, seed: number, batch: number, out: string): BatchResult {
+  const failures = fuzzer.batch(makeBatch(seed, batch));
+  if (batch === 0) failures.push(...fuzzer.hostile());
+  return { batch, failures: reportFailures(fuzzer, failures, seed, batch, out), memory: fuzzer.memory() };
+}
+
+/** Each distinct failing check of a batch, shrunk and written to `out` (input, original, what
+ * failed and how to run the batch again). */
+export function reportFailures(fuzzer: Fuzzer, failures: Failure[], seed: number, batch: number, out: string): FoundFailure[] {
+  const seen = new Set<string>();
+  const found: FoundFailure[] = [];
+  for (const f of failures) {
+    // One report per check and batch: a misaligned output fails every record after the first.
+    if (seen.has(f.check)) continue;
+    seen.add(f.check);
+    const small = failsAlike(fuzzer, f, f.input) ? shrink(f.input, (c) => failsAlike(fuzzer, f, c)) : f.input;
+    const base = path.join(out, `failure-s${seed}-b${batch}-${found.length}`);
+    mkdirSync(out, { recursive: true });
+    writeFileSync(`${base}.bin`, small);
+    writeFileSync(`${base}.original.bin`, f.input);
+    writeFileSync(`${base}.txt`, [
+      `check:  ${f.check}`, `kind:   ${f.kind}`, `detail: ${f.detail}`,
+      `input:  ${base}.bin (${small.length} bytes, shrunk from ${f.input.length}: ${base}.original.bin)`,
+      `again:  npm run fuzz -- --seed ${seed} --batch ${batch}`, "",
+    ].join("\n"));
+    found.push({ batch, kind: f.kind, check: f.check, detail: f.detail, originalBytes: f.input.length, shrunkBytes: small.length, file: `${base}.bin` });
+  }
+  return found;
+}
+
+/** The run in this thread, batch after batch (the short run the test suite makes). */
+export function fuzzInProcess(o: Omit<FuzzOptions, "workers">): FuzzSummary {
+  const started = process.hrtime.bigint();
+  const fuzzer = new Fuzzer();
+  const batches = o.batch !== undefined ? [o.batch] : Array.from({ length: Math.ceil(o.records / BATCH_RECORDS) }, (_, i) => i);
+  const failures: FoundFailure[] = [];
+  let warm: Record<string, number> = {};
+  batches.forEach((b, i) => {
+    const r = runBatch(fuzzer, o.seed, b, o.out);
+    failures.push(...r.failures);
+    if (i === Math.min(WARM_BATCHES, batches.length) - 1) warm = r.memory;
+  });
+  const end = fuzzer.memory();
+  return summary(batches.length, started, failures, [{ warm, end }]);
+}
+
+function summary(batches: number, started: bigint, failures: FoundFailure[], memory: FuzzSummary["memory"]): FuzzSummary {
+  const memoryGrew = memory.some((m) => Object.keys(m.end).some((k) => m.end[k]! > (m.warm[k] ?? Infinity)));
+  return { records: batches * BATCH_RECORDS, batches, seconds: Number(process.hrtime.bigint() - started) / 1e9, failures, memory, memoryGrew };
+}
+
+// ─── On every core ──────────────────────────────────────────────────────────────────────────
+
+type ToWorker = { batch: number } | { done: true };
+type FromWorker = ({ ready: true } | BatchResult | { finished: true; warm: Record<string, number>; end: Record<string, number> }) & { worker?: number };
+
+export async function fuzz(o: FuzzOptions): Promise<FuzzSummary> {
+  if (o.batch !== undefined || o.workers <= 1) return fuzzInProcess(o);
+  const log = o.log ?? ((line: string) => process.stderr.write(line + "\n"));
+  const started = process.hrtime.bigint();
+  const total = Math.ceil(o.records / BATCH_RECORDS);
+  let next = 0;
+  let done = 0;
+  const failures: FoundFailure[] = [];
+  const memory: FuzzSummary["memory"] = [];
+  let lastLog = 0;
+  const progress = (force = false) => {
+    const s = Number(process.hrtime.bigint() - started) / 1e9;
+    if (!force && s - lastLog < 5) return;
+    lastLog = s;
+    const records = done * BATCH_RECORDS;
+    const rate = records / s;
+    log(`fuzz: ${records.toLocaleString("en-US")} / ${(total * BATCH_RECORDS).toLocaleString("en-US")} records ` +
+      `(${((100 * done) / total).toFixed(1)}%), ${Math.round(rate).toLocaleString("en-US")} records/s, ${clock(s)} elapsed, ` +
+      `${done < total ? `about ${clock((total - done) * BATCH_RECORDS / rate)} to go, ` : ""}${failures.length} failures`);
+  };
+  await Promise.all(Array.from({ length: Math.min(o.workers, total) }, (_, w) => new Promise<void>((resolve, reject) => {
+    const worker = new Worker(new URL(import.meta.url), { workerData: { seed: o.seed, out: o.out } });
+    const feed = () => worker.postMessage((next < total ? { batch: next++ } : { done: true }) satisfies ToWorker);
+    let finished = false;
+    worker.on("message", (m: FromWorker) => {
+      if ("ready" in m) {
+        // Two batches in hand: the worker never waits for the next.
+        feed();
+        feed();
+      } else if ("finished" in m) {
+        if (finished) return;
+        finished = true;
+        memory.push({ warm: m.warm, end: m.end });
+        void worker.terminate().then(() => resolve());
+      } else {
+        done++;
+        failures.push(...m.failures);
+        for (const f of m.failures) log(`fuzz: FAILED ${f.check} (batch ${f.batch}, ${f.kind}): ${f.detail}\n      input ${f.file}`);
+        progress();
+        feed();
+      }
+    });
+    worker.on("error", reject);
+    worker.on("exit", (code) => (code === 0 || code === 1 ? undefined : reject(new Error(`fuzz worker ${w} exited with ${code}`))));
+  })));
+  progress(true);
+  return summary(total, started, failures, memory);
+}
+
+function clock(seconds: number): string {
+  const s = Math.round(seconds);
+  return s < 60 ? `${s} s` : s < 3600 ? `${Math.floor(s / 60)} min ${s % 60} s` : `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
+}
+
+function workerMain(): void {
+  const { seed, out } = workerData as { seed: number; out: string };
+  const port = parentPort!;
+  const fuzzer = new Fuzzer();
+  let ran = 0;
+  let warm: Record<string, number> = {};
+  port.on("message", (m: ToWorker) => {
+    if ("done" in m) {
+      // Messages come in order: every batch this worker was given is done.
+      port.postMessage({ finished: true, warm, end: fuzzer.memory() } satisfies FromWorker);
+      return;
+    }
+    const r = runBatch(fuzzer, seed, m.batch, out);
+    if (++ran === WARM_BATCHES) warm = r.memory;
+    port.postMessage(r satisfies FromWorker);
+  });
+  port.postMessage({ ready: true } satisfies FromWorker);
+}
+
+async function main(): Promise<void> {
+  let o: FuzzOptions;
+  try {
+    o = parseArgs(process.argv.slice(2));
+  } catch (err) {
+    process.stderr.write(`fuzz: ${(err as Error).message}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  const batches = o.batch !== undefined ? 1 : Math.ceil(o.records / BATCH_RECORDS);
+  console.log(`nsg-flow-ecs fuzz — seed ${o.seed}, ${(batches * BATCH_RECORDS).toLocaleString("en-US")} records in ${batches} batches, ` +
+    `${o.batch !== undefined ? 1 : Math.min(o.workers, batches)} worker(s); failing inputs go to ${o.out}/`);
+  const s = await fuzz(o);
+  console.log("");
+  console.log(`records:  ${s.records.toLocaleString("en-US")} (each through the batch ABI twice per build and the Fluent Bit filter ABI; ` +
+    `${BATCH_RECORDS - 24} events and a blob of 24 records a batch)`);
+  console.log(`time:     ${clock(s.seconds)} (${Math.round(s.records / s.seconds).toLocaleString("en-US")} records/s)`);
+  for (const [i, m] of s.memory.entries()) {
+    console.log(`memory:   worker ${i}: ` + Object.keys(m.end).map((k) => `${k} ${mib(m.warm[k])} → ${mib(m.end[k])}`).join(", "));
+  }
+  console.log(`linear memory ${s.memoryGrew ? "GREW after the warm-up batches" : "stopped growing after the warm-up batches"}`);
+  console.log(s.failures.length === 0 ? "no failures" : `${s.failures.length} FAILURES:`);
+  for (const f of s.failures) console.log(`  ${f.check} (batch ${f.batch}, ${f.kind}): shrunk ${f.originalBytes} → ${f.shrunkBytes} bytes: ${f.file}`);
+  process.exitCode = s.failures.length > 0 || s.memoryGrew ? 1 : 0;
+}
+
+function mib(bytes: number | undefined): string {
+  return bytes === undefined ? "?" : `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+}
+
+if (!isMainThread) workerMain();
+else if (process.argv[1] && import.meta.url.endsWith(path.basename(process.argv[1]))) void main();
