@@ -11,8 +11,9 @@
 //  (2b) the naive mapping, JSON.parse → object → JSON.stringify per line (bench/node-mapper.ts);
 //  (3)  the copy roof: FlowTransform.copyThrough, same framing, each record copied, not mapped;
 //  (4)  blob splitting of a native PT1H.json blob (FlowTransform.pushBlob/endBlob, once built),
-//       the corpus's NSG flows grouped into records; (4c) the CLI on that blob, whole process;
-//  (5)  the CLI, whole process, on the corpus file to /dev/null;
+//       the corpus's NSG flows grouped into records; (4c) the CLI on that blob, whole process,
+//       on every core, (4d) on one thread (--threads 1);
+//  (5)  the CLI, whole process, on the corpus file to /dev/null, on every core; (5b) on one thread;
 //  (6)  the plain Node mapper (readline + JSON.parse + JSON.stringify), whole process, likewise;
 //  (7)  optional: per-record cost under wabt's wasm-interp, a stand-in for an interpreter.
 // Rows (1)-(4) run each in a child process of their own (their peak RSS is that child's), after
@@ -690,13 +691,15 @@ async function main(): Promise<void> {
 
     // Output sizes are those of the same work in process: (1) for the CLI, (2b) for (6), (4) for (4c).
     const processRows: [string, string, string[], Pass][] = [
-      ["cli", "(5)  CLI, whole process: cli.js --quiet FILE > /dev/null", [path.join(HOST, "cli.js"), "--quiet", files.corpus], wasmRow.m],
+      ["cli", `(5)  CLI, whole process: cli.js --quiet FILE > /dev/null (${host.cores} threads)`, [path.join(HOST, "cli.js"), "--quiet", files.corpus], wasmRow.m],
+      ["cli-1", "(5b) the same with --threads 1", [path.join(HOST, "cli.js"), "--quiet", "--threads", "1", files.corpus], wasmRow.m],
       ["node-mapper", "(6)  plain Node mapper, whole process, > /dev/null", [path.join(HERE, "node-mapper.js"), files.corpus], naiveRow.m],
     ];
-    processRows.push(["cli-blob", "(4c) CLI on the PT1H.json blob, whole process, > /dev/null", [path.join(HOST, "cli.js"), "--quiet", files.blob], byId("blob").m]);
+    processRows.push(["cli-blob", `(4c) CLI on the PT1H.json blob, whole process, > /dev/null (${host.cores} threads)`, [path.join(HOST, "cli.js"), "--quiet", files.blob], byId("blob").m]);
+    processRows.push(["cli-blob-1", "(4d) the same with --threads 1", [path.join(HOST, "cli.js"), "--quiet", "--threads", "1", files.blob], byId("blob").m]);
     for (const [id, label, args, expect] of processRows) {
       t0 = process.hrtime.bigint();
-      const m = await measureProcess(args, o.runs, id === "cli-blob"
+      const m = await measureProcess(args, o.runs, id.startsWith("cli-blob")
         ? { records: corpus.blobTuples, errors: 0, inBytes: corpus.blob.length, outBytes: expect.outBytes }
         : { records: corpus.stats.records, errors: 0, inBytes: corpus.ndjson.length, outBytes: expect.outBytes });
       process.stderr.write(`  ${label.trim()}: ${seconds(t0).toFixed(1)} s\n`);
@@ -715,7 +718,7 @@ async function main(): Promise<void> {
     const problems: string[] = [];
     for (const r of rows) {
       if (r.m.notAvailable) continue;
-      const expected = r.id.startsWith("blob") || r.id === "cli-blob" ? corpus.blobTuples : corpus.stats.records;
+      const expected = r.id.startsWith("blob") || r.id.startsWith("cli-blob") ? corpus.blobTuples : corpus.stats.records;
       if (r.m.errors !== 0) problems.push(`${r.label.trim()}: ${r.m.errors} error events (expected 0)`);
       if (r.m.records !== expected) problems.push(`${r.label.trim()}: ${r.m.records} records (expected ${expected})`);
     }
@@ -727,7 +730,7 @@ async function main(): Promise<void> {
       process.stderr.write(`  (7) interpreter estimate: ${seconds(t0).toFixed(1)} s\n`);
     }
 
-    const ORDER = ["wasm", "wasm-portable", "wasm-copies", "reference", "naive", "copy", "blob-split", "blob", "cli-blob", "cli", "node-mapper"];
+    const ORDER = ["wasm", "wasm-portable", "wasm-copies", "reference", "naive", "copy", "blob-split", "blob", "cli-blob", "cli-blob-1", "cli", "cli-1", "node-mapper"];
     rows.sort((a, b) => ORDER.indexOf(a.id) - ORDER.indexOf(b.id));
     console.log("");
     printTable(rows);
@@ -738,17 +741,20 @@ async function main(): Promise<void> {
     console.log("    a new Buffer (the library's default); (3) copies each record inside the module and reads nothing back.");
     console.log("(4), (4b) read the blob file in 1 MiB chunks (page cache), records = flow tuples; MB/s in is of blob bytes.");
     console.log("    (4) is the splitting alone (what a collector does: every tuple to its flattened raw event); (4b) also maps each to ECS.");
-    console.log("(4c) is the CLI reading the same blob file (it tells a blob from NDJSON by the first bytes).");
+    console.log("(4c) is the CLI reading the same blob file (it tells a blob from NDJSON by the first bytes); (4d) the same on one thread.");
     console.log("(5), (6): wall time of the whole process (start-up, WASM compile, reading, writing to /dev/null); peak RSS = the process's maxRSS.");
+    console.log("(4c), (5) map on every core (the CLI's default: worker threads for inputs of 8 MiB and more); (4d), (5b) on one thread.");
 
     const blob = byId("blob-split");
     const cli = byId("cli");
+    const cliOne = byId("cli-1");
     const mapper = byId("node-mapper");
     const targets: Target[] = [
       { what: "WASM core (1) records/s", target: "≥ 1,000,000", value: fmtInt(wasmRow.recordsPerSecond), pass: wasmRow.recordsPerSecond >= 1e6 },
       { what: "WASM core (1) vs reference (2)", target: "≥ 15×", value: `${wasmRow.vsReference!.toFixed(2)}×`, pass: wasmRow.vsReference! >= 15 },
       { what: "WASM core (1) vs copy roof (3)", target: "≥ 30%", value: `${(wasmRow.ofCopyRoof! * 100).toFixed(1)}%`, pass: wasmRow.ofCopyRoof! >= 0.3 },
       { what: "CLI (5) vs plain Node mapper (6), end to end", target: "≥ 10×", value: `${(cli.recordsPerSecond / mapper.recordsPerSecond).toFixed(2)}×`, pass: cli.recordsPerSecond / mapper.recordsPerSecond >= 10 },
+      { what: `CLI (5), ${host.cores} threads, vs one thread (5b)`, target: "≥ 1.6×", value: `${(cli.recordsPerSecond / cliOne.recordsPerSecond).toFixed(2)}×`, pass: cli.recordsPerSecond / cliOne.recordsPerSecond >= 1.6 },
       { what: "blob splitting (4)", target: "≥ 200 MB/s, peak RSS < 200 MB", value: `${blob.inMBps.toFixed(1)} MB/s, ${blob.peakRssMB.toFixed(0)} MB`, pass: blob.inMBps >= 200 && blob.peakRssMB < 200 },
     ];
     console.log("");
