@@ -4,10 +4,13 @@
 //   const t = FlowTransform.fromFile();            // the built module (SIMD where available)
 //   const line = t.mapRecord(rawEventJson);         // one raw event → one ECS (or error) line
 //   for await (const chunk of transformInput(fs.createReadStream("PT1H.json"))) out.write(chunk);
+//   const pool = new FlowPool();                   // the same on every core, for large inputs
+//   for await (const chunk of pool.transformFile("PT1H.json")) out.write(chunk);
 export {
   FlowTransform, ModuleError, builtWasm, defaultWasmPath, looksLikeBlob, type TransformResult, type BlobOptions,
 } from "./loader.js";
 export { transformStream, transformBlob, transformInput, type StreamTotals, type StreamOptions } from "./stream.js";
+export { FlowPool, PARALLEL_FROM, type PoolOptions, type ParallelStreamOptions } from "./parallel.js";
 export { FluentBitFilter, fluentBitJson, type FilterCall } from "./fluent-bit-harness.js";
 export { runCheck, type CheckResult } from "./check.js";
 export { referenceMap } from "./reference.js";
