@@ -4,18 +4,22 @@
 import { readFileSync } from "node:fs";
 import fc from "fast-check";
 import { FlowTransform, builtWasm } from "../host/loader.js";
-import { referenceMap } from "../host/reference.js";
+import { referenceMap, type ReferenceOptions } from "../host/reference.js";
+import type { MapOptions } from "../host/loader.js";
 import { event, hostileCases, mutated, randomBytes, wrapped } from "./generators.js";
 
-const builds = ["nsg-flow-ecs.wasm", "nsg-flow-ecs-simd.wasm"].map(
-  (f) => [f, new FlowTransform(new WebAssembly.Module(readFileSync(builtWasm(f))))] as const,
+const modules = ["nsg-flow-ecs.wasm", "nsg-flow-ecs-simd.wasm"].map(
+  (f) => [f, new WebAssembly.Module(readFileSync(builtWasm(f)))] as const,
 );
+const transforms = (options: MapOptions) => modules.map(([f, m]) => [f, new FlowTransform(m, options)] as const);
+const builds = transforms({});
+const buildsWithEventId = transforms({ eventId: true });
 
 /** Maps with every implementation; fails the property on any disagreement or trap. */
-function agree(raw: Uint8Array): void {
-  const expected = referenceMap(raw);
+function agree(raw: Uint8Array, options: ReferenceOptions = {}): void {
+  const expected = referenceMap(raw, options);
   const expectedValue = JSON.parse(expected);
-  for (const [name, t] of builds) {
+  for (const [name, t] of options.eventId ? buildsWithEventId : builds) {
     const before = t.traps;
     const got = t.mapRecord(raw);
     if (t.traps !== before) throw new Error(`${name} trapped on ${JSON.stringify(Buffer.from(raw).toString("latin1"))}`);
@@ -42,11 +46,19 @@ test("wrapped generated events agree too", () => {
 });
 
 test("mutated events (bytes replaced, inserted, deleted, cut) never trap and agree", () => {
-  fc.assert(fc.property(mutated, agree), { numRuns: 3000 });
+  fc.assert(fc.property(mutated, (raw) => agree(raw)), { numRuns: 3000 });
 });
 
 test("random bytes never trap, always give one JSON object, and agree", () => {
-  fc.assert(fc.property(randomBytes, agree), { numRuns: 3000 });
+  fc.assert(fc.property(randomBytes, (raw) => agree(raw)), { numRuns: 3000 });
+});
+
+test("with event.id: generated, wrapped and mutated events agree", () => {
+  const withId = (raw: Uint8Array) => agree(raw, { eventId: true });
+  fc.assert(fc.property(event, (raw) => withId(utf8.encode(raw))), { numRuns: 2000 });
+  fc.assert(fc.property(wrapped, (raw) => withId(utf8.encode(raw))), { numRuns: 300 });
+  const cut = fc.tuple(event, fc.nat()).map(([raw, at]) => utf8.encode(raw).subarray(0, at % (raw.length + 1)));
+  fc.assert(fc.property(cut, withId), { numRuns: 500 });
 });
 
 test("hostile shapes: 10,000-deep nesting, a 1 MB string, a huge number of keys, binary", () => {

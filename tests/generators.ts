@@ -73,8 +73,11 @@ const fields: Record<string, fc.Arbitrary<unknown>> = {
   source_port: fc.oneof(port, fc.integer({ min: -1, max: 70000 }), fc.constantFrom(null, 1.5, "8e1")),
   destination_port: fc.oneof(port, fc.integer({ min: 0, max: 65535 })),
   flowLogVersion: fc.constantFrom(4, "4", null, 2),
-  resourceId: text,
-  aclID: text,
+  resourceId: valueOf(fc.oneof(fc.constantFrom("/SUBSCRIPTIONS/S/RESOURCEGROUPS/G/PROVIDERS/MICROSOFT.NETWORK/NETWORKSECURITYGROUPS/N"), text)),
+  flowLogResourceID: valueOf(text),
+  targetResourceID: valueOf(text),
+  flowLogGUID: valueOf(text),
+  aclID: valueOf(text),
   nested: fc.jsonValue({ maxDepth: 3 }),
 };
 
