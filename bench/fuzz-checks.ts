@@ -11,7 +11,7 @@ import { readFileSync } from "node:fs";
 import fc from "fast-check";
 import { FlowTransform, builtWasm, type BlobOptions } from "../host/loader.js";
 import { FluentBitFilter, fluentBitJson } from "../host/fluent-bit-harness.js";
-import { referenceMap } from "../host/reference.js";
+import { referenceMap, type ReferenceOptions } from "../host/reference.js";
 import { recordEnds } from "../host/boundaries.js";
 import { blob } from "../tests/blob-builder.js";
 import { blobRecord, edits, event, hostileCases, mutate, mutated, randomBytes, wrapped, type Edit } from "../tests/generators.js";
@@ -41,6 +41,8 @@ export interface Batch {
   blob: Uint8Array;
   /** How the NDJSON of the events is cut into chunks, and the blob. */
   chunks: number[];
+  /** Map with the option eventId (every other batch). */
+  eventId: boolean;
 }
 
 /** A 32-bit seed for one part of one batch. */
@@ -110,7 +112,7 @@ export function makeBatch(seed: number, batch: number): Batch {
     fc.oneof(fc.constant([] as Edit[]), edits)), s(9), 1)[0]!;
   const text = utf8.encode(blob(records, pretty));
   const chunks = sample(fc.array(fc.integer({ min: 1, max: 5000 }), { minLength: 1, maxLength: 6 }), s(10), 1)[0]!;
-  return { events, blob: blobEdits.length > 0 ? mutate(text, blobEdits) : text, chunks };
+  return { events, blob: blobEdits.length > 0 ? mutate(text, blobEdits) : text, chunks, eventId: batch % 2 === 1 };
 }
 
 // ─── Checks ─────────────────────────────────────────────────────────────────────────────────
@@ -121,45 +123,81 @@ export interface Failure {
   check: string;
   detail: string;
   input: Uint8Array;
+  /** Mapped with the option eventId. */
+  eventId?: boolean;
 }
+
+export type Oracle = (raw: Uint8Array, options?: ReferenceOptions) => string;
 
 /** The WASM instances under test, kept for the whole run (state and memory carry over). */
 export class Fuzzer {
-  readonly builds: [string, FlowTransform][];
+  /** Each build, as a transform without options and one with eventId. */
+  readonly builds: [string, FlowTransform, FlowTransform][];
   filter: FluentBitFilter;
   private readonly portable: WebAssembly.Module;
-  private readonly reference: (raw: Uint8Array) => string;
+  private readonly oracle: Oracle;
+  private eventId = false;
 
   /** `reference`: the oracle (referenceMap; the fuzzer's own test passes a wrong one). */
-  constructor(options: { reference?: (raw: Uint8Array) => string } = {}) {
-    this.reference = options.reference ?? referenceMap;
+  constructor(options: { reference?: Oracle } = {}) {
+    this.oracle = options.reference ?? referenceMap;
     const load = (f: string) => new WebAssembly.Module(readFileSync(builtWasm(f)));
     this.portable = load("nsg-flow-ecs.wasm");
-    this.builds = [["portable", new FlowTransform(this.portable)], ["simd", new FlowTransform(load("nsg-flow-ecs-simd.wasm"))]];
+    const simd = load("nsg-flow-ecs-simd.wasm");
+    this.builds = [
+      ["portable", new FlowTransform(this.portable), new FlowTransform(this.portable, { eventId: true })],
+      ["simd", new FlowTransform(simd), new FlowTransform(simd, { eventId: true })],
+    ];
     this.filter = new FluentBitFilter(this.portable);
+  }
+
+  /** The transforms of the options in use, by build. */
+  private transforms(): [string, FlowTransform][] {
+    return this.builds.map(([name, plain, withId]) => [this.eventId ? `${name} eventId` : name, this.eventId ? withId : plain]);
+  }
+
+  private reference(raw: Uint8Array): string {
+    return this.oracle(raw, this.eventId ? { eventId: true } : {});
   }
 
   /** Linear memory of each instance, in bytes. */
   memory(): Record<string, number> {
     const m: Record<string, number> = {};
-    for (const [name, t] of this.builds) m[`batch ${name}`] = (t as unknown as { exports: { memory: WebAssembly.Memory } }).exports.memory.buffer.byteLength;
+    for (const [name, plain, withId] of this.builds) {
+      for (const [label, t] of [[name, plain], [`${name} eventId`, withId]] as const) {
+        m[`batch ${label}`] = (t as unknown as { exports: { memory: WebAssembly.Memory } }).exports.memory.buffer.byteLength;
+      }
+    }
     m["filter"] = this.filter.memoryBytes;
     return m;
   }
 
-  traps(): number {
-    return this.builds.reduce((n, [, t]) => n + t.traps, 0);
-  }
-
   /** Every check on a batch; the failures found (none, normally). */
   batch(b: Batch): Failure[] {
-    const failures = this.events(b.events, b.chunks);
-    failures.push(...this.blob(b.blob, b.chunks));
-    return failures;
+    return [...this.events(b.events, b.chunks, b.eventId), ...this.blob(b.blob, b.chunks, b.eventId)];
   }
 
-  events(events: Batch["events"], chunks: number[]): Failure[] {
+  /** The checks of `run`, mapping with the option eventId or without. */
+  private withOptions(eventId: boolean, run: (failures: Failure[]) => void): Failure[] {
     const failures: Failure[] = [];
+    this.eventId = eventId;
+    try {
+      run(failures);
+    } finally {
+      this.eventId = false;
+    }
+    return failures.map((f) => ({ ...f, eventId }));
+  }
+
+  events(events: Batch["events"], chunks: number[], eventId = false): Failure[] {
+    return this.withOptions(eventId, (failures) => this.checkEvents(events, chunks, failures));
+  }
+
+  blob(bytes: Uint8Array, chunks: number[], eventId = false): Failure[] {
+    return this.withOptions(eventId, (failures) => this.checkBlob(bytes, chunks, failures));
+  }
+
+  private checkEvents(events: Batch["events"], chunks: number[], failures: Failure[]): void {
     const fail = (i: number, check: string, detail: string) => failures.push({ kind: events[i]!.kind, check, detail, input: events[i]!.bytes });
     const expected = events.map((e) => this.reference(e.bytes));
     // The oracle's own answer must be one JSON object on one line.
@@ -167,7 +205,7 @@ export class Fuzzer {
       const problem = notOneObject(line);
       if (problem) fail(i, "reference: not one JSON object", problem);
     });
-    for (const [name, t] of this.builds) {
+    for (const [name, t] of this.transforms()) {
       // map_one: the whole input is the record.
       events.forEach((e, i) => {
         const traps = t.traps;
@@ -199,8 +237,8 @@ export class Fuzzer {
       });
       if (j !== gotLines.length) fail(0, `ndjson ${name}: ${gotLines.length} output lines for ${j} records`, "");
     }
-    // The Fluent Bit filter: the record as Fluent Bit serialises it (an object), or the raw line
-    // as a string under `log` (tail without a parser).
+    // The Fluent Bit filter (no options there): the record as Fluent Bit serialises it (an
+    // object), or the raw line as a string under `log` (tail without a parser).
     events.forEach((e, i) => {
       const json = recordJson(e.bytes, i);
       let call;
@@ -211,16 +249,14 @@ export class Fuzzer {
         return fail(i, "filter: trapped", String(err));
       }
       if (!call.kept) return fail(i, "filter: the record would be dropped (not a JSON object)", call.text.slice(0, 200));
-      const want = this.reference(utf8.encode(json));
+      const want = this.oracle(utf8.encode(json));
       if (call.text !== want) fail(i, "filter: differs from the reference", firstDifference(call.text, want));
     });
-    return failures;
   }
 
-  blob(bytes: Uint8Array, chunks: number[]): Failure[] {
-    const failures: Failure[] = [];
+  private checkBlob(bytes: Uint8Array, chunks: number[], failures: Failure[]): void {
     const fail = (check: string, detail: string) => failures.push({ kind: "blob", check, detail, input: bytes });
-    for (const [name, t] of this.builds) {
+    for (const [name, t] of this.transforms()) {
       const traps = t.traps;
       const whole = split(t, [bytes], {});
       const pieces = recordEnds("blob", bytes, true).map((end, i, ends) => bytes.subarray(i === 0 ? 0 : ends[i - 1], end));
@@ -250,7 +286,6 @@ export class Fuzzer {
         if (line !== want) fail(`blob ${name}: event ${i} is not the reference mapping of its flattened event`, firstDifference(line, want));
       });
     }
-    return failures;
   }
 
   /** Inputs no generator makes at this rate: 10,000-deep nesting, a 1 MB string. */
@@ -347,7 +382,9 @@ export function shrink(input: Uint8Array, fails: (candidate: Uint8Array) => bool
 
 /** Whether this input alone still fails the same check (for shrinking). */
 export function failsAlike(fuzzer: Fuzzer, failure: Failure, candidate: Uint8Array): boolean {
-  const got = failure.kind === "blob" ? fuzzer.blob(candidate, [97]) : fuzzer.events([{ kind: failure.kind === "hostile" ? "deep" : failure.kind, bytes: candidate }], [4096]);
+  const eventId = failure.eventId ?? false;
+  const got = failure.kind === "blob" ? fuzzer.blob(candidate, [97], eventId)
+    : fuzzer.events([{ kind: failure.kind === "hostile" ? "deep" : failure.kind, bytes: candidate }], [4096], eventId);
   const what = failure.check.replace(/ \d+ /g, " N ").replace(/event \d+/, "event N");
   return got.some((f) => f.check.replace(/ \d+ /g, " N ").replace(/event \d+/, "event N") === what);
 }

@@ -232,8 +232,8 @@ async function main(): Promise<void> {
     `${o.batch !== undefined ? 1 : Math.min(o.workers, batches)} worker(s); failing inputs go to ${o.out}/`);
   const s = await fuzz(o);
   console.log("");
-  console.log(`records:  ${s.records.toLocaleString("en-US")} (each through the batch ABI twice per build and the Fluent Bit filter ABI; ` +
-    `${BATCH_RECORDS - 24} events and a blob of 24 records a batch)`);
+  console.log(`records:  ${s.records.toLocaleString("en-US")} (${BATCH_RECORDS - 24} events and a blob of 24 records a batch; each event through ` +
+    "the batch ABI as NDJSON and alone, both builds, and the Fluent Bit filter ABI; every other batch with event.id)");
   console.log(`time:     ${clock(s.seconds)} (${Math.round(s.records / s.seconds).toLocaleString("en-US")} records/s)`);
   for (const [i, m] of s.memory.entries()) {
     console.log(`memory:   worker ${i}: ` + Object.keys(m.end).map((k) => `${k} ${mib(m.warm[k])} → ${mib(m.end[k])}`).join(", "));

@@ -18,7 +18,7 @@ import { open } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
-import { FlowTransform, defaultWasmPath, looksLikeBlob } from "./loader.js";
+import { FlowTransform, defaultWasmPath, looksLikeBlob, type MapOptions } from "./loader.js";
 import { BlobBoundaries, recordEnds } from "./boundaries.js";
 import { JobRunner, recordFailed, type Format, type JobMessage, type JobReply, type JobStart } from "./jobs.js";
 import { passThrough, sniffFormat, transformBlob, transformInput, transformStream, type StreamOptions, type StreamTotals } from "./stream.js";
@@ -39,8 +39,8 @@ const KEEP_BUFFERS = 16;
 export interface PoolOptions {
   /** The module: a path, loaded by each thread (default: the built one, SIMD where available). */
   wasm?: string;
-  /** Passed as-is (structured-cloned) to each worker's FlowTransform.fromFile(wasm, options). */
-  transformOptions?: unknown;
+  /** Passed as-is (structured-cloned) to each thread's FlowTransform.fromFile(wasm, options). */
+  transformOptions?: MapOptions;
   /** Threads that map (default: the number of cores). 1: everything on the calling thread. */
   threads?: number;
   /** Inputs smaller than this many bytes are mapped on the calling thread only. */
@@ -127,7 +127,7 @@ export class FlowPool {
   /** Why workers could not be used, if they could not (inputs then map on the calling thread). */
   workerError?: Error;
   private readonly wasm: string;
-  private readonly transformOptions: unknown;
+  private readonly transformOptions?: MapOptions;
   private readonly outputViews: boolean;
   private readonly jobBytes?: number;
   private mainTransform?: FlowTransform;
@@ -159,9 +159,7 @@ export class FlowPool {
 
   /** The calling thread's FlowTransform. */
   get transform(): FlowTransform {
-    // Until FlowTransform.fromFile takes options, the second argument is ignored.
-    const fromFile = FlowTransform.fromFile.bind(FlowTransform) as (path: string, options?: unknown) => FlowTransform;
-    return (this.mainTransform ??= fromFile(this.wasm, this.transformOptions));
+    return (this.mainTransform ??= FlowTransform.fromFile(this.wasm, this.transformOptions));
   }
 
   /** Like transformInput (stream.ts): NDJSON or a blob in, ECS NDJSON out in input order,
@@ -411,6 +409,8 @@ export class FlowPool {
     const at = from === 0 ? 0 : ends[from - 1]!;
     const start: JobStart = { ...job.start, offset: job.start.offset + at, atHead: job.start.atHead && from === 0 };
     const message: JobMessage = { job: job.id, start, data: data.subarray(at), end: true, final: job.final, redo: true };
+    // The job leaves its lane (should that one die later, the job is not its own any more).
+    if (job.lane !== MAIN) job.lane.jobs.delete(job);
     const lane = this.laneForRedo();
     job.lane = lane;
     if (lane === MAIN) {

@@ -3,13 +3,13 @@
 // FlowTransform's business (it re-instantiates the module); anything else thrown here ends the
 // thread, and the pool redoes its jobs record by record on a new one.
 import { parentPort, workerData } from "node:worker_threads";
-import { FlowTransform } from "./loader.js";
+import { FlowTransform, type MapOptions } from "./loader.js";
 import { JobRunner, type JobMessage } from "./jobs.js";
 
 export interface WorkerConfig {
   wasm: string;
   /** Forwarded as-is to FlowTransform.fromFile. */
-  transformOptions?: unknown;
+  transformOptions?: MapOptions;
 }
 
 /** Output buffers are reused once the main thread has written them out and given them back:
@@ -26,9 +26,7 @@ function outputBuffer(size: number): Uint8Array {
 }
 
 const config = workerData as WorkerConfig;
-// Until FlowTransform.fromFile takes options, the second argument is ignored.
-const fromFile = FlowTransform.fromFile.bind(FlowTransform) as (path: string, options?: unknown) => FlowTransform;
-const runner = new JobRunner(fromFile(config.wasm, config.transformOptions), outputBuffer);
+const runner = new JobRunner(FlowTransform.fromFile(config.wasm, config.transformOptions), outputBuffer);
 const port = parentPort!;
 port.on("message", (m: JobMessage) => {
   for (const b of m.recycle ?? []) if (free.length < KEEP_BUFFERS) free.push(b);

@@ -15,7 +15,7 @@ test("30,000 fuzzed records: no trap, one JSON object each, the reference's byte
   expect(s.failures).toEqual([]);
   expect(s.records).toBe(30_000);
   expect(s.memoryGrew).toBe(false);
-  expect(Object.keys(s.memory[0]!.end)).toEqual(["batch portable", "batch simd", "filter"]);
+  expect(Object.keys(s.memory[0]!.end)).toEqual(["batch portable", "batch portable eventId", "batch simd", "batch simd eventId", "filter"]);
 }, 300_000);
 
 test("a batch is the same bytes for the same seed, and other bytes for another", () => {

@@ -165,6 +165,21 @@ test("files: transformFile reads straight into shared buffers and gives the same
   }
 });
 
+test("options reach every thread: with event.id, the same bytes as one thread", async () => {
+  const p = new FlowPool({ wasm, threads: 2, parallelFrom: 0, jobBytes: 8192, transformOptions: { eventId: true } });
+  await p.warm();
+  const withId = new FlowTransform(new WebAssembly.Module(readFileSync(wasm)), { eventId: true });
+  for (const [bytes, options] of [[ndjson, {}], [Buffer.from(compact), { format: "blob" }]] as const) {
+    const totals = { records: 0, errors: 0 };
+    const expected = await drain(transformInput(chunked(bytes, [1 << 20]), withId, totals, options));
+    const got = await pooled(p, bytes, [3000], options);
+    expect(expected.toString("utf8")).toMatch(/"event":\{[^}]*"id":"[0-9a-f]{40}"/);
+    expect(got.out === expected.toString("utf8")).toBe(true);
+    expect(got.totals).toEqual(totals);
+  }
+  await p.close();
+});
+
 test("small inputs stay on one thread: no worker starts below parallelFrom", async () => {
   const p = new FlowPool({ wasm, threads: 2, parallelFrom: 1 << 20 });
   const small = corpus.ndjson.subarray(0, corpus.ndjson.indexOf(0x0a, 500_000) + 1);
@@ -211,17 +226,20 @@ describe("a module that traps, and one that kills its thread", () => {
   });
 
   test("blob: a record that traps or kills is one error event; the other records all come out once, in order", async () => {
-    const recs = Array.from({ length: 60 }, (_, i) => `{"n":${i},"s":"${i === 17 ? "TRAP" : i === 41 ? "BOOM" : "ok } {"}"}`);
+    // Many failing records, so that redone batches and dying threads overlap.
+    const fails = (i: number) => (i % 7 === 3 ? "TRAP" : i % 11 === 5 ? "BOOM" : "");
+    const recs = Array.from({ length: 200 }, (_, i) => `{"n":${i},"s":"${fails(i) || "ok } {"}"}`);
     const text = `{"records":[${recs.join(",")}]}`;
     const got = await pooled(faulty, Buffer.from(text), [50, 1000], { format: "blob" });
     const out = got.out.trimEnd().split("\n");
     const failed = out.filter(internal).map((l) => JSON.parse(l));
-    expect(failed.map((f) => f.message)).toEqual([recs[17], recs[41]]);
-    expect(failed[0].error.message).toContain(`the record at byte ${text.indexOf(recs[17]!)}`);
+    const failing = recs.filter((_, i) => fails(i) !== "");
+    expect(failed.map((f) => f.message)).toEqual(failing);
+    expect(failed[0].error.message).toContain(`the record at byte ${text.indexOf(recs[3]!)}`);
     // The module echoes what it is given: the rest, joined, is the blob without those records
     // (and the comma before each, which went with it).
     const echoed = out.filter((l) => !internal(l)).join("");
-    expect(echoed).toBe(text.replace("," + recs[17]!, "").replace("," + recs[41]!, ""));
+    expect(echoed).toBe(failing.reduce((t, r) => t.replace("," + r, ""), text));
   });
 });
 
