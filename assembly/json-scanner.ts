@@ -2,7 +2,7 @@
 // nesting limit) and records where the values of the keys the mappings read are. Strings with
 // escapes are decoded into a scratch arena; plain ones are referenced in place. Non-ASCII may
 // only stand in strings, and is checked to be UTF-8 there as it is scanned.
-import { Lit, lit, isDigit, hexValue, nextCapacity } from "./bytes";
+import { Lit, lit, isDigit, hexValue, nextCapacity, bytesEqual } from "./bytes";
 import { validSequenceLength } from "./utf8";
 
 export const MAX_DEPTH = 64;
@@ -425,6 +425,9 @@ for (let f = 0; f < FIELD_COUNT; f++) {
 }
 
 @inline function isKey(kp: usize, klen: i32, f: i32): bool {
+  // The two words cover a key of up to 16 bytes; a longer one (flowLogResourceID) is compared
+  // whole, or a key differing from it only in its middle would pass for it.
+  if (klen > 16) return bytesEqual(kp, unchecked(KEY_NAMES[f]).ptr, klen);
   if (klen >= 8) {
     return load<u64>(kp) == unchecked(keyHead[f]) && load<u64>(kp + <usize>klen - 8) == unchecked(keyTail[f]);
   }

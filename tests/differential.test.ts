@@ -64,3 +64,16 @@ test("with event.id: generated, wrapped and mutated events agree", () => {
 test("hostile shapes: 10,000-deep nesting, a 1 MB string, a huge number of keys, binary", () => {
   for (const raw of hostileCases()) agree(raw);
 });
+
+test("a key one byte away from a mapped key, anywhere in it, is not that key (found by npm run fuzz)", () => {
+  const names = ["macAddress", "operationName", "flow_state", "source_addr", "source_port", "destination_addr", "destination_port",
+    "flowLogVersion", "resourceId", "flowLogResourceID", "targetResourceID", "flowLogGUID", "version", "message"];
+  for (const name of names) {
+    for (let i = 0; i < name.length; i++) {
+      const key = name.slice(0, i) + (name[i] === "x" ? "y" : "x") + name.slice(i + 1);
+      const raw = utf8.encode(`{"time":"2024-03-18T13:21:42Z","flow.0":"1710768066,1.1.1.1,2.2.2.2,1,2,T,I,A","${key}":"v"}`);
+      agree(raw);
+      agree(raw, { eventId: true });
+    }
+  }
+});
