@@ -292,6 +292,22 @@ export class Fuzzer {
   hostile(): Failure[] {
     return this.events(hostileCases().map((bytes) => ({ kind: "deep" as Kind, bytes })), [4096]).map((f) => ({ ...f, kind: "hostile" }));
   }
+
+  /** The largest inputs the batches make (events padded far over the size limit with 1-, 2-
+   * and 4-byte characters, bare and wrapped, which the filter gets escaped to up to 900 KB),
+   * through every instance and both option sets, twice: so that linear memory has grown to
+   * what the run needs before it is watched. */
+  warmUp(): Failure[] {
+    const failures: Failure[] = [];
+    const big = ["x", "é", "\u{1F600}"].flatMap((ch) => {
+      const raw = `{"time":"2024-03-18T13:21:42Z","pad":"${ch.repeat(Math.floor(300_000 / Buffer.byteLength(ch)))}"}`;
+      return [raw, JSON.stringify({ message: raw }), JSON.stringify({ log: raw })];
+    }).map((s) => ({ kind: "oversized" as Kind, bytes: utf8.encode(s) }));
+    for (let round = 0; round < 2; round++) {
+      for (const eventId of [false, true]) failures.push(...this.events(big, [65536], eventId));
+    }
+    return failures;
+  }
 }
 
 /** The blob through the splitter; its output as text. `last`: the document ends here. */

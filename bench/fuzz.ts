@@ -27,6 +27,7 @@ export interface FuzzOptions {
 }
 
 export interface FoundFailure {
+  /** The batch, or -1 for the warm-up every worker runs first. */
   batch: number;
   kind: string;
   check: string;
@@ -37,13 +38,22 @@ export interface FoundFailure {
   file?: string;
 }
 
+/** Linear memory of one worker's instances: after its warm-up, at the end, and after which of
+ * its batches each last grew (0: not after the warm-up). */
+export interface MemoryWatch {
+  warm: Record<string, number>;
+  end: Record<string, number>;
+  lastGrowth: Record<string, number>;
+  batches: number;
+}
+
 export interface FuzzSummary {
   records: number;
   batches: number;
   seconds: number;
   failures: FoundFailure[];
-  /** Linear memory of each instance after the warm-up batches and at the end, per worker. */
-  memory: { warm: Record<string, number>; end: Record<string, number> }[];
+  memory: MemoryWatch[];
+  /** Some instance's memory still grew in the second half of its worker's batches. */
   memoryGrew: boolean;
 }
 
@@ -54,9 +64,6 @@ const USAGE = `Usage: node dist/bench/fuzz.js [options]   (npm run fuzz -- [opti
   --batch B     run only batch B of the seed (to reproduce a failure)
   --out DIR     where failing inputs are written (default fuzz-results/)
 `;
-
-/** Batches a worker runs before its memory is taken as settled. */
-const WARM_BATCHES = 3;
 
 function parseArgs(argv: string[]): FuzzOptions {
   const o: FuzzOptions = { records: 1_000_000, seed: (Math.random() * 2 ** 31) >>> 0, workers: availableParallelism(), out: "fuzz-results" };
@@ -95,6 +102,28 @@ function runBatch(fuzzer: Fuzzer, seed: number, batch: number, out: string): Bat
   return { batch, failures: reportFailures(fuzzer, failures, seed, batch, out), memory: fuzzer.memory() };
 }
 
+/** Watches one worker's memory: its warm-up first (whose failures are reported too), then
+ * after each batch. */
+class Watch {
+  readonly failures: FoundFailure[];
+  private readonly m: MemoryWatch;
+  constructor(fuzzer: Fuzzer, seed: number, out: string) {
+    this.failures = reportFailures(fuzzer, fuzzer.warmUp(), seed, -1, out);
+    const warm = fuzzer.memory();
+    this.m = { warm, end: { ...warm }, lastGrowth: Object.fromEntries(Object.keys(warm).map((k) => [k, 0])), batches: 0 };
+  }
+  after(memory: Record<string, number>): void {
+    this.m.batches++;
+    for (const [k, v] of Object.entries(memory)) {
+      if (v !== this.m.end[k]) this.m.lastGrowth[k] = this.m.batches;
+      this.m.end[k] = v;
+    }
+  }
+  get memory(): MemoryWatch {
+    return this.m;
+  }
+}
+
 /** Each distinct failing check of a batch, shrunk and written to `out` (input, original, what
  * failed and how to run the batch again). */
 export function reportFailures(fuzzer: Fuzzer, failures: Failure[], seed: number, batch: number, out: string): FoundFailure[] {
@@ -105,14 +134,14 @@ export function reportFailures(fuzzer: Fuzzer, failures: Failure[], seed: number
     if (seen.has(f.check)) continue;
     seen.add(f.check);
     const small = failsAlike(fuzzer, f, f.input) ? shrink(f.input, (c) => failsAlike(fuzzer, f, c)) : f.input;
-    const base = path.join(out, `failure-s${seed}-b${batch}-${found.length}`);
+    const base = path.join(out, `failure-s${seed}-${batch < 0 ? "warmup" : `b${batch}`}-${found.length}`);
     mkdirSync(out, { recursive: true });
     writeFileSync(`${base}.bin`, small);
     writeFileSync(`${base}.original.bin`, f.input);
     writeFileSync(`${base}.txt`, [
       `check:  ${f.check}`, `kind:   ${f.kind}`, `detail: ${f.detail}`,
       `input:  ${base}.bin (${small.length} bytes, shrunk from ${f.input.length}: ${base}.original.bin)`,
-      `again:  npm run fuzz -- --seed ${seed} --batch ${batch}`, "",
+      batch < 0 ? "again:  any run (the warm-up every worker runs first)" : `again:  npm run fuzz -- --seed ${seed} --batch ${batch}`, "",
     ].join("\n"));
     found.push({ batch, kind: f.kind, check: f.check, detail: f.detail, originalBytes: f.input.length, shrunkBytes: small.length, file: `${base}.bin` });
   }
@@ -124,26 +153,25 @@ export function fuzzInProcess(o: Omit<FuzzOptions, "workers">): FuzzSummary {
   const started = process.hrtime.bigint();
   const fuzzer = new Fuzzer();
   const batches = o.batch !== undefined ? [o.batch] : Array.from({ length: Math.ceil(o.records / BATCH_RECORDS) }, (_, i) => i);
-  const failures: FoundFailure[] = [];
-  let warm: Record<string, number> = {};
-  batches.forEach((b, i) => {
+  const watch = new Watch(fuzzer, o.seed, o.out);
+  const failures = [...watch.failures];
+  for (const b of batches) {
     const r = runBatch(fuzzer, o.seed, b, o.out);
     failures.push(...r.failures);
-    if (i === Math.min(WARM_BATCHES, batches.length) - 1) warm = r.memory;
-  });
-  const end = fuzzer.memory();
-  return summary(batches.length, started, failures, [{ warm, end }]);
+    watch.after(r.memory);
+  }
+  return summary(batches.length, started, failures, [watch.memory]);
 }
 
-function summary(batches: number, started: bigint, failures: FoundFailure[], memory: FuzzSummary["memory"]): FuzzSummary {
-  const memoryGrew = memory.some((m) => Object.keys(m.end).some((k) => m.end[k]! > (m.warm[k] ?? Infinity)));
+function summary(batches: number, started: bigint, failures: FoundFailure[], memory: MemoryWatch[]): FuzzSummary {
+  const memoryGrew = memory.some((m) => Object.values(m.lastGrowth).some((at) => at > m.batches / 2));
   return { records: batches * BATCH_RECORDS, batches, seconds: Number(process.hrtime.bigint() - started) / 1e9, failures, memory, memoryGrew };
 }
 
 // ─── On every core ──────────────────────────────────────────────────────────────────────────
 
 type ToWorker = { batch: number } | { done: true };
-type FromWorker = ({ ready: true } | BatchResult | { finished: true; warm: Record<string, number>; end: Record<string, number> }) & { worker?: number };
+type FromWorker = { ready: true; failures: FoundFailure[] } | BatchResult | { finished: true; memory: MemoryWatch };
 
 export async function fuzz(o: FuzzOptions): Promise<FuzzSummary> {
   if (o.batch !== undefined || o.workers <= 1) return fuzzInProcess(o);
@@ -171,13 +199,14 @@ export async function fuzz(o: FuzzOptions): Promise<FuzzSummary> {
     let finished = false;
     worker.on("message", (m: FromWorker) => {
       if ("ready" in m) {
+        failures.push(...m.failures);
         // Two batches in hand: the worker never waits for the next.
         feed();
         feed();
       } else if ("finished" in m) {
         if (finished) return;
         finished = true;
-        memory.push({ warm: m.warm, end: m.end });
+        memory.push(m.memory);
         void worker.terminate().then(() => resolve());
       } else {
         done++;
@@ -203,19 +232,18 @@ function workerMain(): void {
   const { seed, out } = workerData as { seed: number; out: string };
   const port = parentPort!;
   const fuzzer = new Fuzzer();
-  let ran = 0;
-  let warm: Record<string, number> = {};
+  const watch = new Watch(fuzzer, seed, out);
   port.on("message", (m: ToWorker) => {
     if ("done" in m) {
       // Messages come in order: every batch this worker was given is done.
-      port.postMessage({ finished: true, warm, end: fuzzer.memory() } satisfies FromWorker);
+      port.postMessage({ finished: true, memory: watch.memory } satisfies FromWorker);
       return;
     }
     const r = runBatch(fuzzer, seed, m.batch, out);
-    if (++ran === WARM_BATCHES) warm = r.memory;
+    watch.after(r.memory);
     port.postMessage(r satisfies FromWorker);
   });
-  port.postMessage({ ready: true } satisfies FromWorker);
+  port.postMessage({ ready: true, failures: watch.failures } satisfies FromWorker);
 }
 
 async function main(): Promise<void> {
@@ -236,9 +264,10 @@ async function main(): Promise<void> {
     "the batch ABI as NDJSON and alone, both builds, and the Fluent Bit filter ABI; every other batch with event.id)");
   console.log(`time:     ${clock(s.seconds)} (${Math.round(s.records / s.seconds).toLocaleString("en-US")} records/s)`);
   for (const [i, m] of s.memory.entries()) {
-    console.log(`memory:   worker ${i}: ` + Object.keys(m.end).map((k) => `${k} ${mib(m.warm[k])} → ${mib(m.end[k])}`).join(", "));
+    console.log(`memory:   worker ${i} (${m.batches} batches), after its warm-up → at the end: ` + Object.keys(m.end).map((k) =>
+      `${k} ${mib(m.warm[k])} → ${mib(m.end[k])}${m.lastGrowth[k] ? ` (last grew after batch ${m.lastGrowth[k]})` : ""}`).join(", "));
   }
-  console.log(`linear memory ${s.memoryGrew ? "GREW after the warm-up batches" : "stopped growing after the warm-up batches"}`);
+  console.log(`linear memory ${s.memoryGrew ? "still GREW in the second half of the run" : "stopped growing (none in the second half of the run)"}`);
   console.log(s.failures.length === 0 ? "no failures" : `${s.failures.length} FAILURES:`);
   for (const f of s.failures) console.log(`  ${f.check} (batch ${f.batch}, ${f.kind}): shrunk ${f.originalBytes} → ${f.shrunkBytes} bytes: ${f.file}`);
   process.exitCode = s.failures.length > 0 || s.memoryGrew ? 1 : 0;
