@@ -134,6 +134,15 @@ test.each(blobs)("blob (%s): the same bytes as one thread, whatever the chunking
   }), { numRuns: 6 });
 });
 
+test("blob flattened only (--flatten): the same raw events as one thread", async () => {
+  const bytes = Buffer.from(compact);
+  const expected = await oneThread(bytes, { flattenOnly: true });
+  expect(expected.totals.records).toBeGreaterThan(400);
+  const got = await pooled(pool, bytes, [1500], { flattenOnly: true });
+  expect(got.out === expected.out).toBe(true);
+  expect(got.totals).toEqual(expected.totals);
+});
+
 test("a growing blob read from offsets: the same events and next offsets as one thread", async () => {
   const bytes = Buffer.from(compact);
   const ends = recordEnds("blob", bytes, true);
