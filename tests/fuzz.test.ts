@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { referenceMap } from "../host/reference.js";
-import { fuzzInProcess, reportFailures } from "../bench/fuzz.js";
+import { fuzzInProcess, memoryGrew, reportFailures } from "../bench/fuzz.js";
 import { BATCH_RECORDS, Fuzzer, failsAlike, makeBatch, shrink } from "../bench/fuzz-checks.js";
 
 const out = mkdtempSync(join(tmpdir(), "nsg-flow-ecs-fuzz-"));
@@ -17,6 +17,13 @@ test("30,000 fuzzed records: no trap, one JSON object each, the reference's byte
   expect(s.memoryGrew).toBe(false);
   expect(Object.keys(s.memory[0]!.end)).toEqual(["batch portable", "batch portable eventId", "batch simd", "batch simd eventId", "filter"]);
 }, 300_000);
+
+test("the memory rule: a heap that doubles once after settling has stopped growing; one that doubles twice has not", () => {
+  const watch = (growth: [number, number][]) => ({ warm: { f: 6 }, end: { f: growth[growth.length - 1]![1] }, growth: { f: growth }, batches: 100 });
+  expect(memoryGrew(watch([[2, 12], [80, 24]]))).toBe(false);
+  expect(memoryGrew(watch([[2, 12], [40, 24], [80, 48]]))).toBe(true);
+  expect(memoryGrew(watch([[50, 12], [90, 24]]))).toBe(true);
+});
 
 test("a batch is the same bytes for the same seed, and other bytes for another", () => {
   const a = makeBatch(7, 3);
