@@ -23,7 +23,7 @@ const USAGE = `Usage:
 
 Options:
   --wasm FILE        use this WebAssembly module instead of the built one
-  --threads N        map on N threads (default: the number of cores); inputs under 8 MiB
+  --threads N        map on N threads (default: the number of cores); inputs under 32 MiB
                      are mapped on one thread whatever N is
   --quiet            no summary on stderr
   --flatten          write the flattened raw events of a blob instead of ECS (what a collector
@@ -131,7 +131,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     return await mapFiles(opts, pool);
   } finally {
-    await pool.close();
+    void pool.close(); // not awaited: the process exits without waiting for threads to stop
   }
 }
 

@@ -59,6 +59,24 @@ const utf8 = new TextEncoder();
 export type OutputBuffer = (size: number) => Uint8Array;
 const fresh: OutputBuffer = (size) => new Uint8Array(size);
 
+/** Output buffers reused once written out and given back: fresh ones would cost a page fault
+ * every 4 KiB. A job's output fits one (blob output comes in slices of about 4 MB). */
+export class OutputBuffers {
+  private static readonly SIZE = 6 << 20;
+  private readonly free: ArrayBuffer[] = [];
+
+  take: OutputBuffer = (size) => {
+    const i = this.free.findIndex((b) => b.byteLength >= size);
+    const buffer = i >= 0 ? this.free.splice(i, 1)[0]! : new ArrayBuffer(Math.max(size, OutputBuffers.SIZE));
+    return new Uint8Array(buffer, 0, size);
+  };
+
+  /** (Small buffers, such as an error event's, are not worth keeping.) */
+  giveBack(buffer: ArrayBuffer): void {
+    if (this.free.length < 8 && buffer.byteLength >= OutputBuffers.SIZE) this.free.push(buffer);
+  }
+}
+
 /** Runs the jobs given to one FlowTransform, one message at a time, in order. */
 export class JobRunner {
   private start?: JobStart;

@@ -20,12 +20,12 @@ import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import { FlowTransform, defaultWasmPath, looksLikeBlob, type MapOptions } from "./loader.js";
 import { BlobBoundaries, recordEnds } from "./boundaries.js";
-import { JobRunner, recordFailed, type Format, type JobMessage, type JobReply, type JobStart } from "./jobs.js";
+import { JobRunner, OutputBuffers, recordFailed, type Format, type JobMessage, type JobReply, type JobStart } from "./jobs.js";
 import { passThrough, sniffFormat, transformBlob, transformInput, transformStream, type StreamOptions, type StreamTotals } from "./stream.js";
 import type { WorkerConfig } from "./worker.js";
 
 /** Inputs smaller than this stay on one thread (bytes; see README, Performance). */
-export const PARALLEL_FROM = 8 << 20;
+export const PARALLEL_FROM = 32 << 20;
 /** Input bytes per job: an NDJSON job's output is ~2.7× its input, a blob job's up to ~20×. */
 const JOB_BYTES: Record<Format, number> = { ndjson: 1 << 20, blob: 256 << 10 };
 /** A job's bytes are kept for a redo up to this size; a longer one (a record over it) is not
@@ -77,7 +77,8 @@ const MAIN = "main";
 
 interface Part {
   bytes: Buffer;
-  from?: Lane;
+  /** Who filled its buffer (given back once written out, with outputViews). */
+  from?: Lane | typeof MAIN;
 }
 
 class Job {
@@ -95,6 +96,8 @@ class Job {
   blobOffset?: number;
   /** A redo in progress: the job's bytes, where each record ends, how many came back. */
   redo?: { data: Uint8Array; ends: number[]; settled: number };
+  /** Its thread failed while it was still coming in: its last bytes start a redo. */
+  orphaned = false;
   constructor(readonly id: number, readonly start: JobStart) {}
 }
 
@@ -122,7 +125,8 @@ function workerFile(): URL {
 export class FlowPool {
   readonly threads: number;
   readonly parallelFrom: number;
-  /** Worker threads that died and were replaced. */
+  /** Worker threads that died and were replaced (and module instances of the calling thread
+   * replaced after a failure that was not a trap). */
   restarts = 0;
   /** Why workers could not be used, if they could not (inputs then map on the calling thread). */
   workerError?: Error;
@@ -132,6 +136,7 @@ export class FlowPool {
   private readonly jobBytes?: number;
   private mainTransform?: FlowTransform;
   private mainRunner?: JobRunner;
+  private readonly mainBuffers = new OutputBuffers();
   private mainOpen?: Job;
   private lanes: Lane[] = [];
   private started = false;
@@ -329,36 +334,53 @@ export class FlowPool {
     this.dispatch(job, message);
   }
 
-  /** A lane for a new job: the least busy ready worker; the calling thread while none is ready. */
+  /** A lane for a new job: the least busy ready worker, else the calling thread. It maps too:
+   * with threads − 1 workers, as many threads map as there are cores, and never more. */
   private pickLane(): Lane | typeof MAIN | undefined {
     let best: Lane | undefined;
     for (const lane of this.lanes) {
       if (lane.ready && !lane.open && lane.sent.length < MAX_INFLIGHT && (!best || lane.sent.length < best.sent.length)) best = lane;
     }
     if (best) return best;
-    if (!this.mainOpen && !this.lanes.some((l) => l.ready)) return MAIN;
-    return undefined;
+    return this.mainOpen ? undefined : MAIN;
   }
 
   private dispatch(job: Job, message: JobMessage): void {
     const lane = job.lane;
-    if (lane === MAIN) {
-      this.mainOpen = message.end ? undefined : job;
-      this.runner().handle(message, (reply) => this.onReply(job, reply));
-      return;
-    }
-    lane.open = message.end ? undefined : job;
-    if (lane.dead) {
-      // Its worker died while the job was still coming in: redo it whole once it is all here.
+    if (job.orphaned) {
+      // Its thread failed while the job was still coming in: redo it whole once it is all here.
       if (message.end) this.afterDeath(job, true);
       return;
     }
+    if (lane === MAIN) {
+      this.mainOpen = message.end ? undefined : job;
+      this.runOnMain(job, message);
+      return;
+    }
+    lane.open = message.end ? undefined : job;
     lane.jobs.add(job);
     this.post(lane, job, message);
   }
 
+  /** A message on the calling thread. A stack overflow in the module (a RangeError, not a trap)
+   * is what kills a worker thread: here too the instance is replaced and the job redone record
+   * by record. */
+  private runOnMain(job: Job, message: JobMessage): void {
+    try {
+      this.runner().handle(message, (reply) => this.onReply(job, reply, MAIN));
+    } catch (err) {
+      if (!(err instanceof RangeError)) throw err;
+      this.mainTransform = FlowTransform.fromFile(this.wasm, this.transformOptions);
+      this.mainRunner = undefined;
+      this.mainOpen = undefined;
+      this.restarts++;
+      this.afterDeath(job, true);
+    }
+  }
+
   private runner(): JobRunner {
-    return (this.mainRunner ??= new JobRunner(this.transform));
+    // Copies out of the module, into buffers reused once written out when the caller allows.
+    return (this.mainRunner ??= new JobRunner(this.transform, this.outputViews ? this.mainBuffers.take : undefined));
   }
 
   private post(lane: Lane, job: Job, message: JobMessage): void {
@@ -371,9 +393,9 @@ export class FlowPool {
     lane.worker.postMessage(message, recycle);
   }
 
-  private onReply(job: Job, reply: JobReply, from?: Lane): void {
+  private onReply(job: Job, reply: JobReply, from: Lane | typeof MAIN): void {
     // One reply per message, but a redo's message has one per record before its last.
-    if (from && reply.piece === undefined) {
+    if (from !== MAIN && reply.piece === undefined) {
       from.sent.shift();
       if (from.sent.length === 0 && from.ready) from.worker.unref();
     }
@@ -390,7 +412,7 @@ export class FlowPool {
         job.blobOffset = reply.blobOffset;
         job.redo = undefined;
         this.release(job);
-        from?.jobs.delete(job);
+        if (from !== MAIN) from.jobs.delete(job);
       }
     }
     this.wake();
@@ -414,7 +436,7 @@ export class FlowPool {
     const lane = this.laneForRedo();
     job.lane = lane;
     if (lane === MAIN) {
-      this.runner().handle(message, (reply) => this.onReply(job, reply));
+      this.runOnMain(job, message);
     } else {
       lane.jobs.add(job);
       this.post(lane, job, message);
@@ -433,7 +455,11 @@ export class FlowPool {
    * record it was on becomes an error event and the redo goes on after it. `blame`: whether the
    * worker died mapping this job (else no record of it is to blame). */
   private afterDeath(job: Job, blame: boolean): void {
-    if (job.done || !job.sentEnd) return; // dispatch() calls again when the last bytes come
+    if (job.done) return;
+    if (!job.sentEnd) {
+      job.orphaned = true; // dispatch() calls again when the last bytes come
+      return;
+    }
     if (job.redo && blame) {
       const { data, ends, settled } = job.redo;
       const from = settled === 0 ? 0 : ends[settled - 1]!;
@@ -478,8 +504,10 @@ export class FlowPool {
       head.errors = 0;
       for (const part of parts) {
         yield part.bytes;
-        // Written out: its buffer goes back to the worker that filled it.
-        if (this.outputViews && part.from && !part.from.dead) part.from.recycle.push(part.bytes.buffer as ArrayBuffer);
+        // Written out: its buffer goes back to the thread that filled it.
+        if (!this.outputViews || !part.from) continue;
+        if (part.from === MAIN) this.mainBuffers.giveBack(part.bytes.buffer as ArrayBuffer);
+        else if (!part.from.dead && part.bytes.buffer.byteLength >= 1 << 20) part.from.recycle.push(part.bytes.buffer as ArrayBuffer);
       }
       if (!head.done) return;
       run.queue.shift();
@@ -505,7 +533,7 @@ export class FlowPool {
   private startWorkers(): void {
     if (this.started || this.closed || this.threads === 1) return;
     this.started = true;
-    for (let i = 0; i < this.threads; i++) this.spawn();
+    for (let i = 1; i < this.threads; i++) this.spawn();
   }
 
   private spawn(): void {
@@ -557,12 +585,15 @@ export class FlowPool {
     });
   }
 
-  /** Stops the worker threads. An idle pool does not keep the process alive; this frees them. */
-  async close(): Promise<void> {
+  /** Stops the worker threads; resolves once they are gone. They stop holding the process at
+   * once, so a caller about to exit need not wait (a thread still starting takes a few tens of
+   * milliseconds to stop). An idle pool does not keep the process alive either. */
+  close(): Promise<void> {
     this.closed = true;
     const lanes = this.lanes;
     this.lanes = [];
-    await Promise.all(lanes.map((l) => l.worker.terminate()));
+    for (const l of lanes) l.worker.unref();
+    return Promise.all(lanes.map((l) => l.worker.terminate())).then(() => undefined);
   }
 }
 
