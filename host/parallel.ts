@@ -13,7 +13,7 @@
 // NDJSON batch is redone record by record there). A blob job that trapped, and the jobs of a
 // worker that died, are redone record by record (on a new worker if it died), so that a record
 // that fails again becomes one error event and everything else comes out once, in order.
-import { existsSync } from "node:fs";
+import { existsSync, readSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
@@ -226,8 +226,10 @@ export class FlowPool {
         yield* this.oneThreadOr(file.createReadStream({ start: position, highWaterMark: 1 << 20, autoClose: false }), totals, options);
         return;
       }
+      // Read on this thread: a read from the page cache is a copy this thread would otherwise
+      // wait for, with both cores mapping.
       const fill: Fill = async (space) => {
-        const { bytesRead: n } = await file.read(space, 0, space.length, position);
+        const n = readSync(file.fd, space, 0, space.length, position);
         position += n;
         return n;
       };
@@ -304,8 +306,14 @@ export class FlowPool {
     const first = job === undefined;
     if (!job) {
       let lane: Lane | typeof MAIN | undefined;
-      while (run.queue.length >= this.threads * MAX_INFLIGHT + 2 || (lane = this.pickLane()) === undefined) {
-        yield* this.waitForProgress(run);
+      for (let looked = false; ; looked = true) {
+        while (run.queue.length >= this.threads * MAX_INFLIGHT + 2 || (lane = this.pickLane()) === undefined) {
+          yield* this.waitForProgress(run);
+        }
+        // Before mapping a job here, let the workers' answers in (they come as events): one of
+        // them may be free for it, and must not wait while this thread maps.
+        if (lane !== MAIN || looked || this.lanes.length === 0) break;
+        await new Promise((resolve) => setImmediate(resolve));
       }
       job = new Job(this.nextJob++, {
         format: run.format, offset: run.offset, atHead: run.format === "blob" && run.offset === 0,
