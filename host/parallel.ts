@@ -1,13 +1,14 @@
-// Large inputs mapped on every core. The main thread reads the input into shared buffers, cuts
-// it into jobs of whole records (boundaries.ts: after a newline, or after a blob record), and
-// hands each job to a worker thread running its own FlowTransform (worker.ts, jobs.ts); the
-// outputs go out in input order. At most MAX_INFLIGHT messages per worker and a few jobs in all
-// wait at any time, so memory stays bounded whatever the input size. Input buffers (shared with
-// the workers, never copied) and output buffers (moved, never copied) are reused.
+// Large inputs mapped on every core. The calling thread reads the input into shared buffers,
+// cuts it into jobs of whole records (boundaries.ts: after a newline, or after a blob record),
+// and hands each job to one of threads − 1 worker threads, each running its own FlowTransform
+// (worker.ts, jobs.ts), or maps it itself when they are all busy: as many threads map as there
+// are cores, never more. The outputs go out in input order. At most MAX_INFLIGHT messages per
+// worker and a few jobs in all wait at any time, so memory stays bounded whatever the input
+// size. Input buffers (shared with the workers, never copied) and output buffers (moved, never
+// copied) are reused.
 //
-// Small inputs stay on the main thread: workers are started only once an input is known (size
-// hint, file size) or seen to be at least `parallelFrom` bytes, and the main thread maps the
-// first jobs itself while they start.
+// Small inputs stay on the calling thread: workers are started only once an input is known
+// (size hint, file size) or seen to be at least `parallelFrom` bytes.
 //
 // Failures: a trap is handled inside each FlowTransform (it re-instantiates its module; an
 // NDJSON batch is redone record by record there). A blob job that trapped, and the jobs of a
