@@ -27,6 +27,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { FlowTransform, builtWasm, type TransformResult } from "../host/loader.js";
 import { referenceMap } from "../host/reference.js";
+import { PARALLEL_FROM } from "../host/parallel.js";
 import { naiveMap } from "./node-mapper.js";
 import { generateCorpus, describeCorpus, DEFAULT_SEED, type Corpus } from "./corpus.js";
 import { barChart } from "./svg.js";
@@ -743,7 +744,7 @@ async function main(): Promise<void> {
     console.log("    (4) is the splitting alone (what a collector does: every tuple to its flattened raw event); (4b) also maps each to ECS.");
     console.log("(4c) is the CLI reading the same blob file (it tells a blob from NDJSON by the first bytes); (4d) the same on one thread.");
     console.log("(5), (6): wall time of the whole process (start-up, WASM compile, reading, writing to /dev/null); peak RSS = the process's maxRSS.");
-    console.log("(4c), (5) map on every core (the CLI's default: worker threads for inputs of 8 MiB and more); (4d), (5b) on one thread.");
+    console.log(`(4c), (5) map on every core (the CLI's default, for inputs of ${PARALLEL_FROM / 2 ** 20} MiB and more); (4d), (5b) on one thread.`);
 
     const blob = byId("blob-split");
     const cli = byId("cli");
