@@ -44,6 +44,12 @@ export function worstCaseOutput(len: i32): i32 {
   outPos += len;
 }
 
+/** n copies of byte b. */
+export function putRepeated(b: u32, n: i32): void {
+  memory.fill(outBuf + <usize>outPos, <u8>b, <usize>n);
+  outPos += n;
+}
+
 /** memory.copy is a call into the engine's runtime (V8, WAMR): for the short runs a record is
  * made of, plain loads and stores are several times faster. Short lengths are copied as two
  * overlapping words, with no loop. Regions never overlap here. */
