@@ -5,6 +5,7 @@ import { Lit, lit, spansEqual } from "./bytes";
 import { put, putLit, putBytes, putEscaped, putEscapedRepaired, putU64 } from "./output";
 import { timeText, timeTextLen } from "./time";
 import * as tuple from "./tuple";
+import { escapedCopy, escapedCopyOf } from "./json-scanner";
 
 export class Span {
   ptr: usize = 0;
@@ -217,7 +218,10 @@ export function writeEcsEvent(): void {
   putLit(F_TIMESTAMP);
   putBytes(timeText, timeTextLen);
   putLit(F_MESSAGE);
-  putEscaped(ecs.message.ptr, ecs.message.len);
+  // The scanner escaped the raw event on its way through it (json-scanner.ts, escapedCopyOf).
+  const escaped = escapedCopyOf(ecs.message.ptr, ecs.message.len);
+  if (escaped >= 0) putBytes(escapedCopy, escaped);
+  else putEscaped(ecs.message.ptr, ecs.message.len);
 
   putLit(F_EVENT);
   optional(F_ID, ecs.eventId);

@@ -8,6 +8,8 @@
 //    Fluent Bit handed the filter, whatever its bytes (Fluent Bit may pass invalid UTF-8).
 // Only for records that are JSON objects, which is all Fluent Bit ever passes.
 import { outBuf, outPos, outReset, reserve, put, putBytes, putEscaped, putLit, putRepeated } from "./output";
+// The allocator WAMR copies the tag and the record with: the same as the real filter's.
+export { malloc, free } from "./abi/fluent-bit";
 import { lit } from "./bytes";
 // Compiled in for `--use abort=…`.
 import "./abi/abort";

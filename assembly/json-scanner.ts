@@ -1,8 +1,15 @@
 // One pass over one flat JSON object (a raw flow event): validates it strictly (RFC 8259, with a
 // nesting limit) and records where the values of the keys the mappings read are. Strings with
 // escapes are decoded into a scratch arena; plain ones are referenced in place. Non-ASCII may
-// only stand in strings, and is checked to be UTF-8 there as it is scanned.
-import { Lit, lit, isDigit, hexValue, nextCapacity } from "./bytes";
+// only stand in strings, and is checked to be UTF-8 there as it is scanned. On the way it also
+// writes the record as the inside of a JSON string (a backslash before each quote and backslash):
+// the ECS `message`, which the writer then copies instead of escaping the record again.
+//
+// Written for WAMR's interpreter (Fluent Bit), which pays for every instruction it dispatches:
+// the top-level members of a compact object (what Fluent Bit hands a filter) go through one loop
+// with no calls, the field table sits at a fixed address, spans are copied with memory.copy, and
+// anything unusual (escapes, non-ASCII, whitespace, nested values) takes a slower path.
+import { Lit, lit, isDigit, hexValue, nextCapacity, firstMarkedByte } from "./bytes";
 import { validSequenceLength } from "./utf8";
 
 export const MAX_DEPTH = 64;
@@ -49,20 +56,33 @@ export const V_NUMBER: u8 = 2;
 export const V_NULL: u8 = 3;
 export const V_OTHER: u8 = 4; // true, false, an object or an array
 
-const fieldKind = new StaticArray<u8>(FIELD_COUNT);
-const fieldPtr = new StaticArray<usize>(FIELD_COUNT);
-const fieldLen = new StaticArray<i32>(FIELD_COUNT);
-// Whether the value can be written back as is: a string that had no escapes (so, being valid
-// JSON, holds no quote, backslash or control character), or a number.
-const fieldVerbatim = new StaticArray<bool>(FIELD_COUNT);
-const fieldOrder = new StaticArray<i32>(FIELD_COUNT);
+// The field table, at fixed addresses (a field's entry is then one load with a constant offset):
+// the kinds, one byte each (cleared in one fill per record), and per field 16 bytes: the value's
+// pointer, its length, the member's position, and whether the value can be written back as is (a
+// string that had no escapes, so, being valid JSON, holds no quote, backslash or control
+// character; or a number).
+const KINDS: usize = memory.data(FIELD_COUNT);
+const FIELDS: usize = memory.data(FIELD_COUNT * 16, 8);
+const F_PTR = 0;
+const F_LEN = 4;
+const F_ORDER = 8;
+const F_VERBATIM = 12;
 
-@inline export function kindOf(f: i32): u8 { return unchecked(fieldKind[f]); }
-@inline export function ptrOf(f: i32): usize { return unchecked(fieldPtr[f]); }
-@inline export function lenOf(f: i32): i32 { return unchecked(fieldLen[f]); }
-@inline export function verbatimOf(f: i32): bool { return unchecked(fieldVerbatim[f]); }
+@inline export function kindOf(f: i32): u8 { return load<u8>(KINDS + <usize>f); }
+@inline export function ptrOf(f: i32): usize { return load<usize>(FIELDS + (<usize>f << 4), F_PTR); }
+@inline export function lenOf(f: i32): i32 { return load<i32>(FIELDS + (<usize>f << 4), F_LEN); }
+@inline export function verbatimOf(f: i32): bool { return load<u8>(FIELDS + (<usize>f << 4), F_VERBATIM) != 0; }
 /** Position of the field among the record's members (of the occurrence that wins). */
-@inline export function orderOf(f: i32): i32 { return unchecked(fieldOrder[f]); }
+@inline export function orderOf(f: i32): i32 { return load<i32>(FIELDS + (<usize>f << 4), F_ORDER); }
+
+@inline function setEntry(f: i32, kind: u8, ptr: usize, len: i32, order: i32, verbatim: bool): void {
+  store<u8>(KINDS + <usize>f, kind);
+  const e = FIELDS + (<usize>f << 4);
+  store<usize>(e, ptr, F_PTR);
+  store<i32>(e, len, F_LEN);
+  store<i32>(e, order, F_ORDER);
+  store<u8>(e, <u8>verbatim, F_VERBATIM);
+}
 
 /** A string field with non-empty content (the contract: empty counts as absent). */
 @inline export function hasText(f: i32): bool {
@@ -72,16 +92,13 @@ const fieldOrder = new StaticArray<i32>(FIELD_COUNT);
 /** For a raw event whose fields are known without scanning it (the blob splitter wrote it and
  * knows where each value is): forget all fields, then set those it has. */
 export function clearFields(): void {
-  for (let i = 0; i < FIELD_COUNT; i++) unchecked(fieldKind[i] = V_ABSENT);
+  memory.fill(KINDS, V_ABSENT, FIELD_COUNT);
+  escapedOf = 0; // the escaped copy belongs to a scanned record, not to this one
 }
 
 /** A field whose value is `kind` (a string's content needing no escaping, or a number's text). */
 export function setField(f: i32, kind: u8, ptr: usize, len: i32): void {
-  unchecked(fieldKind[f] = kind);
-  unchecked(fieldPtr[f] = ptr);
-  unchecked(fieldLen[f] = len);
-  unchecked(fieldVerbatim[f] = true);
-  unchecked(fieldOrder[f] = f);
+  setEntry(f, kind, ptr, len, f, true);
 }
 
 // Errors: the scanner stops at the first problem and says what and where.
@@ -121,62 +138,80 @@ function fail(code: i32, p: usize): usize {
   return 0;
 }
 
+/** Set when whitespace other than spaces stood between tokens: the escaped copy would need \n, \t
+ * or \r escapes there, so the writer escapes the record itself instead. */
+let sawControlSpace: bool = false;
+
 @inline function skipWs(p: usize): usize {
   while (p < end) {
     const c = load<u8>(p);
-    if (c != 0x20 && c != 0x0a && c != 0x0d && c != 0x09) break;
+    if (c != 0x20) {
+      if (c != 0x0a && c != 0x0d && c != 0x09) break;
+      sawControlSpace = true;
+    }
     p++;
   }
   return p;
 }
 
-// Set by scanString: where the content is, and whether it holds escapes.
-let strStart: usize = 0;
-let strEnd: usize = 0;
-let strEscaped: bool = false;
-
-/** For 8 string bytes: a mask whose lowest set bit marks the first quote, backslash or
- * control character (higher bits may be spurious borrows, the lowest never is). */
+/** For 8 string bytes: a mask whose lowest set bit marks the first quote, backslash, control
+ * character or byte >= 0x80 (higher bits may be spurious borrows, the lowest never is). A byte
+ * >= 0x80 is marked by its own high bit, which also makes the `& ~x` of the control-character
+ * test unnecessary. */
 @inline function stringStops(x: u64): u64 {
   const q = x ^ 0x2222222222222222;
   const b = x ^ 0x5c5c5c5c5c5c5c5c;
-  return (((x - 0x2020202020202020) & ~x) | ((q - 0x0101010101010101) & ~q) | ((b - 0x0101010101010101) & ~b)) & 0x8080808080808080;
+  return ((x - 0x2020202020202020) | x | ((q - 0x0101010101010101) & ~q) | ((b - 0x0101010101010101) & ~b)) & 0x8080808080808080;
 }
 
-/** p is just after the opening quote. Returns the position after the closing quote, or 0. */
-@inline function scanString(p: usize): usize {
-  strStart = p;
-  strEscaped = false;
-  while (true) {
-    if (ASC_FEATURE_SIMD) {
-      const quote = i8x16.splat(0x22);
-      const backslash = i8x16.splat(0x5c);
-      const space = i8x16.splat(0x20);
-      while (p + 16 <= end) {
-        const v = v128.load(p);
-        const hit = v128.or(v128.or(i8x16.eq(v, quote), i8x16.eq(v, backslash)), i8x16.lt_u(v, space));
-        // bitmask of the bytes themselves marks those >= 0x80: UTF-8 is checked as it comes.
-        const mask = i8x16.bitmask(hit) | i8x16.bitmask(v);
-        if (mask != 0) { p += <usize>ctz(mask); break; }
-        p += 16;
-      }
-    } else {
-      // Eight bytes at a time (the interpreter Fluent Bit runs counts every instruction).
-      while (p + 8 <= end) {
-        const x = load<u64>(p);
-        const mask = stringStops(x) | (x & 0x8080808080808080);
-        if (mask != 0) { p += <usize>(ctz(mask) >> 3); break; }
-        p += 8;
-      }
+/** From p (inside a string), the first quote, backslash, control character or byte >= 0x80, or
+ * `end`. The last bytes of the record are read as one word ending at `end`, whose bytes past the
+ * string's end are shifted in as zeros: control characters, so they stop the search at `end`. */
+@inline function stringStop(p: usize): usize {
+  if (ASC_FEATURE_SIMD) {
+    const quote = i8x16.splat(0x22);
+    const backslash = i8x16.splat(0x5c);
+    const space = i8x16.splat(0x20);
+    while (p + 16 <= end) {
+      const v = v128.load(p);
+      const hit = v128.or(v128.or(i8x16.eq(v, quote), i8x16.eq(v, backslash)), i8x16.lt_u(v, space));
+      const mask = i8x16.bitmask(hit) | i8x16.bitmask(v);
+      if (mask != 0) return p + <usize>ctz(mask);
+      p += 16;
     }
+  }
+  while (p + 8 <= end) {
+    const m = stringStops(load<u64>(p));
+    if (m != 0) return p + firstMarkedByte(m);
+    p += 8;
+  }
+  const left = end - p;
+  if (left == 0) return end;
+  if (end - base >= 8) {
+    return p + firstMarkedByte(stringStops(load<u64>(end - 8) >> (<u64>(8 - left) << 3)));
+  }
+  while (p < end) {
+    const c = <u32>load<u8>(p);
+    if (c == 0x22 || c == 0x5c || c < 0x20 || c >= 0x80) return p;
+    p++;
+  }
+  return end;
+}
+
+/** Set by stringRest: the string held a backslash escape. */
+let restEscaped: bool = false;
+
+/** The rest of a string from a stop that is not its closing quote (a backslash, a control
+ * character, a byte >= 0x80, or the end): validates escapes and UTF-8. Returns the closing
+ * quote's position, or 0 (failed). */
+function stringRest(p: usize): usize {
+  restEscaped = false;
+  while (true) {
     if (p >= end) return fail(SCAN_INVALID_JSON, p);
     const c = <u32>load<u8>(p);
-    if (c == 0x22) {
-      strEnd = p;
-      return p + 1;
-    }
+    if (c == 0x22) return p;
     if (c == 0x5c) {
-      strEscaped = true;
+      restEscaped = true;
       if (p + 1 >= end) return fail(SCAN_INVALID_JSON, p + 1);
       const e = <u32>load<u8>(p + 1);
       if (e == 0x75) {
@@ -190,20 +225,30 @@ let strEscaped: bool = false;
       } else {
         return fail(SCAN_INVALID_JSON, p + 1);
       }
-      continue;
-    }
-    if (c < 0x20) return fail(SCAN_INVALID_JSON, p);
-    if (c >= 0x80) {
+    } else if (c < 0x20) {
+      return fail(SCAN_INVALID_JSON, p);
+    } else if (c >= 0x80) {
       // Only strings may hold non-ASCII; whether a bad sequence is reported as invalid UTF-8
       // is for the caller to tell (it must win over any JSON error anywhere in the record).
       const n = validSequenceLength(p, end);
       if (n == 0) return fail(SCAN_INVALID_UTF8, p);
       p += <usize>n;
-      continue;
+    } else {
+      p++;
     }
-    p++;
+    p = stringStop(p);
   }
-  return 0; // not reached; the compiler's flow analysis cannot see through the SIMD loop
+  return 0; // not reached
+}
+
+/** p is just after the opening quote. Returns the position after the closing quote, or 0. */
+@inline function scanString(p: usize): usize {
+  let q = stringStop(p);
+  if (q >= end || load<u8>(q) != 0x22) {
+    q = stringRest(q);
+    if (q == 0) return 0;
+  }
+  return q + 1;
 }
 
 function hex4(p: usize): u32 {
@@ -268,21 +313,6 @@ function putCodePoint(q: usize, cp: u32): usize {
   store<u8>(q + 2, <u8>(0x80 | ((cp >> 6) & 0x3f)));
   store<u8>(q + 3, <u8>(0x80 | (cp & 0x3f)));
   return q + 4;
-}
-
-/** The last scanned string's content, decoded into the arena when it had escapes. */
-@inline function decodedStringPtr(): usize {
-  if (!strEscaped) return strStart;
-  const at = arena + <usize>arenaPos;
-  const n = decodeInto(at, strStart, strEnd);
-  decodedLen = n;
-  arenaPos += n;
-  return at;
-}
-let decodedLen: i32 = 0;
-
-@inline function decodedStringLen(): i32 {
-  return strEscaped ? decodedLen : <i32>(strEnd - strStart);
 }
 
 function scanNumber(p: usize): usize {
@@ -407,31 +437,31 @@ function scanScalar(p: usize, c: u32): usize {
 }
 
 // Each key as two words, its first and last 8 (or 4) bytes, overlapping for short keys: one or
-// two comparisons tell a key of a given length.
-const keyHead = new StaticArray<u64>(FIELD_COUNT);
-const keyTail = new StaticArray<u64>(FIELD_COUNT);
+// two comparisons tell a key of a given length. At fixed addresses: with a constant field, each
+// word is one load.
+const KEY_HEAD: usize = memory.data(FIELD_COUNT * 8, 8);
+const KEY_TAIL: usize = memory.data(FIELD_COUNT * 8, 8);
 for (let f = 0; f < FIELD_COUNT; f++) {
   const k = KEY_NAMES[f];
+  const at = <usize>f << 3;
   if (k.len >= 8) {
-    keyHead[f] = load<u64>(k.ptr);
-    keyTail[f] = load<u64>(k.ptr + <usize>k.len - 8);
+    store<u64>(KEY_HEAD + at, load<u64>(k.ptr));
+    store<u64>(KEY_TAIL + at, load<u64>(k.ptr + <usize>k.len - 8));
   } else if (k.len >= 4) {
-    keyHead[f] = <u64>load<u32>(k.ptr);
-    keyTail[f] = <u64>load<u32>(k.ptr + <usize>k.len - 4);
+    store<u64>(KEY_HEAD + at, <u64>load<u32>(k.ptr));
+    store<u64>(KEY_TAIL + at, <u64>load<u32>(k.ptr + <usize>k.len - 4));
   } else {
-    keyHead[f] = <u64>load<u16>(k.ptr);
-    keyTail[f] = <u64>load<u8>(k.ptr + 2);
+    store<u64>(KEY_HEAD + at, <u64>load<u16>(k.ptr));
+    store<u64>(KEY_TAIL + at, <u64>load<u8>(k.ptr + 2));
   }
 }
 
 @inline function isKey(kp: usize, klen: i32, f: i32): bool {
-  if (klen >= 8) {
-    return load<u64>(kp) == unchecked(keyHead[f]) && load<u64>(kp + <usize>klen - 8) == unchecked(keyTail[f]);
-  }
-  if (klen >= 4) {
-    return <u64>load<u32>(kp) == unchecked(keyHead[f]) && <u64>load<u32>(kp + <usize>klen - 4) == unchecked(keyTail[f]);
-  }
-  return <u64>load<u16>(kp) == unchecked(keyHead[f]) && <u64>load<u8>(kp + 2) == unchecked(keyTail[f]);
+  const head = load<u64>(KEY_HEAD + (<usize>f << 3));
+  const tail = load<u64>(KEY_TAIL + (<usize>f << 3));
+  if (klen >= 8) return load<u64>(kp) == head && load<u64>(kp + <usize>klen - 8) == tail;
+  if (klen >= 4) return <u64>load<u32>(kp) == head && <u64>load<u32>(kp + <usize>klen - 4) == tail;
+  return <u64>load<u16>(kp) == head && <u64>load<u8>(kp + 2) == tail;
 }
 
 @inline function fieldIndex(kp: usize, klen: i32): i32 {
@@ -475,6 +505,58 @@ for (let f = 0; f < FIELD_COUNT; f++) {
   return -1;
 }
 
+// ---- The escaped copy of the record (the ECS `message`) ---------------------------------------
+
+/** Records longer than this get no escaped copy (the mapping refuses them anyway). */
+const ESCAPED_MAX = 65536;
+/** The escaped copy of the last scanned record: at most two bytes per byte. */
+export const escapedCopy: usize = heap.alloc(2 * ESCAPED_MAX + 64);
+let escapedLen: i32 = 0;
+/** The record the escaped copy is of (0: none). */
+let escapedOf: usize = 0;
+let escapedOfLen: i32 = 0;
+
+/** The length of the escaped copy of the record [ptr, ptr+len) (its bytes at escapedCopy), or -1
+ * when the last scan made none of that record: not a flat object of at most 64 KiB with only
+ * spaces between its tokens. It is then what putEscaped writes of the record. */
+export function escapedCopyOf(ptr: usize, len: i32): i32 {
+  return escapedOf == ptr && escapedOfLen == len && ptr != 0 ? escapedLen : -1;
+}
+
+/** Appends to the escaped copy at `o` the bytes since the last token [from, q0), then the string
+ * token from its opening quote q0 up to its closing quote q1, each quote after a backslash; the
+ * closing quote itself goes with the next gap (the caller sets from = q1). Returns the new end. */
+@inline function copyStringToken(o: usize, from: usize, q0: usize, q1: usize, escaped: bool): usize {
+  const gap = q0 - from;
+  memory.copy(o, from, gap);
+  o += gap;
+  store<u8>(o, 0x5c);
+  o++;
+  if (escaped) {
+    o = escapeInto(o, q0, q1);
+  } else {
+    const n = q1 - q0;
+    memory.copy(o, q0, n);
+    o += n;
+  }
+  store<u8>(o, 0x5c);
+  return o + 1;
+}
+
+/** The opening quote at `from` and the content up to `to`, with a backslash before each quote and
+ * backslash inside, for a string with escapes. */
+function escapeInto(o: usize, from: usize, to: usize): usize {
+  store<u8>(o++, 0x22);
+  for (let p = from + 1; p < to; p++) {
+    const c = load<u8>(p);
+    if (c == 0x22 || c == 0x5c) store<u8>(o++, 0x5c);
+    store<u8>(o++, c);
+  }
+  return o;
+}
+
+// ---- The record ---------------------------------------------------------------------------------
+
 /** Scans the record [ptr, ptr+len). Returns SCAN_OK and fills the field table, or an error
  * code with scanErrorOffset/scanErrorByte set. */
 export function scanRecord(ptr: usize, len: i32): i32 {
@@ -488,7 +570,9 @@ export function scanRecord(ptr: usize, len: i32): i32 {
   }
   arenaPos = 0;
   tooDeepAt = -1;
-  for (let i = 0; i < FIELD_COUNT; i++) unchecked(fieldKind[i] = V_ABSENT);
+  sawControlSpace = false;
+  escapedOf = 0;
+  memory.fill(KINDS, V_ABSENT, FIELD_COUNT);
 
   let p = skipWs(ptr);
   if (p >= end) { fail(SCAN_INVALID_JSON, p); return scanError; }
@@ -509,55 +593,107 @@ export function scanRecord(ptr: usize, len: i32): i32 {
     if (p != end) fail(SCAN_INVALID_JSON, p);
     return scanError;
   }
+  // The escaped copy is written as the members go by: o is its end, from the first byte of the
+  // record not yet in it. Nested values switch it off (the writer escapes such a record itself).
+  let escaping = len <= ESCAPED_MAX;
+  let o = escapedCopy;
+  let from = ptr;
   let member = 0;
   while (true) {
+    // The key.
     if (p >= end || load<u8>(p) != 0x22) { fail(SCAN_INVALID_JSON, p); return scanError; }
-    p = scanString(p + 1);
-    if (p == 0) return scanError;
-    const kptr = decodedStringPtr();
-    const field = fieldIndex(kptr, decodedStringLen());
-    p = skipWs(p);
-    if (p >= end || load<u8>(p) != 0x3a) { fail(SCAN_INVALID_JSON, p); return scanError; }
-    p = skipWs(p + 1);
+    const k0 = p;
+    let k1 = stringStop(p + 1);
+    let keyEscaped = false;
+    if (k1 >= end || load<u8>(k1) != 0x22) {
+      k1 = stringRest(k1);
+      if (k1 == 0) return scanError;
+      keyEscaped = restEscaped;
+    }
+    let field: i32;
+    if (keyEscaped) {
+      const at = arena + <usize>arenaPos;
+      const n = decodeInto(at, k0 + 1, k1);
+      arenaPos += n;
+      field = fieldIndex(at, n);
+    } else {
+      field = fieldIndex(k0 + 1, <i32>(k1 - k0 - 1));
+    }
+    if (escaping) {
+      o = copyStringToken(o, from, k0, k1, keyEscaped);
+      from = k1;
+    }
+    p = k1 + 1;
+    // The colon, and the value.
+    if (p < end && load<u8>(p) == 0x3a) {
+      p++;
+    } else {
+      p = skipWs(p);
+      if (p >= end || load<u8>(p) != 0x3a) { fail(SCAN_INVALID_JSON, p); return scanError; }
+      p++;
+    }
+    if (p < end && load<u8>(p) <= 0x20) p = skipWs(p);
     if (p >= end) { fail(SCAN_INVALID_JSON, p); return scanError; }
     const c = <u32>load<u8>(p);
-    let kind: u8;
-    let vptr: usize = p;
-    let vlen: i32 = 0;
     if (c == 0x22) {
-      p = scanString(p + 1);
-      if (p == 0) return scanError;
-      kind = V_STRING;
-      if (field >= 0) {
-        vptr = decodedStringPtr();
-        vlen = decodedStringLen();
+      const v0 = p;
+      let v1 = stringStop(p + 1);
+      let valueEscaped = false;
+      if (v1 >= end || load<u8>(v1) != 0x22) {
+        v1 = stringRest(v1);
+        if (v1 == 0) return scanError;
+        valueEscaped = restEscaped;
       }
-    } else if (c == 0x7b || c == 0x5b) {
-      p = skipContainer(p, 2);
-      if (p == 0) return scanError;
-      kind = V_OTHER;
-      vlen = <i32>(p - vptr);
+      if (field >= 0) {
+        if (valueEscaped) {
+          const at = arena + <usize>arenaPos;
+          const n = decodeInto(at, v0 + 1, v1);
+          arenaPos += n;
+          setEntry(field, V_STRING, at, n, member, false);
+        } else {
+          setEntry(field, V_STRING, v0 + 1, <i32>(v1 - v0 - 1), member, true);
+        }
+      }
+      if (escaping) {
+        o = copyStringToken(o, from, v0, v1, valueEscaped);
+        from = v1;
+      }
+      p = v1 + 1;
     } else {
-      p = scanScalar(p, c);
+      const v0 = p;
+      let kind: u8;
+      if (c == 0x7b || c == 0x5b) {
+        escaping = false;
+        p = skipContainer(p, 2);
+        kind = V_OTHER;
+      } else {
+        p = scanScalar(p, c);
+        kind = c == 0x6e ? V_NULL : (c == 0x74 || c == 0x66 ? V_OTHER : V_NUMBER);
+      }
       if (p == 0) return scanError;
-      kind = c == 0x6e ? V_NULL : (c == 0x74 || c == 0x66 ? V_OTHER : V_NUMBER);
-      vlen = <i32>(p - vptr);
+      if (field >= 0) setEntry(field, kind, v0, <i32>(p - v0), member, true);
     }
-    if (field >= 0) {
-      unchecked(fieldKind[field] = kind);
-      unchecked(fieldPtr[field] = vptr);
-      unchecked(fieldLen[field] = vlen);
-      unchecked(fieldVerbatim[field] = kind != V_STRING || !strEscaped);
-      unchecked(fieldOrder[field] = member);
-    }
-    p = skipWs(p);
+    // A comma and the next member, or the end of the object.
+    if (p < end && load<u8>(p) <= 0x20) p = skipWs(p);
     if (p >= end) { fail(SCAN_INVALID_JSON, p); return scanError; }
     const d = load<u8>(p);
-    if (d == 0x2c) { p = skipWs(p + 1); member++; continue; }
+    if (d == 0x2c) {
+      p++;
+      if (p < end && load<u8>(p) <= 0x20) p = skipWs(p);
+      member++;
+      continue;
+    }
     if (d == 0x7d) {
       p = skipWs(p + 1);
       if (p != end) fail(SCAN_INVALID_JSON, p);
       else if (tooDeepAt >= 0) return tooDeep();
+      else if (escaping && !sawControlSpace) {
+        const rest = end - from;
+        memory.copy(o, from, rest);
+        escapedLen = <i32>(o + rest - escapedCopy);
+        escapedOf = ptr;
+        escapedOfLen = len;
+      }
       return scanError;
     }
     fail(SCAN_INVALID_JSON, p);

@@ -1,7 +1,7 @@
 // The output side: one growable byte buffer that every ABI drains after each call, and the
 // JSON-writing primitives the ECS writer uses. Capacity is reserved once per record (reserve), so
 // the put* functions below never check bounds on the hot path.
-import { Lit, nextCapacity } from "./bytes";
+import { Lit, nextCapacity, firstMarkedByte } from "./bytes";
 import { validSequenceLength, maximalInvalidPrefix } from "./utf8";
 
 export let outBuf: usize = heap.alloc(65536);
@@ -221,7 +221,7 @@ export function putEscaped(ptr: usize, len: i32): void {
         store<u64>(o, x);
         const mask = specialBytes(x);
         if (mask != 0) {
-          const k = <usize>(ctz(mask) >> 3);
+          const k = firstMarkedByte(mask);
           p += k;
           o += k;
           break;

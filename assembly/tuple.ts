@@ -1,7 +1,7 @@
 // The flow tuple, `flow.0`: comma-separated fields in the documented NSG (8 or 13 fields) or
 // VNet (13 fields) shape. A tuple of any other shape is not an error: the event keeps its
 // envelope fields only (see DEVELOPERS.md, "The tuple").
-import { isDigit, parseSmallUint, parseU64, u64Ok } from "./bytes";
+import { isDigit, parseSmallUint, parseU64, u64Ok, firstMarkedByte } from "./bytes";
 import { isIP } from "./ip";
 
 const MAX_FIELDS = 13;
@@ -57,7 +57,7 @@ function split(ptr: usize, len: i32): bool {
     const y = load<u64>(p) ^ 0x2c2c2c2c2c2c2c2c;
     let commas = ~(((y & 0x7f7f7f7f7f7f7f7f) + 0x7f7f7f7f7f7f7f7f) | y | 0x7f7f7f7f7f7f7f7f);
     while (commas != 0) {
-      const at = p + <usize>(ctz(commas) >> 3);
+      const at = p + firstMarkedByte(commas);
       if (!addField(start, at)) return false;
       start = at + 1;
       commas &= commas - 1;

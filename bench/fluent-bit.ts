@@ -172,7 +172,7 @@ export function buildProbe(dir: string): { wasm: string; aot?: string; aotWhy?: 
   const wasm = path.join(dir, "fluent-bit-probe.wasm");
   const asc = path.join(ROOT, "node_modules", ".bin", "asc");
   const r = spawnSync(asc, [path.join(ROOT, "assembly", "fluent-bit-probe.ts"), "--outFile", wasm, "--optimizeLevel", "3",
-    "--shrinkLevel", "0", "--converge", "--noAssert", "--runtime", "incremental", "--exportRuntime",
+    "--shrinkLevel", "0", "--converge", "--noAssert", "--runtime", "incremental",
     "--use", "abort=assembly/abi/abort/abort"], { cwd: ROOT, encoding: "utf8" });
   if (r.status !== 0) throw new Error(`building the probe filter failed: ${r.stderr}${r.stdout}`);
   const aot = path.join(dir, "fluent-bit-probe.aot");
@@ -221,7 +221,7 @@ function median(xs: number[]): number {
 
 /** The Fluent Bit rows: every filter over the same file, runs interleaved (row by row, run after
  * run) so that a slower spell of a shared machine touches them all alike. */
-export function benchFluentBit(dir: string, records: number, runs: number, seed?: number, log: (s: string) => void = () => {}): FluentBitBench {
+export function benchFluentBit(dir: string, records: number, runs: number, seed?: number, log: (s: string) => void = () => {}, only?: string[]): FluentBitBench {
   const fb = findFluentBit();
   if (!("bin" in fb)) return { skipped: `skipped: ${fb.why}`, records, runs, rows: [], problems: [] };
   mkdirSync(dir, { recursive: true });
@@ -238,6 +238,7 @@ export function benchFluentBit(dir: string, records: number, runs: number, seed?
     { id: "wasm", label: "build/nsg-flow-ecs.wasm, interpreted", filters: [{ kind: "wasm", path: build("nsg-flow-ecs.wasm"), fn: "nsg_flow_ecs" }], maps: true },
     { id: "aot", label: "build/nsg-flow-ecs.aot, AOT", filters: aot ? [{ kind: "wasm", path: aot, fn: "nsg_flow_ecs" }] : [], maps: true, notAvailable: aot ? undefined : "not built (no flb-wamrc)" },
   ];
+  for (const r of rows) if (only && !only.includes(r.id) && r.id !== "none") r.notAvailable = "not asked for (--rows)";
   const problems: string[] = [];
   const result: FluentBitRow[] = rows.map((r) => ({ id: r.id, label: r.label, cpuSeconds: [], notAvailable: r.notAvailable }));
   const live = rows.filter((r) => !r.notAvailable);
@@ -308,15 +309,18 @@ export function printFluentBit(b: FluentBitBench, print: (s: string) => void = c
   for (const p of b.problems) print(`  PROBLEM: ${p}`);
 }
 
+/** `node dist/bench/fluent-bit.js [--records N] [--runs N] [--rows wasm,lua,…]`: the rows alone. */
 function main(argv: string[]): void {
   let records = 100_000, runs = 3;
+  let only: string[] | undefined;
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === "--records") records = Number(argv[++i]);
     else if (argv[i] === "--runs") runs = Number(argv[++i]);
+    else if (argv[i] === "--rows") only = argv[++i]!.split(",");
     else throw new Error(`unknown option ${argv[i]}`);
   }
   const dir = path.join(ROOT, "bench-results", "fluent-bit");
-  const b = benchFluentBit(dir, records, runs, undefined, (s) => process.stderr.write(s + "\n"));
+  const b = benchFluentBit(dir, records, runs, undefined, (s) => process.stderr.write(s + "\n"), only);
   printFluentBit(b);
   if (b.problems.length > 0) process.exitCode = 1;
 }

@@ -9,7 +9,8 @@
 // of instructions by the run's length, then called as Fluent Bit calls it
 // (host/fluent-bit-harness.ts) on the benchmark corpus's flattened events, serialised as Fluent
 // Bit serialises them. "ops" leaves out what WAMR's fast interpreter does not dispatch on its own
-// (local.get/tee, block, loop, end, nop); "calls" counts entries into the function. Names come
+// (local.get/tee, drop, constants, block, loop, end, nop: it reads locals and constants in place);
+// "calls" counts entries into the function. Names come
 // from the module's name section, source lines (--lines) from FILE.map: build a copy with both for
 // a profile, e.g.
 //   npx asc assembly/nsg-flow-ecs.ts --config asconfig.json --target release --debug --sourceMap -o /tmp/named.wasm
@@ -80,7 +81,7 @@ function section(id: number, content: number[] | Uint8Array): Buffer {
 // Opcodes after which a new straight run starts (control flow), and those not dispatched on
 // their own by WAMR's fast interpreter.
 const RUN_ENDERS = new Set([0x00, 0x02, 0x03, 0x04, 0x05, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f]);
-const FREE = new Set([0x01, 0x02, 0x03, 0x0b, 0x20, 0x22]);
+const FREE = new Set([0x01, 0x02, 0x03, 0x0b, 0x1a, 0x20, 0x22, 0x41, 0x42, 0x43, 0x44]);
 
 /** Skips one instruction's immediates (opcode already read). */
 function skipImmediates(r: Reader, op: number): void {

@@ -71,10 +71,10 @@ describe("bad input always comes back as a valid JSON object (never dropped, nev
 
   test("raw bytes that are not UTF-8 still give a valid UTF-8 JSON object", () => {
     const f = new FluentBitFilter(module);
-    const ptr = f.exports.__pin(f.exports.__new(4, 0));
+    const ptr = f.malloc(4);
     new Uint8Array(f.exports.memory.buffer).set([0x7b, 0xff, 0xfe, 0x00], ptr);
     const result = (f.exports.nsg_flow_ecs as (...a: number[]) => number)(0, 0, 0, 0, ptr, 3);
-    f.exports.__unpin(ptr);
+    f.free(ptr);
     const mem = new Uint8Array(f.exports.memory.buffer);
     let end = result;
     while (mem[end] !== 0) end++;

@@ -13,3 +13,48 @@ export function nsg_flow_ecs(tag: usize, tagLen: u32, timeSec: u32, timeNsec: u3
   put(0);
   return outBuf;
 }
+
+// ---- The allocator WAMR copies each call's tag and record with --------------------------------
+//
+// WAMR looks for it by export name (wasm_loader.c, "Resolve malloc/free function exported by wasm
+// module"): `malloc(size) -> ptr` and `free(ptr)`, else AssemblyScript's `__new` + `__pin` and
+// `__unpin` (the module is then built with --exportRuntime). Per record Fluent Bit allocates the
+// tag and the record, calls the filter, and frees both (flb_wasm.c): with these two exports that
+// is four short calls into the module instead of six, and no garbage-collected objects (the
+// runtime's allocation, linking and incremental collection cost about as much as the record's
+// escaping). Blocks are reused: a few slots, each kept at the largest size it was asked for, up to
+// SLOT_MAX; anything else comes from the heap and goes back to it.
+
+const SLOTS = 4;
+const SLOT_MAX: usize = 1 << 20;
+const slotPtr = new StaticArray<usize>(SLOTS);
+const slotCap = new StaticArray<usize>(SLOTS);
+const slotUsed = new StaticArray<bool>(SLOTS);
+
+export function malloc(size: usize): usize {
+  if (size <= SLOT_MAX) {
+    for (let i = 0; i < SLOTS; i++) {
+      if (unchecked(slotUsed[i])) continue;
+      if (unchecked(slotCap[i]) < size) {
+        // The old content is not kept: a block is only handed out empty.
+        if (unchecked(slotCap[i]) > 0) heap.free(unchecked(slotPtr[i]));
+        const cap = size < 4096 ? <usize>4096 : size;
+        unchecked(slotPtr[i] = heap.alloc(cap));
+        unchecked(slotCap[i] = cap);
+      }
+      unchecked(slotUsed[i] = true);
+      return unchecked(slotPtr[i]);
+    }
+  }
+  return heap.alloc(size);
+}
+
+export function free(ptr: usize): void {
+  for (let i = 0; i < SLOTS; i++) {
+    if (unchecked(slotPtr[i]) == ptr && unchecked(slotUsed[i])) {
+      unchecked(slotUsed[i] = false);
+      return;
+    }
+  }
+  if (ptr != 0) heap.free(ptr);
+}
