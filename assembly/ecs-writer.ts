@@ -2,7 +2,7 @@
 // them into one JSON object. Also the error event. Every span is (pointer, length) into the
 // input, the decode arena or a literal; a length of 0 means the field is absent.
 import { Lit, lit, spansEqual } from "./bytes";
-import { put, putLit, putBytes, putEscaped, putEscapedRepaired, putU64 } from "./output";
+import { putLit, putEscaped, putEscapedRepaired, copySpan, outputEnd, setOutputEnd, u64At } from "./output";
 import { timeText, timeTextLen } from "./time";
 import * as tuple from "./tuple";
 import { escapedCopy, escapedCopyOf } from "./json-scanner";
@@ -151,120 +151,140 @@ export function fillEndpoints(): void {
   d.bytes = unchecked(tuple.counters[3]);
 }
 
-@inline function putSpan(s: Span): void {
-  put(0x22);
-  if (s.verbatim) putBytes(s.ptr, s.len);
-  else putEscaped(s.ptr, s.len);
-  put(0x22);
+// The writer keeps its output position in a local, `o` (globals cost several loads each in WAMR's
+// interpreter), and copies each fragment whole (memory.copy in the portable build: one
+// instruction for WAMR, where a loop of loads and stores is many).
+
+/** Copies n bytes to o; returns the position after them. */
+@inline function bytesAt(o: usize, src: usize, n: i32): usize {
+  copySpan(o, src, n);
+  return o + <usize>n;
 }
 
-/** A member of an object whose other members may or may not be there: `first` says whether
- * one was written before it. Returns false (the next member is not the first). */
-@inline function member(first: bool, k: Lit, s: Span): bool {
-  if (s.len <= 0) return first;
-  if (!first) put(0x2c);
-  putLit(k);
-  putSpan(s);
-  return false;
+@inline function litAt(o: usize, l: Lit): usize {
+  return bytesAt(o, l.ptr, l.len);
 }
 
-/** `k` (which opens with its comma) and the span, when the span is there. */
-@inline function optional(k: Lit, s: Span): void {
-  if (s.len <= 0) return;
-  putLit(k);
-  putSpan(s);
+@inline function byteAt(o: usize, b: u8): usize {
+  store<u8>(o, b);
+  return o + 1;
 }
 
-@inline function numberMember(first: bool, k: Lit, v: u64): bool {
-  if (!first) put(0x2c);
-  putLit(k);
-  putU64(v);
-  return false;
-}
-
-function writeEndpoint(opening: Lit, e: Endpoint): void {
-  if (!e.ip.present && e.port < 0 && !e.mac.present && !e.hasPackets && !e.hasBytes) return;
-  putLit(opening);
-  let first = true;
-  if (e.ip.present) {
-    putLit(F_IP);
-    putSpan(e.ip);
-    putLit(F_ADDRESS);
-    putSpan(e.ip);
-    first = false;
+/** The span as a JSON string. */
+@inline function stringAt(o: usize, s: Span): usize {
+  o = byteAt(o, 0x22);
+  if (s.verbatim) {
+    o = bytesAt(o, s.ptr, s.len);
+  } else {
+    o = escapedAt(o, s.ptr, s.len);
   }
-  if (e.port >= 0) first = numberMember(first, F_PORT, <u64>e.port);
-  first = member(first, F_MAC, e.mac);
-  if (e.hasPackets) first = numberMember(first, F_PACKETS, e.packets);
-  if (e.hasBytes) first = numberMember(first, F_BYTES, e.bytes);
-  put(0x7d);
+  return byteAt(o, 0x22);
 }
 
-function writeRelatedIp(): void {
+/** putEscaped at o (escaping is rare: only values that had escapes in the input). */
+function escapedAt(o: usize, ptr: usize, len: i32): usize {
+  setOutputEnd(o);
+  putEscaped(ptr, len);
+  return outputEnd();
+}
+
+/** `k` (which opens with its comma) and the span as a string, when the span is there. */
+@inline function optionalAt(o: usize, k: Lit, s: Span): usize {
+  if (s.len <= 0) return o;
+  return stringAt(litAt(o, k), s);
+}
+
+/** A member of an object whose members may or may not be there: a comma first unless it is
+ * the first (o == start, the position just after the object's brace). */
+@inline function memberAt(o: usize, start: usize, k: Lit, s: Span): usize {
+  if (s.len <= 0) return o;
+  if (o != start) o = byteAt(o, 0x2c);
+  return stringAt(litAt(o, k), s);
+}
+
+@inline function numberMemberAt(o: usize, start: usize, k: Lit, v: u64): usize {
+  if (o != start) o = byteAt(o, 0x2c);
+  return u64At(litAt(o, k), v);
+}
+
+function endpointAt(o: usize, opening: Lit, e: Endpoint): usize {
+  if (!e.ip.present && e.port < 0 && !e.mac.present && !e.hasPackets && !e.hasBytes) return o;
+  o = litAt(o, opening);
+  const start = o;
+  if (e.ip.present) {
+    o = stringAt(litAt(o, F_IP), e.ip);
+    o = stringAt(litAt(o, F_ADDRESS), e.ip);
+  }
+  if (e.port >= 0) o = numberMemberAt(o, start, F_PORT, <u64>e.port);
+  o = memberAt(o, start, F_MAC, e.mac);
+  if (e.hasPackets) o = numberMemberAt(o, start, F_PACKETS, e.packets);
+  if (e.hasBytes) o = numberMemberAt(o, start, F_BYTES, e.bytes);
+  return byteAt(o, 0x7d);
+}
+
+@inline function relatedIpAt(o: usize): usize {
   const s = ecs.source.ip;
   const d = ecs.destination.ip;
-  if (!s.present && !d.present) return;
-  putLit(F_RELATED);
-  if (s.present) putSpan(s);
+  if (!s.present && !d.present) return o;
+  o = litAt(o, F_RELATED);
+  if (s.present) o = stringAt(o, s);
   if (d.present && !spansEqual(s.ptr, s.len, d.ptr, d.len)) {
-    if (s.present) put(0x2c);
-    putSpan(d);
+    if (s.present) o = byteAt(o, 0x2c);
+    o = stringAt(o, d);
   }
-  putLit(F_CLOSE_RELATED);
+  return litAt(o, F_CLOSE_RELATED);
 }
 
 /** Writes `ecs` as one JSON object; @timestamp is the text in timeText. */
 export function writeEcsEvent(): void {
-  putLit(F_TIMESTAMP);
-  putBytes(timeText, timeTextLen);
-  putLit(F_MESSAGE);
+  const e = ecs;
+  let o = outputEnd();
+  o = litAt(o, F_TIMESTAMP);
+  o = bytesAt(o, timeText, timeTextLen);
+  o = litAt(o, F_MESSAGE);
   // The scanner escaped the raw event on its way through it (json-scanner.ts, escapedCopyOf).
-  const escaped = escapedCopyOf(ecs.message.ptr, ecs.message.len);
-  if (escaped >= 0) putBytes(escapedCopy, escaped);
-  else putEscaped(ecs.message.ptr, ecs.message.len);
+  const escaped = escapedCopyOf(e.message.ptr, e.message.len);
+  if (escaped >= 0) o = bytesAt(o, escapedCopy, escaped);
+  else o = escapedAt(o, e.message.ptr, e.message.len);
 
-  putLit(F_EVENT);
-  optional(F_ID, ecs.eventId);
-  optional(F_CODE, ecs.eventCode);
-  if (ecs.hasEventStart) {
-    putLit(F_START);
-    putBytes(timeText, timeTextLen);
-    put(0x22);
+  o = litAt(o, F_EVENT);
+  o = optionalAt(o, F_ID, e.eventId);
+  o = optionalAt(o, F_CODE, e.eventCode);
+  if (e.hasEventStart) {
+    o = litAt(o, F_START);
+    o = bytesAt(o, timeText, timeTextLen);
+    o = byteAt(o, 0x22);
   }
-  putLit(ecs.outcome);
-  optional(F_TYPE, ecs.actionType);
-  if (ecs.operationName.present || ecs.version.present || ecs.flowState.present || ecs.flowEncryption.present) {
-    putLit(F_PROPERTIES);
-    let first = member(true, F_OPERATION_NAME, ecs.operationName);
-    first = member(first, F_VERSION, ecs.version);
-    first = member(first, F_FLOW_STATE, ecs.flowState);
-    member(first, F_FLOW_ENCRYPTION, ecs.flowEncryption);
-    put(0x7d);
+  o = litAt(o, e.outcome);
+  o = optionalAt(o, F_TYPE, e.actionType);
+  if (e.operationName.present || e.version.present || e.flowState.present || e.flowEncryption.present) {
+    o = litAt(o, F_PROPERTIES);
+    const start = o;
+    o = memberAt(o, start, F_OPERATION_NAME, e.operationName);
+    o = memberAt(o, start, F_VERSION, e.version);
+    o = memberAt(o, start, F_FLOW_STATE, e.flowState);
+    o = memberAt(o, start, F_FLOW_ENCRYPTION, e.flowEncryption);
+    o = byteAt(o, 0x7d);
   }
-  put(0x7d);
+  o = byteAt(o, 0x7d);
 
-  if (ecs.ruleName.present) {
-    putLit(F_RULE);
-    putSpan(ecs.ruleName);
-    put(0x7d);
+  if (e.ruleName.present) {
+    o = stringAt(litAt(o, F_RULE), e.ruleName);
+    o = byteAt(o, 0x7d);
   }
-  const network = ecs.network;
+  const network = e.network;
   if (network) {
-    putLit(network);
-    if (ecs.ianaNumber.present) {
-      putSpan(ecs.ianaNumber);
-      put(0x7d);
-    }
+    o = litAt(o, network);
+    if (e.ianaNumber.present) o = byteAt(stringAt(o, e.ianaNumber), 0x7d);
   }
-  if (ecs.observerMac.present) {
-    putLit(F_OBSERVER);
-    putSpan(ecs.observerMac);
-    put(0x7d);
+  if (e.observerMac.present) {
+    o = stringAt(litAt(o, F_OBSERVER), e.observerMac);
+    o = byteAt(o, 0x7d);
   }
-  writeEndpoint(F_SOURCE, ecs.source);
-  writeEndpoint(F_DESTINATION, ecs.destination);
-  writeRelatedIp();
-  put(0x7d);
+  o = endpointAt(o, F_SOURCE, e.source);
+  o = endpointAt(o, F_DESTINATION, e.destination);
+  o = relatedIpAt(o);
+  setOutputEnd(byteAt(o, 0x7d));
 }
 
 // ---- The error event -------------------------------------------------------------------

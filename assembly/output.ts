@@ -29,18 +29,36 @@ export function worstCaseOutput(len: i32): i32 {
   return len * 6 + len * 18 + 2048;
 }
 
+/** Where the next byte goes; writers that keep the position in a local start from here and
+ * hand it back with setOutputEnd. */
+@inline export function outputEnd(): usize {
+  return outBuf + <usize>outPos;
+}
+
+@inline export function setOutputEnd(o: usize): void {
+  outPos = <i32>(o - outBuf);
+}
+
+/** Copies n bytes (regions never overlap here): memory.copy is one instruction for WAMR's
+ * interpreter (a native memmove), where a loop of loads and stores costs many; V8 compiles
+ * memory.copy to a call, which the short copies of copyBytes beat. */
+@inline export function copySpan(dst: usize, src: usize, n: i32): void {
+  if (ASC_FEATURE_SIMD) copyBytes(dst, src, n);
+  else memory.copy(dst, src, <usize>n);
+}
+
 @inline export function put(b: u32): void {
   store<u8>(outBuf + outPos, <u8>b);
   outPos++;
 }
 
 @inline export function putLit(l: Lit): void {
-  copyBytes(outBuf + outPos, l.ptr, l.len);
+  copySpan(outBuf + outPos, l.ptr, l.len);
   outPos += l.len;
 }
 
 @inline export function putBytes(ptr: usize, len: i32): void {
-  copyBytes(outBuf + outPos, ptr, len);
+  copySpan(outBuf + outPos, ptr, len);
   outPos += len;
 }
 
@@ -97,10 +115,15 @@ for (let i = 0; i < 100; i++) {
 }
 
 export function putU64(v: u64): void {
+  setOutputEnd(u64At(outputEnd(), v));
+}
+
+/** Writes v in decimal at o; returns the position after it. */
+export function u64At(o: usize, v: u64): usize {
   // Digits are produced backwards into a scratch area past the write position, then moved.
   // Ports and most counters fit 32 bits, where division is cheaper.
   let n = 0;
-  const tmp = outBuf + <usize>outPos + 24;
+  const tmp = o + 24;
   while (v > 0xffffffff) {
     store<u8>(tmp + 23 - n, <u8>(0x30 + <u32>(v % 10)));
     v /= 10;
@@ -120,8 +143,8 @@ export function putU64(v: u64): void {
     store<u8>(tmp + 23 - n, <u8>(0x30 + w));
     n++;
   }
-  copyBytes(outBuf + <usize>outPos, tmp + 24 - n, n);
-  outPos += n;
+  copyBytes(o, tmp + 24 - n, n);
+  return o + <usize>n;
 }
 
 // Which bytes need attention inside a JSON string: 1 = escape it, 2 = 0xED (a possible

@@ -1,13 +1,12 @@
 // The flow tuple, `flow.0`: comma-separated fields in the documented NSG (8 or 13 fields) or
 // VNet (13 fields) shape. A tuple of any other shape is not an error: the event keeps its
 // envelope fields only (see DEVELOPERS.md, "The tuple").
-import { isDigit, parseSmallUint, parseU64, u64Ok, firstMarkedByte } from "./bytes";
-import { isIP } from "./ip";
-
-const MAX_FIELDS = 13;
-const fieldStart = new StaticArray<usize>(MAX_FIELDS);
-const fieldLen = new StaticArray<i32>(MAX_FIELDS);
-let fieldCount = 0;
+//
+// Parsed in one pass, field after field: each step reads its field up to the comma (or the end)
+// and returns the position of that terminator, or 0 when the field is not what the shape needs
+// (0 is never a record's address). Digits are checked and converted in the same loop, so the
+// interpreter Fluent Bit runs touches each byte once.
+import { isIPv6 } from "./ip";
 
 // The parsed tuple. Spans point into the tuple text.
 export let epoch: u64 = 0;
@@ -34,94 +33,142 @@ export let encryptionLen: i32 = 0;
 export const counters = new StaticArray<u64>(4);
 export const counterPresent = new StaticArray<bool>(4);
 
-function split(ptr: usize, len: i32): bool {
-  fieldCount = 0;
-  let start = ptr;
-  const end = ptr + <usize>len;
-  let p = ptr;
-  if (ASC_FEATURE_SIMD) {
-    const comma = i8x16.splat(0x2c);
-    while (p + 16 <= end) {
-      let commas = i8x16.bitmask(i8x16.eq(v128.load(p), comma));
-      while (commas != 0) {
-        const at = p + <usize>ctz(commas);
-        if (!addField(start, at)) return false;
-        start = at + 1;
-        commas &= commas - 1;
+const COMMA: u32 = 0x2c;
+
+/** The value of the last digits field read. */
+let value: u64 = 0;
+
+/** 1 to `max` digits (max <= 19: no overflow) up to the comma or the end; the value in `value`. */
+@inline function digitsField(p: usize, end: usize, max: usize): usize {
+  const start = p;
+  let v: u64 = 0;
+  while (p < end) {
+    const d = <u32>load<u8>(p) - 0x30;
+    if (d > 9) break;
+    v = v * 10 + <u64>d;
+    p++;
+  }
+  const n = p - start;
+  if (n == 0 || n > max || (p < end && <u32>load<u8>(p) != COMMA)) return 0;
+  value = v;
+  return p;
+}
+
+/** A field of one letter: the letter, or 0 (empty, longer, or not followed by a comma/the end). */
+@inline function letterField(p: usize, end: usize): u8 {
+  if (p >= end || (p + 1 < end && <u32>load<u8>(p + 1) != COMMA)) return 0;
+  const c = load<u8>(p);
+  return c == COMMA ? 0 : c;
+}
+
+/** The position of the next comma from p, or the end. */
+@inline function fieldEnd(p: usize, end: usize): usize {
+  while (p < end && <u32>load<u8>(p) != COMMA) p++;
+  return p;
+}
+
+/** An IP address field: a dotted quad read in place (each part 0-255 without leading zeros, as
+ * Node's net.isIPv4), else an IPv6 address (ip.ts; "01::1" and "256::1" are IPv6). */
+function ipField(p: usize, end: usize): usize {
+  const start = p;
+  for (let part = 0; part < 4; part++) {
+    if (part > 0) {
+      if (p >= end || load<u8>(p) != 0x2e) return ipv6Field(start, end);
+      p++;
+    }
+    if (p >= end) return 0;
+    const d0 = <u32>load<u8>(p) - 0x30;
+    if (d0 > 9) return ipv6Field(start, end);
+    p++;
+    if (p < end) {
+      const d1 = <u32>load<u8>(p) - 0x30;
+      if (d1 <= 9) {
+        if (d0 == 0) return ipv6Field(start, end);
+        p++;
+        if (p < end) {
+          const d2 = <u32>load<u8>(p) - 0x30;
+          if (d2 <= 9) {
+            if (d0 * 100 + d1 * 10 + d2 > 255) return ipv6Field(start, end);
+            p++;
+          }
+        }
       }
-      p += 16;
     }
   }
-  // Eight bytes a step: an exact mask of the commas among them (no borrow between bytes).
-  while (p + 8 <= end) {
-    const y = load<u64>(p) ^ 0x2c2c2c2c2c2c2c2c;
-    let commas = ~(((y & 0x7f7f7f7f7f7f7f7f) + 0x7f7f7f7f7f7f7f7f) | y | 0x7f7f7f7f7f7f7f7f);
-    while (commas != 0) {
-      const at = p + firstMarkedByte(commas);
-      if (!addField(start, at)) return false;
-      start = at + 1;
-      commas &= commas - 1;
-    }
-    p += 8;
-  }
-  for (; p < end; p++) {
-    if (load<u8>(p) == 0x2c) {
-      if (!addField(start, p)) return false;
-      start = p + 1;
-    }
-  }
-  unchecked(fieldStart[fieldCount] = start);
-  unchecked(fieldLen[fieldCount] = <i32>(end - start));
-  fieldCount++;
-  return true;
+  if (p < end && <u32>load<u8>(p) != COMMA) return ipv6Field(start, end);
+  return p;
 }
 
-@inline function addField(start: usize, comma: usize): bool {
-  if (fieldCount == MAX_FIELDS - 1) return false;
-  unchecked(fieldStart[fieldCount] = start);
-  unchecked(fieldLen[fieldCount] = <i32>(comma - start));
-  fieldCount++;
-  return true;
+function ipv6Field(p: usize, end: usize): usize {
+  const q = fieldEnd(p, end);
+  return isIPv6(p, <i32>(q - p)) ? q : 0;
 }
 
-@inline function fs(i: i32): usize { return unchecked(fieldStart[i]); }
-@inline function fl(i: i32): i32 { return unchecked(fieldLen[i]); }
-
-function singleLetter(i: i32): u8 {
-  return fl(i) == 1 ? load<u8>(fs(i)) : 0;
+/** The five fields both shapes open with: epoch, source IP, destination IP, ports. Returns the
+ * position after the fifth field's comma, or 0. */
+function parseCommon(p: usize, end: usize): usize {
+  let q = digitsField(p, end, 19);
+  if (q == 0 || q >= end) return 0;
+  epoch = value;
+  p = q + 1;
+  q = ipField(p, end);
+  if (q == 0 || q >= end) return 0;
+  srcIpPtr = p;
+  srcIpLen = <i32>(q - p);
+  p = q + 1;
+  q = ipField(p, end);
+  if (q == 0 || q >= end) return 0;
+  dstIpPtr = p;
+  dstIpLen = <i32>(q - p);
+  p = q + 1;
+  q = digitsField(p, end, 5);
+  if (q == 0 || q >= end || value > 65535) return 0;
+  srcPort = <i32>value;
+  p = q + 1;
+  q = digitsField(p, end, 5);
+  if (q == 0 || q >= end || value > 65535) return 0;
+  dstPort = <i32>value;
+  return q + 1;
 }
 
-/** The five fields both shapes open with: epoch, source IP, destination IP, ports. */
-function parseCommon(): bool {
-  const e = fs(0);
-  const el = fl(0);
-  if (el < 1 || el > 19) return false;
-  for (let i = 0; i < el; i++) if (!isDigit(load<u8>(e + i))) return false;
-  epoch = parseU64(e, el);
-  if (!u64Ok) return false;
-  srcIpPtr = fs(1); srcIpLen = fl(1);
-  dstIpPtr = fs(2); dstIpLen = fl(2);
-  if (!isIP(srcIpPtr, srcIpLen) || !isIP(dstIpPtr, dstIpLen)) return false;
-  const sp = parseSmallUint(fs(3), fl(3), 5);
-  const dp = parseSmallUint(fs(4), fl(4), 5);
-  if (sp < 0 || sp > 65535 || dp < 0 || dp > 65535) return false;
-  srcPort = <i32>sp;
-  dstPort = <i32>dp;
-  return true;
-}
+const U64_MAX_DIGITS: usize = memory.data<u8>([0x31,0x38,0x34,0x34,0x36,0x37,0x34,0x34,0x30,0x37,0x33,0x37,0x30,0x39,0x35,0x35,0x31,0x36,0x31,0x35]);
 
-/** Counters at fields first..first+3: empty means absent, otherwise digits below 2^64. */
-function parseCounters(first: i32): bool {
+/** The four counters, the last fields: each empty (absent) or 1-20 digits below 2^64. Returns
+ * whether they are there, with the end right after the fourth. */
+function parseCounters(p: usize, end: usize): bool {
   for (let k = 0; k < 4; k++) {
-    const n = fl(first + k);
-    if (n == 0) {
+    if (k > 0) {
+      if (p >= end) return false;
+      p++; // the comma
+    }
+    if (p >= end || <u32>load<u8>(p) == COMMA) {
       unchecked(counterPresent[k] = false);
       continue;
     }
-    const v = parseU64(fs(first + k), n);
-    if (!u64Ok) return false;
-    unchecked(counters[k] = v);
+    const start = p;
+    let q = digitsField(p, end, 19);
+    if (q == 0) {
+      // 20 digits fit below 2^64 when they do not exceed 18446744073709551615.
+      q = fieldEnd(p, end);
+      if (q - start != 20 || !fitsU64(start)) return false;
+      const last = <u64>(load<u8>(start + 19) - 0x30);
+      digitsField(start, start + 19, 19);
+      value = value * 10 + last;
+    }
+    unchecked(counters[k] = value);
     unchecked(counterPresent[k] = true);
+    p = q;
+  }
+  return p == end;
+}
+
+/** Whether the 20 bytes at p are digits not above 2^64 - 1. */
+function fitsU64(p: usize): bool {
+  for (let i: usize = 0; i < 20; i++) {
+    const c = load<u8>(p + i);
+    const m = load<u8>(U64_MAX_DIGITS + i);
+    if (c - 0x30 > 9) return false;
+    if (c != m) return c < m;
   }
   return true;
 }
@@ -132,39 +179,49 @@ function noCounters(): void {
 
 /** `epoch,src,dst,sport,dport,T|U,I|O,A|D[,B|C|E|,n,n,n,n]` */
 export function parseNsgTuple(ptr: usize, len: i32): bool {
-  if (!split(ptr, len) || (fieldCount != 8 && fieldCount != 13)) return false;
-  if (!parseCommon()) return false;
-  protocolLetter = singleLetter(5);
-  direction = singleLetter(6);
-  decision = singleLetter(7);
+  const end = ptr + <usize>len;
+  let p = parseCommon(ptr, end);
+  if (p == 0 || p + 5 > end) return false;
+  protocolLetter = letterField(p, end);
+  direction = letterField(p + 2, end);
+  decision = letterField(p + 4, end);
   if (protocolLetter != 0x54 && protocolLetter != 0x55) return false;
   if (direction != 0x49 && direction != 0x4f) return false;
   if (decision != 0x41 && decision != 0x44) return false;
   state = 0;
-  if (fieldCount == 8) {
+  p += 5;
+  if (p == end) {
     noCounters();
     return true;
   }
-  if (fl(8) != 0) {
-    state = singleLetter(8);
+  p++; // the comma after the decision
+  if (p < end && <u32>load<u8>(p) != COMMA) {
+    state = letterField(p, end);
     if (state != 0x42 && state != 0x43 && state != 0x45) return false;
+    p++;
   }
-  return parseCounters(9);
+  if (p >= end) return false;
+  return parseCounters(p + 1, end);
 }
 
 /** `epochMs,src,dst,sport,dport,proto,I|O,B|C|E|D,encryption,n,n,n,n` */
 export function parseVnetTuple(ptr: usize, len: i32): bool {
-  if (!split(ptr, len) || fieldCount != 13) return false;
-  if (!parseCommon()) return false;
-  protocolPtr = fs(5);
-  protocolLen = fl(5);
-  if (parseSmallUint(protocolPtr, protocolLen, 3) < 0) return false;
-  direction = singleLetter(6);
+  const end = ptr + <usize>len;
+  let p = parseCommon(ptr, end);
+  if (p == 0) return false;
+  const q = digitsField(p, end, 3);
+  if (q == 0 || q + 4 > end) return false;
+  protocolPtr = p;
+  protocolLen = <i32>(q - p);
+  p = q + 1;
+  direction = letterField(p, end);
   if (direction != 0x49 && direction != 0x4f) return false;
-  state = singleLetter(7);
+  state = letterField(p + 2, end);
   if (state != 0x42 && state != 0x43 && state != 0x45 && state != 0x44) return false;
-  encryptionPtr = fs(8);
-  encryptionLen = fl(8);
-  if (encryptionLen == 0) return false;
-  return parseCounters(9);
+  p += 4;
+  const e = fieldEnd(p, end);
+  if (e == p || e >= end) return false;
+  encryptionPtr = p;
+  encryptionLen = <i32>(e - p);
+  return parseCounters(e + 1, end);
 }
