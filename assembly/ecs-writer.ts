@@ -2,16 +2,20 @@
 // them into one JSON object. Also the error event. Every span is (pointer, length) into the
 // input, the decode arena or a literal; a length of 0 means the field is absent.
 import { Lit, lit, spansEqual } from "./bytes";
-import { putLit, putEscaped, putEscapedRepaired, copySpan, outputEnd, setOutputEnd, u64At } from "./output";
+import { putLit, putEscaped, putEscapedRepaired, copySpan, outputEnd, setOutputEnd, numberAt } from "./output";
 import { timeText, timeTextLen } from "./time";
 import * as tuple from "./tuple";
 import { escapedCopy, escapedCopyOf } from "./json-scanner";
 
-export class Span {
-  ptr: usize = 0;
-  len: i32 = 0;
-  /** Needs no escaping (see json-scanner's fieldVerbatim): copied as is, the common case. */
-  verbatim: bool = true;
+// The event's parts are plain structs (@unmanaged: no garbage-collector bookkeeping, whose write
+// barrier would run on every reference stored into them), laid out in one block so that clearing
+// the event for the next record is a few fills.
+
+@unmanaged export class Span {
+  ptr: usize;
+  len: i32;
+  /** Needs no escaping (see json-scanner's verbatimOf): copied as is, the common case. */
+  verbatim: bool;
   @inline set(ptr: usize, len: i32, verbatim: bool): void {
     this.ptr = ptr;
     this.len = len;
@@ -24,14 +28,15 @@ export class Span {
   @inline get present(): bool { return this.len > 0; }
 }
 
-export class Endpoint {
-  ip: Span = new Span();
-  port: i32 = -1;
-  mac: Span = new Span();
-  packets: u64 = 0;
-  hasPackets: bool = false;
-  bytes: u64 = 0;
-  hasBytes: bool = false;
+@unmanaged export class Endpoint {
+  ip: Span;
+  mac: Span;
+  packets: u64;
+  bytes: u64;
+  /** -1 when absent. */
+  port: i32;
+  hasPackets: bool;
+  hasBytes: bool;
   clear(): void {
     this.ip.clear();
     this.port = -1;
@@ -60,49 +65,85 @@ export const NSG_UDP_OUTBOUND = lit(',"network":{"transport":"udp","direction":"
 export const VNET_INBOUND = lit(',"network":{"direction":"inbound","iana_number":');
 export const VNET_OUTBOUND = lit(',"network":{"direction":"outbound","iana_number":');
 
-export class EcsEvent {
-  message: Span = new Span();
+@unmanaged export class EcsEvent {
+  message: Span;
   /** event.id, when the host asked for it (settings.ts). */
-  eventId: Span = new Span();
-  hasEventStart: bool = false;
-  eventCode: Span = new Span();
+  eventId: Span;
+  eventCode: Span;
+  actionType: Span;
+  operationName: Span;
+  version: Span;
+  flowState: Span;
+  flowEncryption: Span;
+  ruleName: Span;
+  ianaNumber: Span;
+  observerMac: Span;
+  source: Endpoint;
+  destination: Endpoint;
+  hasEventStart: bool;
+  // The two fixed runs, kept as addresses (a Lit is a managed object: storing a reference to
+  // one would go through the collector's write barrier).
+  private outcomeLit: usize;
+  private networkLit: usize;
+
   /** What the tuple's decision or state makes of the end of `event` and the start of `action`:
-   * one of the fixed runs below. */
-  outcome: Lit = NO_TUPLE;
-  actionType: Span = new Span();
-  operationName: Span = new Span();
-  version: Span = new Span();
-  flowState: Span = new Span();
-  flowEncryption: Span = new Span();
-  ruleName: Span = new Span();
+   * one of the fixed runs above. */
+  @inline get outcome(): Lit { return changetype<Lit>(this.outcomeLit); }
+  @inline set outcome(l: Lit) { this.outcomeLit = changetype<usize>(l); }
   /** `network`, a fixed run; for VNet it is left open for the protocol number. */
-  network: Lit | null = null;
-  ianaNumber: Span = new Span();
-  observerMac: Span = new Span();
-  source: Endpoint = new Endpoint();
-  destination: Endpoint = new Endpoint();
+  @inline get network(): Lit | null { return changetype<Lit | null>(this.networkLit); }
+  @inline set network(l: Lit | null) { this.networkLit = changetype<usize>(l); }
 
   clear(): void {
-    this.eventId.clear();
+    memory.fill(SPANS, 0, SPAN_COUNT * SPAN_SIZE);
     this.hasEventStart = false;
-    this.eventCode.clear();
-    this.outcome = NO_TUPLE;
-    this.actionType.clear();
-    this.operationName.clear();
-    this.version.clear();
-    this.flowState.clear();
-    this.flowEncryption.clear();
-    this.ruleName.clear();
-    this.network = null;
-    this.ianaNumber.clear();
-    this.observerMac.clear();
-    this.source.clear();
-    this.destination.clear();
+    this.outcomeLit = changetype<usize>(NO_TUPLE);
+    this.networkLit = 0;
+    this.source.port = -1;
+    this.source.hasPackets = false;
+    this.source.hasBytes = false;
+    this.destination.port = -1;
+    this.destination.hasPackets = false;
+    this.destination.hasBytes = false;
   }
 }
 
+// One block for the event, its two endpoints and all its spans.
+const SPAN_SIZE = <i32>offsetof<Span>();
+const SPAN_COUNT = 15;
+const ENDPOINT_SIZE = <i32>offsetof<Endpoint>();
+const SPANS: usize = memory.data(SPAN_COUNT * SPAN_SIZE, 8);
+const ENDPOINTS: usize = memory.data(2 * ENDPOINT_SIZE, 8);
+const EVENT: usize = memory.data(<i32>offsetof<EcsEvent>(), 8);
+let nextSpan = SPANS;
+function span(): Span {
+  const s = changetype<Span>(nextSpan);
+  nextSpan += <usize>SPAN_SIZE;
+  return s;
+}
+function endpoint(at: usize): Endpoint {
+  const e = changetype<Endpoint>(at);
+  e.ip = span();
+  e.mac = span();
+  return e;
+}
+
 /** The one event being built; reused for every record (cleared first). */
-export const ecs = new EcsEvent();
+export const ecs = changetype<EcsEvent>(EVENT);
+ecs.message = span();
+ecs.eventId = span();
+ecs.eventCode = span();
+ecs.actionType = span();
+ecs.operationName = span();
+ecs.version = span();
+ecs.flowState = span();
+ecs.flowEncryption = span();
+ecs.ruleName = span();
+ecs.ianaNumber = span();
+ecs.observerMac = span();
+ecs.source = endpoint(ENDPOINTS);
+ecs.destination = endpoint(ENDPOINTS + <usize>ENDPOINT_SIZE);
+ecs.clear();
 
 // The event is written as fixed fragments with the optional members in between. Every object
 // opens with a member it always has (or is only opened once one is known to be there), so no
@@ -204,7 +245,7 @@ function escapedAt(o: usize, ptr: usize, len: i32): usize {
 
 @inline function numberMemberAt(o: usize, start: usize, k: Lit, v: u64): usize {
   if (o != start) o = byteAt(o, 0x2c);
-  return u64At(litAt(o, k), v);
+  return numberAt(litAt(o, k), v);
 }
 
 function endpointAt(o: usize, opening: Lit, e: Endpoint): usize {

@@ -154,14 +154,16 @@ let sawControlSpace: bool = false;
   return p;
 }
 
-/** For 8 string bytes: a mask whose lowest set bit marks the first quote, backslash, control
- * character or byte >= 0x80 (higher bits may be spurious borrows, the lowest never is). A byte
- * >= 0x80 is marked by its own high bit, which also makes the `& ~x` of the control-character
- * test unnecessary. */
+/** For 8 string bytes: the high bit of each byte that is a quote, a backslash, a control
+ * character or >= 0x80. On the low 7 bits of each byte, adding 0x7f sets the high bit unless the
+ * byte was 0 (so, after an xor, unless it equalled the xored value), and adding 0x60 sets it from
+ * 0x20 up; no sum carries into the next byte. */
 @inline function stringStops(x: u64): u64 {
-  const q = x ^ 0x2222222222222222;
-  const b = x ^ 0x5c5c5c5c5c5c5c5c;
-  return ((x - 0x2020202020202020) | x | ((q - 0x0101010101010101) & ~q) | ((b - 0x0101010101010101) & ~b)) & 0x8080808080808080;
+  const t = x & 0x7f7f7f7f7f7f7f7f;
+  const notQuote = (t ^ 0x2222222222222222) + 0x7f7f7f7f7f7f7f7f;
+  const notBackslash = (t ^ 0x5c5c5c5c5c5c5c5c) + 0x7f7f7f7f7f7f7f7f;
+  const notControl = t + 0x6060606060606060;
+  return (x | ~(notQuote & notBackslash & notControl)) & 0x8080808080808080;
 }
 
 /** From p (inside a string), the first quote, backslash, control character or byte >= 0x80, or
