@@ -27,32 +27,36 @@ export function nsg_flow_ecs(tag: usize, tagLen: u32, timeSec: u32, timeNsec: u3
 
 const SLOTS = 4;
 const SLOT_MAX: usize = 1 << 20;
-const slotPtr = new StaticArray<usize>(SLOTS);
-const slotCap = new StaticArray<usize>(SLOTS);
-const slotUsed = new StaticArray<bool>(SLOTS);
+// Per slot, at a fixed address: the block, its capacity, and whether it is handed out.
+const SLOT_TABLE: usize = memory.data(SLOTS * 12, 4);
+const S_PTR = 0;
+const S_CAP = 4;
+const S_USED = 8;
 
 export function malloc(size: usize): usize {
   if (size <= SLOT_MAX) {
-    for (let i = 0; i < SLOTS; i++) {
-      if (unchecked(slotUsed[i])) continue;
-      if (unchecked(slotCap[i]) < size) {
+    for (let slot = SLOT_TABLE; slot < SLOT_TABLE + SLOTS * 12; slot += 12) {
+      if (load<u32>(slot, S_USED) != 0) continue;
+      let ptr = load<usize>(slot, S_PTR);
+      if (load<usize>(slot, S_CAP) < size) {
         // The old content is not kept: a block is only handed out empty.
-        if (unchecked(slotCap[i]) > 0) heap.free(unchecked(slotPtr[i]));
+        if (ptr != 0) heap.free(ptr);
         const cap = size < 4096 ? <usize>4096 : size;
-        unchecked(slotPtr[i] = heap.alloc(cap));
-        unchecked(slotCap[i] = cap);
+        ptr = heap.alloc(cap);
+        store<usize>(slot, ptr, S_PTR);
+        store<usize>(slot, cap, S_CAP);
       }
-      unchecked(slotUsed[i] = true);
-      return unchecked(slotPtr[i]);
+      store<u32>(slot, 1, S_USED);
+      return ptr;
     }
   }
   return heap.alloc(size);
 }
 
 export function free(ptr: usize): void {
-  for (let i = 0; i < SLOTS; i++) {
-    if (unchecked(slotPtr[i]) == ptr && unchecked(slotUsed[i])) {
-      unchecked(slotUsed[i] = false);
+  for (let slot = SLOT_TABLE; slot < SLOT_TABLE + SLOTS * 12; slot += 12) {
+    if (load<usize>(slot, S_PTR) == ptr && load<u32>(slot, S_USED) != 0) {
+      store<u32>(slot, 0, S_USED);
       return;
     }
   }
