@@ -148,30 +148,68 @@ ecs.clear();
 // The event is written as fixed fragments with the optional members in between. Every object
 // opens with a member it always has (or is only opened once one is known to be there), so no
 // member needs to look back to know whether a comma goes before it.
-const F_TIMESTAMP = lit('{"@timestamp":"');
-const F_MESSAGE = lit('","message":"');
-const F_EVENT = lit('","event":{"category":["network"]');
-const F_ID = lit(',"id":');
-const F_CODE = lit(',"code":');
-const F_START = lit(',"start":"');
-const F_TYPE = lit(',"type":');
-const F_PROPERTIES = lit(',"properties":{');
-const F_OPERATION_NAME = lit('"OperationName":');
-const F_VERSION = lit('"Version":');
-const F_FLOW_STATE = lit('"FlowState":');
-const F_FLOW_ENCRYPTION = lit('"FlowEncryption":');
-const F_RULE = lit(',"rule":{"name":');
-const F_OBSERVER = lit(',"observer":{"mac":');
-const F_SOURCE = lit(',"source":{');
-const F_DESTINATION = lit(',"destination":{');
-const F_IP = lit('"ip":');
-const F_ADDRESS = lit(',"address":');
-const F_PORT = lit('"port":');
-const F_MAC = lit('"mac":');
-const F_PACKETS = lit('"packets":');
-const F_BYTES = lit('"bytes":');
-const F_RELATED = lit(',"related":{"ip":[');
-const F_CLOSE_RELATED = lit(']}');
+// The fixed fragments, numbered: each one's (pointer, length) sits at a constant address in a
+// table, so writing one is two loads with constant addresses (a Lit held in a global costs a global
+// read, which WAMR's interpreter does with several dependent loads). The numbers and the texts go
+// in the same order.
+const F_TIMESTAMP = 0;
+const F_MESSAGE = 1;
+const F_EVENT = 2;
+const F_ID = 3;
+const F_CODE = 4;
+const F_START = 5;
+const F_TYPE = 6;
+const F_PROPERTIES = 7;
+const F_OPERATION_NAME = 8;
+const F_VERSION = 9;
+const F_FLOW_STATE = 10;
+const F_FLOW_ENCRYPTION = 11;
+const F_RULE = 12;
+const F_OBSERVER = 13;
+const F_SOURCE = 14;
+const F_DESTINATION = 15;
+const F_IP = 16;
+const F_ADDRESS = 17;
+const F_PORT = 18;
+const F_MAC = 19;
+const F_PACKETS = 20;
+const F_BYTES = 21;
+const F_RELATED = 22;
+const F_CLOSE_RELATED = 23;
+const FRAGMENT_TEXTS: string[] = [
+  '{"@timestamp":"',
+  '","message":"',
+  '","event":{"category":["network"]',
+  ',"id":',
+  ',"code":',
+  ',"start":"',
+  ',"type":',
+  ',"properties":{',
+  '"OperationName":',
+  '"Version":',
+  '"FlowState":',
+  '"FlowEncryption":',
+  ',"rule":{"name":',
+  ',"observer":{"mac":',
+  ',"source":{',
+  ',"destination":{',
+  '"ip":',
+  ',"address":',
+  '"port":',
+  '"mac":',
+  '"packets":',
+  '"bytes":',
+  ',"related":{"ip":[',
+  ']}',
+];
+const FRAGMENT_COUNT = 24;
+const FRAGMENTS: usize = memory.data(FRAGMENT_COUNT * 8, 8);
+for (let i = 0; i < FRAGMENT_COUNT; i++) {
+  const l = lit(FRAGMENT_TEXTS[i]);
+  __pin(changetype<usize>(l.buf)); // kept for the instance's life: the table points into it
+  store<usize>(FRAGMENTS + <usize>(i << 3), l.ptr);
+  store<i32>(FRAGMENTS + <usize>(i << 3), l.len, 4);
+}
 
 /** Addresses, ports and counters of a parsed tuple (both intakes). */
 export function fillEndpoints(): void {
@@ -182,14 +220,14 @@ export function fillEndpoints(): void {
   d.ip.set(tuple.dstIpPtr, tuple.dstIpLen, true);
   s.port = tuple.srcPort;
   d.port = tuple.dstPort;
-  s.hasPackets = unchecked(tuple.counterPresent[0]);
-  s.packets = unchecked(tuple.counters[0]);
-  s.hasBytes = unchecked(tuple.counterPresent[1]);
-  s.bytes = unchecked(tuple.counters[1]);
-  d.hasPackets = unchecked(tuple.counterPresent[2]);
-  d.packets = unchecked(tuple.counters[2]);
-  d.hasBytes = unchecked(tuple.counterPresent[3]);
-  d.bytes = unchecked(tuple.counters[3]);
+  s.hasPackets = tuple.hasCounter(0);
+  s.packets = tuple.counter(0);
+  s.hasBytes = tuple.hasCounter(1);
+  s.bytes = tuple.counter(1);
+  d.hasPackets = tuple.hasCounter(2);
+  d.packets = tuple.counter(2);
+  d.hasBytes = tuple.hasCounter(3);
+  d.bytes = tuple.counter(3);
 }
 
 // The writer keeps its output position in a local, `o` (globals cost several loads each in WAMR's
@@ -204,6 +242,12 @@ export function fillEndpoints(): void {
 
 @inline function litAt(o: usize, l: Lit): usize {
   return bytesAt(o, l.ptr, l.len);
+}
+
+/** Fixed fragment number f (a constant). */
+@inline function fragAt(o: usize, f: i32): usize {
+  const at = FRAGMENTS + (<usize>f << 3);
+  return bytesAt(o, load<usize>(at), load<i32>(at, 4));
 }
 
 @inline function byteAt(o: usize, b: u8): usize {
@@ -230,31 +274,31 @@ function escapedAt(o: usize, ptr: usize, len: i32): usize {
 }
 
 /** `k` (which opens with its comma) and the span as a string, when the span is there. */
-@inline function optionalAt(o: usize, k: Lit, s: Span): usize {
+@inline function optionalAt(o: usize, k: i32, s: Span): usize {
   if (s.len <= 0) return o;
-  return stringAt(litAt(o, k), s);
+  return stringAt(fragAt(o, k), s);
 }
 
 /** A member of an object whose members may or may not be there: a comma first unless it is
  * the first (o == start, the position just after the object's brace). */
-@inline function memberAt(o: usize, start: usize, k: Lit, s: Span): usize {
+@inline function memberAt(o: usize, start: usize, k: i32, s: Span): usize {
   if (s.len <= 0) return o;
   if (o != start) o = byteAt(o, 0x2c);
-  return stringAt(litAt(o, k), s);
+  return stringAt(fragAt(o, k), s);
 }
 
-@inline function numberMemberAt(o: usize, start: usize, k: Lit, v: u64): usize {
+@inline function numberMemberAt(o: usize, start: usize, k: i32, v: u64): usize {
   if (o != start) o = byteAt(o, 0x2c);
-  return numberAt(litAt(o, k), v);
+  return numberAt(fragAt(o, k), v);
 }
 
-function endpointAt(o: usize, opening: Lit, e: Endpoint): usize {
+function endpointAt(o: usize, opening: i32, e: Endpoint): usize {
   if (!e.ip.present && e.port < 0 && !e.mac.present && !e.hasPackets && !e.hasBytes) return o;
-  o = litAt(o, opening);
+  o = fragAt(o, opening);
   const start = o;
   if (e.ip.present) {
-    o = stringAt(litAt(o, F_IP), e.ip);
-    o = stringAt(litAt(o, F_ADDRESS), e.ip);
+    o = stringAt(fragAt(o, F_IP), e.ip);
+    o = stringAt(fragAt(o, F_ADDRESS), e.ip);
   }
   if (e.port >= 0) o = numberMemberAt(o, start, F_PORT, <u64>e.port);
   o = memberAt(o, start, F_MAC, e.mac);
@@ -267,39 +311,39 @@ function endpointAt(o: usize, opening: Lit, e: Endpoint): usize {
   const s = ecs.source.ip;
   const d = ecs.destination.ip;
   if (!s.present && !d.present) return o;
-  o = litAt(o, F_RELATED);
+  o = fragAt(o, F_RELATED);
   if (s.present) o = stringAt(o, s);
   if (d.present && !spansEqual(s.ptr, s.len, d.ptr, d.len)) {
     if (s.present) o = byteAt(o, 0x2c);
     o = stringAt(o, d);
   }
-  return litAt(o, F_CLOSE_RELATED);
+  return fragAt(o, F_CLOSE_RELATED);
 }
 
 /** Writes `ecs` as one JSON object; @timestamp is the text in timeText. */
 export function writeEcsEvent(): void {
   const e = ecs;
   let o = outputEnd();
-  o = litAt(o, F_TIMESTAMP);
+  o = fragAt(o, F_TIMESTAMP);
   o = bytesAt(o, timeText, timeTextLen);
-  o = litAt(o, F_MESSAGE);
+  o = fragAt(o, F_MESSAGE);
   // The scanner escaped the raw event on its way through it (json-scanner.ts, escapedCopyOf).
   const escaped = escapedCopyOf(e.message.ptr, e.message.len);
   if (escaped >= 0) o = bytesAt(o, escapedCopy, escaped);
   else o = escapedAt(o, e.message.ptr, e.message.len);
 
-  o = litAt(o, F_EVENT);
+  o = fragAt(o, F_EVENT);
   o = optionalAt(o, F_ID, e.eventId);
   o = optionalAt(o, F_CODE, e.eventCode);
   if (e.hasEventStart) {
-    o = litAt(o, F_START);
+    o = fragAt(o, F_START);
     o = bytesAt(o, timeText, timeTextLen);
     o = byteAt(o, 0x22);
   }
   o = litAt(o, e.outcome);
   o = optionalAt(o, F_TYPE, e.actionType);
   if (e.operationName.present || e.version.present || e.flowState.present || e.flowEncryption.present) {
-    o = litAt(o, F_PROPERTIES);
+    o = fragAt(o, F_PROPERTIES);
     const start = o;
     o = memberAt(o, start, F_OPERATION_NAME, e.operationName);
     o = memberAt(o, start, F_VERSION, e.version);
@@ -310,7 +354,7 @@ export function writeEcsEvent(): void {
   o = byteAt(o, 0x7d);
 
   if (e.ruleName.present) {
-    o = stringAt(litAt(o, F_RULE), e.ruleName);
+    o = stringAt(fragAt(o, F_RULE), e.ruleName);
     o = byteAt(o, 0x7d);
   }
   const network = e.network;
@@ -319,7 +363,7 @@ export function writeEcsEvent(): void {
     if (e.ianaNumber.present) o = byteAt(stringAt(o, e.ianaNumber), 0x7d);
   }
   if (e.observerMac.present) {
-    o = stringAt(litAt(o, F_OBSERVER), e.observerMac);
+    o = stringAt(fragAt(o, F_OBSERVER), e.observerMac);
     o = byteAt(o, 0x7d);
   }
   o = endpointAt(o, F_SOURCE, e.source);

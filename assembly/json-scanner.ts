@@ -168,8 +168,9 @@ let sawControlSpace: bool = false;
 
 /** From p (inside a string), the first quote, backslash, control character or byte >= 0x80, or
  * `end`. The last bytes of the record are read as one word ending at `end`, whose bytes past the
- * string's end are shifted in as zeros: control characters, so they stop the search at `end`. */
-@inline function stringStop(p: usize): usize {
+ * string's end are shifted in as zeros: control characters, so they stop the search at `end`.
+ * `end` and `base` come as arguments: locals are free in the interpreter, globals are loads. */
+@inline function stringStop(p: usize, end: usize, base: usize): usize {
   if (ASC_FEATURE_SIMD) {
     const quote = i8x16.splat(0x22);
     const backslash = i8x16.splat(0x5c);
@@ -247,14 +248,14 @@ function stringRest(p: usize): usize {
     } else {
       p++;
     }
-    p = stringStop(p);
+    p = stringStop(p, end, base);
   }
   return 0; // not reached
 }
 
 /** p is just after the opening quote. Returns the position after the closing quote, or 0. */
 @inline function scanString(p: usize): usize {
-  let q = stringStop(p);
+  let q = stringStop(p, end, base);
   if (q >= end || load<u8>(q) != 0x22) {
     q = stringRest(q);
     if (q == 0) return 0;
@@ -606,17 +607,18 @@ export function scanRecord(ptr: usize, len: i32): i32 {
   }
   // The escaped copy is written as the members go by: o is its end, from the first byte of the
   // record not yet in it. Nested values switch it off (the writer escapes such a record itself).
+  const e = end; // a local: the interpreter reads a global with several loads
   let escaping = len <= ESCAPED_MAX;
   let o = escapedCopy;
   let from = ptr;
   let member = 0;
   while (true) {
     // The key.
-    if (p >= end || load<u8>(p) != 0x22) { fail(SCAN_INVALID_JSON, p); return scanError; }
+    if (p >= e || load<u8>(p) != 0x22) { fail(SCAN_INVALID_JSON, p); return scanError; }
     const k0 = p;
-    let k1 = stringStop(p + 1);
+    let k1 = stringStop(p + 1, e, ptr);
     let keyEscaped = false;
-    if (k1 >= end || load<u8>(k1) != 0x22) {
+    if (k1 >= e || load<u8>(k1) != 0x22) {
       k1 = stringRest(k1);
       if (k1 == 0) return scanError;
       keyEscaped = restEscaped;
@@ -637,21 +639,21 @@ export function scanRecord(ptr: usize, len: i32): i32 {
     p = k1 + 1;
     // The colon, and the value: `:"` (a string, straight after) is one load.
     let c: u32 = 0x22;
-    if (p + 1 < end && load<u16>(p) == 0x223a) {
+    if (p + 1 < e && load<u16>(p) == 0x223a) {
       p++;
     } else {
-      if (p < end && load<u8>(p) <= 0x20) p = skipWs(p);
-      if (p >= end || load<u8>(p) != 0x3a) { fail(SCAN_INVALID_JSON, p); return scanError; }
+      if (p < e && load<u8>(p) <= 0x20) p = skipWs(p);
+      if (p >= e || load<u8>(p) != 0x3a) { fail(SCAN_INVALID_JSON, p); return scanError; }
       p++;
-      if (p < end && load<u8>(p) <= 0x20) p = skipWs(p);
-      if (p >= end) { fail(SCAN_INVALID_JSON, p); return scanError; }
+      if (p < e && load<u8>(p) <= 0x20) p = skipWs(p);
+      if (p >= e) { fail(SCAN_INVALID_JSON, p); return scanError; }
       c = <u32>load<u8>(p);
     }
     if (c == 0x22) {
       const v0 = p;
-      let v1 = stringStop(p + 1);
+      let v1 = stringStop(p + 1, e, ptr);
       let valueEscaped = false;
-      if (v1 >= end || load<u8>(v1) != 0x22) {
+      if (v1 >= e || load<u8>(v1) != 0x22) {
         v1 = stringRest(v1);
         if (v1 == 0) return scanError;
         valueEscaped = restEscaped;
@@ -685,27 +687,27 @@ export function scanRecord(ptr: usize, len: i32): i32 {
       if (p == 0) return scanError;
       if (field >= 0) setEntry(field, kind, v0, <i32>(p - v0), member, true);
     }
-    // A comma and the next member (`,"` is one load), or the end of the object.
-    if (p + 1 < end && load<u16>(p) == 0x222c) {
+    // A comma and the next member (`,"` is one load), or the e of the object.
+    if (p + 1 < e && load<u16>(p) == 0x222c) {
       p++;
       member++;
       continue;
     }
-    if (p < end && load<u8>(p) <= 0x20) p = skipWs(p);
-    if (p >= end) { fail(SCAN_INVALID_JSON, p); return scanError; }
+    if (p < e && load<u8>(p) <= 0x20) p = skipWs(p);
+    if (p >= e) { fail(SCAN_INVALID_JSON, p); return scanError; }
     const d = load<u8>(p);
     if (d == 0x2c) {
       p++;
-      if (p < end && load<u8>(p) <= 0x20) p = skipWs(p);
+      if (p < e && load<u8>(p) <= 0x20) p = skipWs(p);
       member++;
       continue;
     }
     if (d == 0x7d) {
       p = skipWs(p + 1);
-      if (p != end) fail(SCAN_INVALID_JSON, p);
+      if (p != e) fail(SCAN_INVALID_JSON, p);
       else if (tooDeepAt >= 0) return tooDeep();
       else if (escaping && !sawControlSpace) {
-        const rest = end - from;
+        const rest = e - from;
         memory.copy(o, from, rest);
         escapedLen = <i32>(o + rest - escapedCopy);
         escapedOf = ptr;

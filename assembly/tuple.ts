@@ -29,9 +29,16 @@ export let decision: u8 = 0;
 export let state: u8 = 0;
 export let encryptionPtr: usize = 0;
 export let encryptionLen: i32 = 0;
-/** Source packets, source bytes, destination packets, destination bytes. */
-export const counters = new StaticArray<u64>(4);
-export const counterPresent = new StaticArray<bool>(4);
+// The four counters (source packets, source bytes, destination packets, destination bytes), at a
+// fixed address: 8 bytes of value, then whether it is there.
+const COUNTERS: usize = memory.data(4 * 16, 8);
+@inline function setCounter(k: i32, v: u64, present: bool): void {
+  store<u64>(COUNTERS + (<usize>k << 4), v);
+  store<u8>(COUNTERS + (<usize>k << 4), <u8>present, 8);
+}
+/** Counter k (0-3); 0 when absent. */
+@inline export function counter(k: i32): u64 { return load<u64>(COUNTERS + (<usize>k << 4)); }
+@inline export function hasCounter(k: i32): bool { return load<u8>(COUNTERS + (<usize>k << 4), 8) != 0; }
 
 const COMMA: u32 = 0x2c;
 
@@ -142,7 +149,7 @@ function parseCounters(p: usize, end: usize): bool {
       p++; // the comma
     }
     if (p >= end || <u32>load<u8>(p) == COMMA) {
-      unchecked(counterPresent[k] = false);
+      setCounter(k, 0, false);
       continue;
     }
     const start = p;
@@ -155,8 +162,7 @@ function parseCounters(p: usize, end: usize): bool {
       digitsField(start, start + 19, 19);
       value = value * 10 + last;
     }
-    unchecked(counters[k] = value);
-    unchecked(counterPresent[k] = true);
+    setCounter(k, value, true);
     p = q;
   }
   return p == end;
@@ -174,7 +180,7 @@ function fitsU64(p: usize): bool {
 }
 
 function noCounters(): void {
-  for (let k = 0; k < 4; k++) unchecked(counterPresent[k] = false);
+  memory.fill(COUNTERS, 0, 4 * 16);
 }
 
 /** `epoch,src,dst,sport,dport,T|U,I|O,A|D[,B|C|E|,n,n,n,n]` */

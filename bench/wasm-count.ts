@@ -3,7 +3,7 @@
 // measure that decides optimisations for Fluent Bit's WAMR interpreter, which runs a module one
 // instruction at a time (CPU time on a shared 2-core machine is too noisy for small changes).
 //
-//   node dist/bench/wasm-count.js [--wasm FILE] [--function NAME] [--records N] [--top N] [--raw-utf8] [--lines]
+//   node dist/bench/wasm-count.js [--wasm FILE] [--function NAME] [--records N] [--top N] [--raw-utf8] [--lines] [--opcodes]
 //
 // The module is rewritten with a counter per function, bumped at the start of every straight run
 // of instructions by the run's length, then called as Fluent Bit calls it
@@ -80,6 +80,13 @@ function section(id: number, content: number[] | Uint8Array): Buffer {
 
 // Opcodes after which a new straight run starts (control flow), and those not dispatched on
 // their own by WAMR's fast interpreter.
+const OPCODE_NAMES: Record<number, string> = {
+  0x00: "unreachable", 0x04: "if", 0x05: "else", 0x0c: "br", 0x0d: "br_if", 0x0e: "br_table", 0x0f: "return",
+  0x10: "call", 0x11: "call_indirect", 0x1b: "select", 0x21: "local.set", 0x23: "global.get", 0x24: "global.set",
+  0xfc0a: "memory.copy", 0xfc0b: "memory.fill",
+};
+for (let op = 0x28; op <= 0x35; op++) OPCODE_NAMES[op] = "load";
+for (let op = 0x36; op <= 0x3e; op++) OPCODE_NAMES[op] = "store";
 const RUN_ENDERS = new Set([0x00, 0x02, 0x03, 0x04, 0x05, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f]);
 const FREE = new Set([0x01, 0x02, 0x03, 0x0b, 0x1a, 0x20, 0x22, 0x41, 0x42, 0x43, 0x44]);
 
@@ -115,8 +122,9 @@ function skipImmediates(r: Reader, op: number): void {
 interface Run {
   func: number;
   ops: number;
-  /** File offsets of the counted instructions. */
+  /** File offsets of the counted instructions, and their opcodes (0xfc-prefixed ones as 0xfc00 + n). */
   offsets: number[];
+  opcodes: number[];
   /** Whether this is the function's entry run (its count is the function's calls). */
   entry: boolean;
 }
@@ -185,21 +193,23 @@ export function instrument(wasm: Uint8Array): Instrumented {
       for (let i = 0; i < groups; i++) { sr.u32(); sr.byte(); }
       const code: number[] = [...s.body.subarray(localsStart, sr.p)];
       let runStart = sr.p;
-      let run: Run = { func: f, ops: 0, offsets: [], entry: true };
+      let run: Run = { func: f, ops: 0, offsets: [], opcodes: [], entry: true };
       const flush = (to: number) => {
         code.push(...bump(firstCounter + runs.length, 1));
         runs.push(run);
         code.push(...s.body.subarray(runStart, to));
         runStart = to;
-        run = { func: f, ops: 0, offsets: [], entry: false };
+        run = { func: f, ops: 0, offsets: [], opcodes: [], entry: false };
       };
       while (sr.p < end) {
         const at = sr.p;
         const op = sr.byte();
+        const sub = op === 0xfc ? s.body[sr.p]! : 0;
         skipImmediates(sr, op);
         if (!FREE.has(op)) {
           run.ops++;
           run.offsets.push(s.at + at);
+          run.opcodes.push(op === 0xfc ? 0xfc00 + sub : op);
         }
         if (RUN_ENDERS.has(op) && sr.p < end) flush(sr.p);
       }
@@ -297,6 +307,8 @@ export interface Profile {
   byFunction: Count[];
   /** Ops per record by source line (needs the source map). */
   byLine?: { line: string; ops: number }[];
+  /** Ops per record by opcode. */
+  byOpcode: { opcode: string; ops: number }[];
 }
 
 /** Per-record ops and calls of each function over `records` (JSON texts as Fluent Bit passes them). */
@@ -317,7 +329,12 @@ export function countPerRecord(wasm: Uint8Array, functionName: string, records: 
     funcs[run.func]!.ops += run.ops * executions[i]!;
     if (run.entry) funcs[run.func]!.calls += executions[i]!;
   });
+  const opcodes = new Map<number, number>();
+  inst.runs.forEach((run, i) => {
+    for (const op of run.opcodes) opcodes.set(op, (opcodes.get(op) ?? 0) + executions[i]!);
+  });
   const profile: Profile = {
+    byOpcode: [...opcodes].map(([op, ops]) => ({ opcode: OPCODE_NAMES[op] ?? `0x${op.toString(16)}`, ops })).sort((a, b) => b.ops - a.ops),
     total: funcs.reduce((s, c) => s + c.ops, 0),
     calls: funcs.reduce((s, c) => s + c.calls, 0),
     byFunction: funcs.filter((c) => c.ops > 0 || c.calls > 0).sort((a, b) => b.ops - a.ops),
@@ -344,7 +361,7 @@ export function flattenedRecords(n: number, escapeUnicode = true): string[] {
 }
 
 function main(argv: string[]): void {
-  let wasmFile = builtWasm("nsg-flow-ecs.wasm"), fn = "nsg_flow_ecs", records = 2000, top = 25, escapeUnicode = true, lines = false;
+  let wasmFile = builtWasm("nsg-flow-ecs.wasm"), fn = "nsg_flow_ecs", records = 2000, top = 25, escapeUnicode = true, lines = false, opcodes = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--wasm") wasmFile = argv[++i]!;
@@ -353,12 +370,17 @@ function main(argv: string[]): void {
     else if (a === "--top") top = Number(argv[++i]);
     else if (a === "--raw-utf8") escapeUnicode = false;
     else if (a === "--lines") lines = true;
+    else if (a === "--opcodes") opcodes = true;
     else throw new Error(`unknown option ${a}`);
   }
   const r = countPerRecord(readFileSync(wasmFile), fn, flattenedRecords(records, escapeUnicode), lines ? `${wasmFile}.map` : undefined);
   console.log(`${wasmFile} ${fn}: ${r.total.toFixed(0)} ops and ${r.calls.toFixed(1)} calls per record (${records} records)`);
   for (const c of r.byFunction.slice(0, top)) {
     console.log(`${c.ops.toFixed(1).padStart(10)} ops ${c.calls.toFixed(2).padStart(8)} calls  ${c.name}`);
+  }
+  if (opcodes) {
+    console.log("by opcode:");
+    for (const o of r.byOpcode.slice(0, top)) console.log(`${o.ops.toFixed(1).padStart(10)} ops  ${o.opcode}`);
   }
   if (r.byLine) {
     console.log("by source line:");

@@ -38,7 +38,7 @@ export function malloc(size: usize): usize {
     for (let slot = SLOT_TABLE; slot < SLOT_TABLE + SLOTS * 12; slot += 12) {
       if (load<u32>(slot, S_USED) != 0) continue;
       let ptr = load<usize>(slot, S_PTR);
-      if (load<usize>(slot, S_CAP) < size) {
+      if (ptr == 0 || load<usize>(slot, S_CAP) < size) {
         // The old content is not kept: a block is only handed out empty.
         if (ptr != 0) heap.free(ptr);
         const cap = size < 4096 ? <usize>4096 : size;
