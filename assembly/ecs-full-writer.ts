@@ -1,0 +1,378 @@
+// The full-ECS profile (option `profile: "ecs"`, Fluent Bit function nsg_flow_ecs_full): each
+// flow tuple as a complete ECS event — the tuple's own time, Community ID, totals, cloud and
+// resource context, the MAC on the NIC's side — where the documented profile writes what the
+// documented intake expects. It reads what the mapping already parsed (`ecs`, `facts`, the tuple,
+// the scanner's fields) and writes the event; the contract is DEVELOPERS.md, "The full-ECS
+// profile", and host/reference.ts writes the same bytes.
+import { Lit, lit } from "./bytes";
+import { put, putLit, putBytes, putEscaped, putU64, reserve } from "./output";
+import { formatMicros, timeText, timeTextLen } from "./time";
+import * as tuple from "./tuple";
+import {
+  kindOf, ptrOf, lenOf, verbatimOf, hasText, V_STRING, V_NUMBER, F_RESOURCE_ID, F_FLOW_LOG_RESOURCE_ID,
+  F_TARGET_RESOURCE_ID, F_FLOW_LOG_GUID, F_ACL_ID, F_FLOW_LOG_VERSION,
+} from "./json-scanner";
+import { ecs, Span, Endpoint, putSpan, member, optional, numberMember } from "./ecs-writer";
+import { facts } from "./flow-facts";
+import { eventIdText, EVENT_ID_LEN } from "./event-id";
+import { ipToBytes } from "./ip-bytes";
+import { computeCommunityId, communityIdText, COMMUNITY_ID_LEN } from "./community-id";
+import { transportName } from "./iana-protocols";
+import { ResourceId, parseResourceId } from "./resource-id";
+import { normalizeMac, MAC_TEXT_LEN } from "./mac";
+import { communityIdSeed } from "./settings";
+
+export const ECS_VERSION = "8.17.0";
+
+// event.type and event.action/outcome of a parsed tuple, one run each (see DEVELOPERS.md for what
+// they mean): allowed or denied, and start/end where the flow state says so.
+const ALLOWED = lit(',"type":["connection","allowed"],"action":"allow","outcome":"success"');
+const ALLOWED_START = lit(',"type":["connection","allowed","start"],"action":"allow","outcome":"success"');
+const ALLOWED_END = lit(',"type":["connection","allowed","end"],"action":"allow","outcome":"success"');
+const DENIED = lit(',"type":["connection","denied"],"action":"deny","outcome":"failure"');
+const DENIED_START = lit(',"type":["connection","denied","start"],"action":"deny","outcome":"failure"');
+const DENIED_END = lit(',"type":["connection","denied","end"],"action":"deny","outcome":"failure"');
+
+const F_HEAD = lit('{"@timestamp":"');
+const F_MESSAGE = lit('","message":"');
+const F_EVENT = lit('","ecs":{"version":"' + ECS_VERSION + '"},"event":{"kind":"event","category":["network"]');
+const F_ID = lit(',"id":"');
+const F_CODE = lit(',"code":');
+const F_CREATED = lit(',"created":"');
+const F_START = lit(',"start":"');
+const F_END = lit(',"end":"');
+const F_CLOUD = lit(',"cloud":{"provider":"azure"');
+const F_ACCOUNT = lit(',"account":{"id":');
+const F_AZURE = lit(',"azure":{');
+const F_SUBSCRIPTION_ID = lit('"subscription_id":');
+const F_RESOURCE = lit('"resource":{');
+const F_TARGET_RESOURCE = lit('"target_resource":{');
+const F_RESOURCE_ID_KEY = lit('"id":');
+const F_GROUP = lit('"group":');
+const F_PROVIDER = lit('"provider":');
+const F_NAME = lit('"name":');
+const F_FLOW_LOG = lit('"flow_log":{');
+const F_VERSION = lit('"version":');
+const F_GUID = lit('"guid":');
+const F_ACL_ID_KEY = lit('"acl_id":');
+const F_FLOW = lit('"flow":{');
+const F_STATE = lit('"state":');
+const F_ENCRYPTION = lit('"encryption":');
+const F_NETWORK = lit(',"network":{');
+const F_TYPE = lit('"type":');
+const F_TRANSPORT = lit('"transport":');
+const F_IANA_NUMBER = lit('"iana_number":"');
+const F_DIRECTION = lit('"direction":');
+const F_COMMUNITY_ID = lit('"community_id":"');
+const F_BYTES = lit('"bytes":');
+const F_PACKETS = lit('"packets":');
+const F_OBSERVER_NSG = lit(',"observer":{"type":"firewall","vendor":"Microsoft","product":"Azure Network Watcher"');
+const F_OBSERVER_VNET = lit(',"observer":{"type":"sensor","vendor":"Microsoft","product":"Azure Network Watcher"');
+const F_OBSERVER_NAME = lit(',"name":');
+const F_OBSERVER_MAC = lit(',"mac":"');
+const F_RULE = lit(',"rule":{"name":');
+const F_SOURCE = lit(',"source":{');
+const F_DESTINATION = lit(',"destination":{');
+const F_IP = lit('"ip":');
+const F_ADDRESS = lit('"address":');
+const F_PORT = lit('"port":');
+const F_MAC = lit('"mac":"');
+const F_RELATED = lit(',"related":{"ip":[');
+const F_CLOSE_RELATED = lit(']}');
+
+const IPV4 = lit('"ipv4"');
+const IPV6 = lit('"ipv6"');
+const INBOUND = lit('"inbound"');
+const OUTBOUND = lit('"outbound"');
+const BEGIN = lit("begin");
+const CONTINUE = lit("continue");
+const END = lit("end");
+const DENY = lit("deny");
+
+const resource = new ResourceId();
+const target = new ResourceId();
+const part = new Span();
+const source = heap.alloc(16);
+const destination = heap.alloc(16);
+const macText = heap.alloc(MAC_TEXT_LEN);
+
+// event.created is the record's `time`, the same for every tuple of a record: formatted once.
+const createdText = heap.alloc(32);
+let createdLen = 0;
+let createdMicros: i64 = -1;
+
+/** `"key":"…"` from a part of a field, with the field's escaping. */
+function partMember(first: bool, key: Lit, ptr: usize, len: i32, verbatim: bool): bool {
+  part.set(ptr, len, verbatim);
+  return member(first, key, part);
+}
+
+/** A parsed resource id's members (opening and closing brace included), after `key`. */
+function resourceObject(first: bool, key: Lit, r: ResourceId, verbatim: bool, withSubscription: bool): bool {
+  if (r.len == 0) return first;
+  if (!first) put(0x2c);
+  putLit(key);
+  let f = partMember(true, F_RESOURCE_ID_KEY, r.ptr, r.len, verbatim);
+  if (withSubscription) f = partMember(f, F_SUBSCRIPTION_ID, r.subscriptionPtr, r.subscriptionLen, verbatim);
+  f = partMember(f, F_GROUP, r.groupPtr, r.groupLen, verbatim);
+  f = partMember(f, F_PROVIDER, r.providerPtr, r.providerLen, verbatim);
+  partMember(f, F_NAME, r.namePtr, r.nameLen, verbatim);
+  put(0x7d);
+  return false;
+}
+
+/** The resource ids of the intake: NSG `resourceId`; VNet `flowLogResourceID` (the flow log) and
+ * `targetResourceID` (the VNet, subnet or NIC it watches). Returns the main id's verbatim flag. */
+function parseResources(vnet: bool): bool {
+  const main = vnet ? F_FLOW_LOG_RESOURCE_ID : F_RESOURCE_ID;
+  if (hasText(main)) parseResourceId(ptrOf(main), lenOf(main), resource);
+  else resource.len = 0;
+  if (vnet && hasText(F_TARGET_RESOURCE_ID)) parseResourceId(ptrOf(F_TARGET_RESOURCE_ID), lenOf(F_TARGET_RESOURCE_ID), target);
+  else target.len = 0;
+  return verbatimOf(main);
+}
+
+function writeAzure(vnet: bool, verbatim: bool): void {
+  // azure.flow_log.version: NSG `version`; VNet `flowLogVersion`, a number's text as a string.
+  let versionPtr: usize = ecs.version.ptr;
+  let versionLen = ecs.version.len;
+  let versionVerbatim = ecs.version.verbatim;
+  if (vnet) {
+    const k = kindOf(F_FLOW_LOG_VERSION);
+    versionLen = k == V_STRING || k == V_NUMBER ? lenOf(F_FLOW_LOG_VERSION) : 0;
+    versionPtr = ptrOf(F_FLOW_LOG_VERSION);
+    versionVerbatim = verbatimOf(F_FLOW_LOG_VERSION);
+  }
+  const guid = vnet && hasText(F_FLOW_LOG_GUID);
+  const acl = vnet && hasText(F_ACL_ID);
+  const hasFlowLog = versionLen > 0 || guid || acl;
+  const hasFlow = ecs.flowState.present || ecs.flowEncryption.present;
+  if (resource.len == 0 && target.len == 0 && !hasFlowLog && !hasFlow) return;
+  putLit(F_AZURE);
+  let first = partMember(true, F_SUBSCRIPTION_ID, resource.subscriptionPtr, resource.subscriptionLen, verbatim);
+  first = resourceObject(first, F_RESOURCE, resource, verbatim, false);
+  first = resourceObject(first, F_TARGET_RESOURCE, target, verbatimOf(F_TARGET_RESOURCE_ID), true);
+  if (hasFlowLog) {
+    if (!first) put(0x2c);
+    putLit(F_FLOW_LOG);
+    let f = partMember(true, F_VERSION, versionPtr, versionLen, versionVerbatim);
+    if (guid) f = partMember(f, F_GUID, ptrOf(F_FLOW_LOG_GUID), lenOf(F_FLOW_LOG_GUID), verbatimOf(F_FLOW_LOG_GUID));
+    if (acl) partMember(f, F_ACL_ID_KEY, ptrOf(F_ACL_ID), lenOf(F_ACL_ID), verbatimOf(F_ACL_ID));
+    put(0x7d);
+    first = false;
+  }
+  if (hasFlow) {
+    if (!first) put(0x2c);
+    putLit(F_FLOW);
+    const f = member(true, F_STATE, ecs.flowState);
+    member(f, F_ENCRYPTION, ecs.flowEncryption);
+    put(0x7d);
+  }
+  put(0x7d);
+}
+
+/** One endpoint: `ip` only when the address is one (an NSG override may be any text), the
+ * address as given, the port, the MAC when this is the NIC's side, the counters. */
+function writeEndpoint(opening: Lit, e: Endpoint, isIp: bool, withMac: bool): void {
+  if (!e.ip.present && e.port < 0 && !withMac && !e.hasPackets && !e.hasBytes) return;
+  putLit(opening);
+  let first = true;
+  if (e.ip.present) {
+    if (isIp) {
+      putLit(F_IP);
+      putSpan(e.ip);
+      put(0x2c);
+    }
+    putLit(F_ADDRESS);
+    putSpan(e.ip);
+    first = false;
+  }
+  if (e.port >= 0) first = numberMember(first, F_PORT, <u64>e.port);
+  if (withMac) {
+    if (!first) put(0x2c);
+    putLit(F_MAC);
+    putBytes(macText, MAC_TEXT_LEN);
+    put(0x22);
+    first = false;
+  }
+  if (e.hasPackets) first = numberMember(first, F_PACKETS, e.packets);
+  if (e.hasBytes) numberMember(first, F_BYTES, e.bytes);
+  put(0x7d);
+}
+
+/** A total of both directions, or -1 when neither is there or it does not fit 64 bits. */
+@inline function total(hasA: bool, a: u64, hasB: bool, b: u64, out: StaticArray<u64>): bool {
+  if (!hasA && !hasB) return false;
+  const sum = (hasA ? a : 0) + (hasB ? b : 0);
+  if (hasA && hasB && sum < a) return false;
+  unchecked(out[0] = sum);
+  return true;
+}
+const sumOut = new StaticArray<u64>(1);
+
+/** Writes the event of a record the mapping accepted (facts, ecs), with event.id in eventIdText. */
+export function writeFullEvent(): void {
+  const vnet = facts.vnet;
+  const parsed = facts.tupleParsed;
+  const s = ecs.source;
+  const d = ecs.destination;
+  // Room beyond what the mapper reserved for the documented event: the keys are longer.
+  reserve(ecs.message.len * 24 + 4096);
+
+  // Times: event.created from `time`, then @timestamp (the tuple's time, else `time`) in timeText.
+  const hasCreated = facts.recordMicros >= 0;
+  if (hasCreated && facts.recordMicros != createdMicros) {
+    formatMicros(facts.recordMicros);
+    memory.copy(createdText, timeText, <usize>timeTextLen);
+    createdLen = timeTextLen;
+    createdMicros = facts.recordMicros;
+  }
+  const hasTupleTime = facts.tupleMicros >= 0;
+  formatMicros(hasTupleTime ? facts.tupleMicros : facts.recordMicros);
+
+  // Addresses as bytes: network.type, related.ip, source.ip/destination.ip, Community ID.
+  const sourceFamily = s.ip.present ? ipToBytes(s.ip.ptr, s.ip.len, source) : 0;
+  const destinationFamily = d.ip.present ? ipToBytes(d.ip.ptr, d.ip.len, destination) : 0;
+  const sameFamily = sourceFamily != 0 && sourceFamily == destinationFamily;
+
+  putLit(F_HEAD);
+  putBytes(timeText, timeTextLen);
+  putLit(F_MESSAGE);
+  putEscaped(ecs.message.ptr, ecs.message.len);
+  putLit(F_EVENT);
+  const state = parsed ? tuple.state : 0;
+  if (parsed) {
+    const denied = vnet ? state == 0x44 : tuple.decision == 0x44;
+    putLit(state == 0x42 ? (denied ? DENIED_START : ALLOWED_START)
+      : state == 0x45 ? (denied ? DENIED_END : ALLOWED_END)
+        : denied ? DENIED : ALLOWED);
+  }
+  putLit(F_ID);
+  putBytes(eventIdText, EVENT_ID_LEN);
+  put(0x22);
+  optional(F_CODE, ecs.eventCode);
+  if (hasCreated) {
+    putLit(F_CREATED);
+    putBytes(createdText, createdLen);
+    put(0x22);
+  }
+  if (hasTupleTime) {
+    putLit(F_START);
+    putBytes(timeText, timeTextLen);
+    put(0x22);
+    if (state == 0x45) {
+      putLit(F_END);
+      putBytes(timeText, timeTextLen);
+      put(0x22);
+    }
+  }
+  put(0x7d);
+
+  const verbatim = parseResources(vnet);
+  putLit(F_CLOUD);
+  if (resource.subscriptionLen > 0) {
+    putLit(F_ACCOUNT);
+    part.set(resource.subscriptionPtr, resource.subscriptionLen, verbatim);
+    putSpan(part);
+    put(0x7d);
+  }
+  put(0x7d);
+  if (vnet) {
+    // The documented VNet event has no flow state word; the full one spells the letter out.
+    if (parsed) ecs.flowState.setLit(state == 0x42 ? BEGIN : state == 0x43 ? CONTINUE : state == 0x45 ? END : DENY);
+  }
+  writeAzure(vnet, verbatim);
+
+  // network
+  let protocol: u32 = 256;
+  if (parsed) protocol = vnet ? <u32>parseProtocol() : (tuple.protocolLetter == 0x54 ? 6 : 17);
+  const hasBytes = total(s.hasBytes, s.bytes, d.hasBytes, d.bytes, sumOut);
+  const bytes = unchecked(sumOut[0]);
+  const hasPackets = total(s.hasPackets, s.packets, d.hasPackets, d.packets, sumOut);
+  const packets = unchecked(sumOut[0]);
+  if (sameFamily || parsed || hasBytes || hasPackets) {
+    putLit(F_NETWORK);
+    let first = true;
+    if (sameFamily) {
+      putLit(F_TYPE);
+      putLit(sourceFamily == 4 ? IPV4 : IPV6);
+      first = false;
+    }
+    if (parsed) {
+      const name = transportName(protocol);
+      if (name) {
+        if (!first) put(0x2c);
+        putLit(F_TRANSPORT);
+        put(0x22);
+        putLit(name);
+        put(0x22);
+        first = false;
+      }
+      if (!first) put(0x2c);
+      putLit(F_IANA_NUMBER);
+      putU64(<u64>protocol);
+      put(0x22);
+      put(0x2c);
+      putLit(F_DIRECTION);
+      putLit(tuple.direction == 0x49 ? INBOUND : OUTBOUND);
+      if (sameFamily && protocol < 256 && protocol != 1 && protocol != 58 && s.port >= 0 && d.port >= 0) {
+        computeCommunityId(communityIdSeed, source, <u32>s.port, destination, <u32>d.port, sourceFamily, protocol);
+        put(0x2c);
+        putLit(F_COMMUNITY_ID);
+        putBytes(communityIdText, COMMUNITY_ID_LEN);
+        put(0x22);
+      }
+    }
+    if (hasBytes) first = numberMember(first, F_BYTES, bytes);
+    if (hasPackets) numberMember(first, F_PACKETS, packets);
+    put(0x7d);
+  }
+
+  // observer: the NSG (NSG) or the flow log (VNet); the MAC is the NIC's.
+  const nicMac = vnet ? ecs.observerMac : ecs.source.mac;
+  const hasMac = nicMac.present && normalizeMac(nicMac.ptr, nicMac.len, macText);
+  putLit(vnet ? F_OBSERVER_VNET : F_OBSERVER_NSG);
+  if (resource.leafLen > 0) {
+    putLit(F_OBSERVER_NAME);
+    part.set(resource.leafPtr, resource.leafLen, verbatim);
+    putSpan(part);
+  }
+  if (hasMac) {
+    putLit(F_OBSERVER_MAC);
+    putBytes(macText, MAC_TEXT_LEN);
+    put(0x22);
+  }
+  put(0x7d);
+
+  if (ecs.ruleName.present) {
+    putLit(F_RULE);
+    putSpan(ecs.ruleName);
+    put(0x7d);
+  }
+  // The NIC is the destination of an inbound flow and the source of an outbound one.
+  const inbound = parsed && tuple.direction == 0x49;
+  const outbound = parsed && tuple.direction == 0x4f;
+  writeEndpoint(F_SOURCE, s, sourceFamily != 0, hasMac && outbound);
+  writeEndpoint(F_DESTINATION, d, destinationFamily != 0, hasMac && inbound);
+  writeRelatedIp(sourceFamily, destinationFamily);
+  put(0x7d);
+}
+
+function parseProtocol(): i32 {
+  let v = 0;
+  for (let i = 0; i < tuple.protocolLen; i++) v = v * 10 + <i32>(load<u8>(tuple.protocolPtr + <usize>i) - 0x30);
+  return v;
+}
+
+/** The distinct addresses that are IPs, source first; compared as bytes (`::1` and `0::1` are one
+ * address). */
+function writeRelatedIp(sourceFamily: i32, destinationFamily: i32): void {
+  if (sourceFamily == 0 && destinationFamily == 0) return;
+  putLit(F_RELATED);
+  if (sourceFamily != 0) putSpan(ecs.source.ip);
+  if (destinationFamily != 0 && !(sourceFamily == destinationFamily && memory.compare(source, destination, <usize>sourceFamily) == 0)) {
+    if (sourceFamily != 0) put(0x2c);
+    putSpan(ecs.destination.ip);
+  }
+  putLit(F_CLOSE_RELATED);
+}
