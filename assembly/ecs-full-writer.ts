@@ -13,7 +13,7 @@ import {
   F_TARGET_RESOURCE_ID, F_FLOW_LOG_GUID, F_ACL_ID, F_FLOW_LOG_VERSION,
 } from "./json-scanner";
 import { ecs, Span, Endpoint, putSpan, member, optional, numberMember } from "./ecs-writer";
-import { facts } from "./flow-facts";
+import { facts, NO_TIME } from "./flow-facts";
 import { eventIdText, EVENT_ID_LEN } from "./event-id";
 import { ipToBytes } from "./ip-bytes";
 import { computeCommunityId, communityIdText, COMMUNITY_ID_LEN } from "./community-id";
@@ -99,7 +99,7 @@ const macText = heap.alloc(MAC_TEXT_LEN);
 // event.created is the record's `time`, the same for every tuple of a record: formatted once.
 const createdText = heap.alloc(32);
 let createdLen = 0;
-let createdMicros: i64 = -1;
+let createdMicros: i64 = NO_TIME;
 
 /** `"key":"…"` from a part of a field, with the field's escaping. */
 function partMember(first: bool, key: Lit, ptr: usize, len: i32, verbatim: bool): bool {
@@ -126,9 +126,9 @@ function resourceObject(first: bool, key: Lit, r: ResourceId, verbatim: bool, wi
 function parseResources(vnet: bool): bool {
   const main = vnet ? F_FLOW_LOG_RESOURCE_ID : F_RESOURCE_ID;
   if (hasText(main)) parseResourceId(ptrOf(main), lenOf(main), resource);
-  else resource.len = 0;
+  else resource.clear();
   if (vnet && hasText(F_TARGET_RESOURCE_ID)) parseResourceId(ptrOf(F_TARGET_RESOURCE_ID), lenOf(F_TARGET_RESOURCE_ID), target);
-  else target.len = 0;
+  else target.clear();
   return verbatimOf(main);
 }
 
@@ -220,14 +220,14 @@ export function writeFullEvent(): void {
   reserve(ecs.message.len * 24 + 4096);
 
   // Times: event.created from `time`, then @timestamp (the tuple's time, else `time`) in timeText.
-  const hasCreated = facts.recordMicros >= 0;
+  const hasCreated = facts.recordMicros != NO_TIME;
   if (hasCreated && facts.recordMicros != createdMicros) {
     formatMicros(facts.recordMicros);
     memory.copy(createdText, timeText, <usize>timeTextLen);
     createdLen = timeTextLen;
     createdMicros = facts.recordMicros;
   }
-  const hasTupleTime = facts.tupleMicros >= 0;
+  const hasTupleTime = facts.tupleMicros != NO_TIME;
   formatMicros(hasTupleTime ? facts.tupleMicros : facts.recordMicros);
 
   // Addresses as bytes: network.type, related.ip, source.ip/destination.ip, Community ID.
@@ -315,6 +315,7 @@ export function writeFullEvent(): void {
       put(0x2c);
       putLit(F_DIRECTION);
       putLit(tuple.direction == 0x49 ? INBOUND : OUTBOUND);
+      first = false;
       if (sameFamily && protocol < 256 && protocol != 1 && protocol != 58 && s.port >= 0 && d.port >= 0) {
         computeCommunityId(communityIdSeed, source, <u32>s.port, destination, <u32>d.port, sourceFamily, protocol);
         put(0x2c);

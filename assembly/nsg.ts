@@ -37,14 +37,15 @@ export function mapNsg(): i32 {
 
   const parsed = hasText(F_FLOW0) && tuple.parseNsgTuple(ptrOf(F_FLOW0), lenOf(F_FLOW0));
   facts.tupleParsed = parsed;
-  facts.tupleMicros = parsed ? secondsToMicros(tuple.epoch) : -1;
+  const tupleMicros = parsed ? secondsToMicros(tuple.epoch) : -1;
+  if (tupleMicros >= 0) facts.tupleMicros = tupleMicros;
   if (hasText(F_TIME)) {
     if (!parseIsoTimeCached(ptrOf(F_TIME), lenOf(F_TIME))) return MAP_INVALID_TIME;
     facts.recordMicros = parsedMicros;
     facts.timestampMicros = parsedMicros;
   } else {
-    if (facts.tupleMicros < 0) return MAP_NO_TIMESTAMP;
-    facts.timestampMicros = facts.tupleMicros;
+    if (tupleMicros < 0) return MAP_NO_TIMESTAMP;
+    facts.timestampMicros = tupleMicros;
   }
 
   ecs.hasEventStart = true;

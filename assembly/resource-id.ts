@@ -22,6 +22,16 @@ export class ResourceId {
   nameLen: i32 = 0;
   leafPtr: usize = 0;
   leafLen: i32 = 0;
+
+  /** No id: every part absent. */
+  clear(): void {
+    this.len = 0;
+    this.subscriptionLen = 0;
+    this.groupLen = 0;
+    this.providerLen = 0;
+    this.nameLen = 0;
+    this.leafLen = 0;
+  }
 }
 
 /** The keywords in lower case; matched ASCII-case-insensitively. */
@@ -51,13 +61,9 @@ let end: usize = 0;
  * documented shape: the subscription, then optionally the group, then optionally the provider
  * and the name (`/subscriptions/<sub>/providers/…` is a subscription-level resource). */
 export function parseResourceId(ptr: usize, len: i32, into: ResourceId): void {
+  into.clear();
   into.ptr = ptr;
   into.len = len;
-  into.subscriptionLen = 0;
-  into.groupLen = 0;
-  into.providerLen = 0;
-  into.nameLen = 0;
-  into.leafLen = 0;
   end = ptr + <usize>len;
   if (len < 1 || load<u8>(ptr) != 0x2f) return;
   // /subscriptions/<sub>

@@ -19,7 +19,7 @@ export function mapVnet(): i32 {
   const parsed = tupleMicros >= 0;
   facts.vnet = true;
   facts.tupleParsed = parsed;
-  facts.tupleMicros = tupleMicros;
+  if (parsed) facts.tupleMicros = tupleMicros;
   const hasTime = hasText(F_TIME);
   if (hasTime && !parseIsoTimeCached(ptrOf(F_TIME), lenOf(F_TIME))) return MAP_INVALID_TIME;
   // `time` (which may precede 1970) stands in when the tuple has no usable epoch.
