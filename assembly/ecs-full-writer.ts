@@ -4,8 +4,10 @@
 // documented intake expects. It reads what the mapping already parsed (`ecs`, `facts`, the tuple,
 // the scanner's fields) and writes the event; the contract is DEVELOPERS.md, "The full-ECS
 // profile", and host/reference.ts writes the same bytes.
-import { Lit, lit } from "./bytes";
-import { put, putLit, putBytes, putEscaped, putU64, reserve } from "./output";
+import { Lit, lit, bytesEqual } from "./bytes";
+import {
+  put, putLit, putBytes, putEscaped, putU64, reserve, outBuf, outPos, ByteBuffer, redirectOutput, restoreOutput,
+} from "./output";
 import { formatMicros, timeText, timeTextLen } from "./time";
 import * as tuple from "./tuple";
 import {
@@ -14,8 +16,8 @@ import {
 } from "./json-scanner";
 import { ecs, Span, Endpoint, putSpan, member, optional, numberMember } from "./ecs-writer";
 import { facts, NO_TIME } from "./flow-facts";
-import { eventIdText, EVENT_ID_LEN } from "./event-id";
-import { ipToBytes } from "./ip-bytes";
+import { eventIdText, EVENT_ID_LEN, recordPrefixGeneration } from "./event-id";
+import { ipToBytes, knownIpToBytes } from "./ip-bytes";
 import { computeCommunityId, communityIdText, COMMUNITY_ID_LEN } from "./community-id";
 import { transportName } from "./iana-protocols";
 import { ResourceId, parseResourceId } from "./resource-id";
@@ -132,37 +134,114 @@ function parseResources(vnet: bool): bool {
   return verbatimOf(main);
 }
 
-function writeAzure(vnet: bool, verbatim: bool): void {
-  // azure.flow_log.version: NSG `version`; VNet `flowLogVersion`, a number's text as a string.
-  let versionPtr: usize = ecs.version.ptr;
-  let versionLen = ecs.version.len;
-  let versionVerbatim = ecs.version.verbatim;
-  if (vnet) {
-    const k = kindOf(F_FLOW_LOG_VERSION);
-    versionLen = k == V_STRING || k == V_NUMBER ? lenOf(F_FLOW_LOG_VERSION) : 0;
-    versionPtr = ptrOf(F_FLOW_LOG_VERSION);
-    versionVerbatim = verbatimOf(F_FLOW_LOG_VERSION);
-  }
+/** The members of `azure` that the flow group shares (all but `flow`), without braces. */
+function writeAzureMembers(vnet: bool, verbatim: bool): void {
   const guid = vnet && hasText(F_FLOW_LOG_GUID);
   const acl = vnet && hasText(F_ACL_ID);
-  const hasFlowLog = versionLen > 0 || guid || acl;
-  const hasFlow = ecs.flowState.present || ecs.flowEncryption.present;
-  if (resource.len == 0 && target.len == 0 && !hasFlowLog && !hasFlow) return;
-  putLit(F_AZURE);
   let first = partMember(true, F_SUBSCRIPTION_ID, resource.subscriptionPtr, resource.subscriptionLen, verbatim);
   first = resourceObject(first, F_RESOURCE, resource, verbatim, false);
   first = resourceObject(first, F_TARGET_RESOURCE, target, verbatimOf(F_TARGET_RESOURCE_ID), true);
-  if (hasFlowLog) {
+  if (versionLen > 0 || guid || acl) {
     if (!first) put(0x2c);
     putLit(F_FLOW_LOG);
     let f = partMember(true, F_VERSION, versionPtr, versionLen, versionVerbatim);
     if (guid) f = partMember(f, F_GUID, ptrOf(F_FLOW_LOG_GUID), lenOf(F_FLOW_LOG_GUID), verbatimOf(F_FLOW_LOG_GUID));
     if (acl) partMember(f, F_ACL_ID_KEY, ptrOf(F_ACL_ID), lenOf(F_ACL_ID), verbatimOf(F_ACL_ID));
     put(0x7d);
-    first = false;
   }
+}
+
+/** `cloud` and `observer`: what the flow group shares outside `azure`. Sets hasMac/macText. */
+function writeCloudAndObserver(vnet: bool, verbatim: bool): void {
+  putLit(F_CLOUD);
+  if (resource.subscriptionLen > 0) {
+    putLit(F_ACCOUNT);
+    part.set(resource.subscriptionPtr, resource.subscriptionLen, verbatim);
+    putSpan(part);
+    put(0x7d);
+  }
+  put(0x7d);
+  // observer: the NSG (NSG) or the flow log (VNet); the MAC is the NIC's.
+  const nicMac = vnet ? ecs.observerMac : ecs.source.mac;
+  hasMac = nicMac.present && normalizeMac(nicMac.ptr, nicMac.len, macText);
+  putLit(vnet ? F_OBSERVER_VNET : F_OBSERVER_NSG);
+  if (resource.leafLen > 0) {
+    putLit(F_OBSERVER_NAME);
+    part.set(resource.leafPtr, resource.leafLen, verbatim);
+    putSpan(part);
+  }
+  if (hasMac) {
+    putLit(F_OBSERVER_MAC);
+    putBytes(macText, MAC_TEXT_LEN);
+    put(0x22);
+  }
+  put(0x7d);
+}
+
+// What the tuples of one flow group share, written once per group and copied for the others:
+// `cloud` and `observer` (groupHead), the members of `azure` but `flow` (groupAzure). They are
+// made of event.id prefix fields (the resource ids, flow log GUID, ACL, MAC) plus the intake and
+// the version, so the group is the same while event-id.ts has hashed no new prefix and those
+// two have not changed.
+const groupHead = new ByteBuffer();
+const groupAzure = new ByteBuffer();
+const groupVersion = new ByteBuffer();
+let groupGeneration: u32 = 0;
+let groupVnet = false;
+let groupValid = false;
+let hasMac = false;
+
+// azure.flow_log.version: NSG `version`; VNet `flowLogVersion`, a number's text as a string.
+let versionPtr: usize = 0;
+let versionLen: i32 = 0;
+let versionVerbatim = true;
+
+function findVersion(vnet: bool): void {
+  if (vnet) {
+    const k = kindOf(F_FLOW_LOG_VERSION);
+    versionLen = k == V_STRING || k == V_NUMBER ? lenOf(F_FLOW_LOG_VERSION) : 0;
+    versionPtr = ptrOf(F_FLOW_LOG_VERSION);
+    versionVerbatim = verbatimOf(F_FLOW_LOG_VERSION);
+  } else {
+    versionPtr = ecs.version.ptr;
+    versionLen = ecs.version.len;
+    versionVerbatim = ecs.version.verbatim;
+  }
+}
+
+/** Writes `cloud` and `observer`, copied from the group kept when the group is the same. */
+function writeGroupHead(vnet: bool): void {
+  findVersion(vnet);
+  if (groupValid && groupGeneration == recordPrefixGeneration && groupVnet == vnet && groupVersion.len == versionLen &&
+    bytesEqual(groupVersion.ptr, versionPtr, versionLen)) {
+    putBytes(groupHead.ptr, groupHead.len);
+    return;
+  }
+  const verbatim = parseResources(vnet);
+  const start = outPos;
+  writeCloudAndObserver(vnet, verbatim);
+  groupHead.len = 0;
+  groupHead.append(outBuf + <usize>start, outPos - start, i32.MAX_VALUE);
+  groupAzure.len = 0;
+  redirectOutput(groupAzure);
+  reserve(resource.len * 18 + target.len * 18 + (versionLen + lenOf(F_FLOW_LOG_GUID) + lenOf(F_ACL_ID)) * 6 + 512);
+  writeAzureMembers(vnet, verbatim);
+  restoreOutput(groupAzure);
+  groupVersion.len = 0;
+  groupVersion.append(versionPtr, versionLen, i32.MAX_VALUE);
+  groupGeneration = recordPrefixGeneration;
+  groupVnet = vnet;
+  groupValid = true;
+}
+
+/** `azure`: the group's members, then the tuple's `flow`. */
+function writeAzure(): void {
+  const hasFlow = ecs.flowState.present || ecs.flowEncryption.present;
+  if (groupAzure.len == 0 && !hasFlow) return;
+  putLit(F_AZURE);
+  putBytes(groupAzure.ptr, groupAzure.len);
   if (hasFlow) {
-    if (!first) put(0x2c);
+    if (groupAzure.len > 0) put(0x2c);
     putLit(F_FLOW);
     const f = member(true, F_STATE, ecs.flowState);
     member(f, F_ENCRYPTION, ecs.flowEncryption);
@@ -231,8 +310,8 @@ export function writeFullEvent(): void {
   formatMicros(hasTupleTime ? facts.tupleMicros : facts.recordMicros);
 
   // Addresses as bytes: network.type, related.ip, source.ip/destination.ip, Community ID.
-  const sourceFamily = s.ip.present ? ipToBytes(s.ip.ptr, s.ip.len, source) : 0;
-  const destinationFamily = d.ip.present ? ipToBytes(d.ip.ptr, d.ip.len, destination) : 0;
+  const sourceFamily = addressBytes(s, tuple.srcIpPtr, source);
+  const destinationFamily = addressBytes(d, tuple.dstIpPtr, destination);
   const sameFamily = sourceFamily != 0 && sourceFamily == destinationFamily;
 
   putLit(F_HEAD);
@@ -268,20 +347,12 @@ export function writeFullEvent(): void {
   }
   put(0x7d);
 
-  const verbatim = parseResources(vnet);
-  putLit(F_CLOUD);
-  if (resource.subscriptionLen > 0) {
-    putLit(F_ACCOUNT);
-    part.set(resource.subscriptionPtr, resource.subscriptionLen, verbatim);
-    putSpan(part);
-    put(0x7d);
-  }
-  put(0x7d);
+  writeGroupHead(vnet);
   if (vnet) {
     // The documented VNet event has no flow state word; the full one spells the letter out.
     if (parsed) ecs.flowState.setLit(state == 0x42 ? BEGIN : state == 0x43 ? CONTINUE : state == 0x45 ? END : DENY);
   }
-  writeAzure(vnet, verbatim);
+  writeAzure();
 
   // network
   let protocol: u32 = 256;
@@ -329,22 +400,6 @@ export function writeFullEvent(): void {
     put(0x7d);
   }
 
-  // observer: the NSG (NSG) or the flow log (VNet); the MAC is the NIC's.
-  const nicMac = vnet ? ecs.observerMac : ecs.source.mac;
-  const hasMac = nicMac.present && normalizeMac(nicMac.ptr, nicMac.len, macText);
-  putLit(vnet ? F_OBSERVER_VNET : F_OBSERVER_NSG);
-  if (resource.leafLen > 0) {
-    putLit(F_OBSERVER_NAME);
-    part.set(resource.leafPtr, resource.leafLen, verbatim);
-    putSpan(part);
-  }
-  if (hasMac) {
-    putLit(F_OBSERVER_MAC);
-    putBytes(macText, MAC_TEXT_LEN);
-    put(0x22);
-  }
-  put(0x7d);
-
   if (ecs.ruleName.present) {
     putLit(F_RULE);
     putSpan(ecs.ruleName);
@@ -357,6 +412,14 @@ export function writeFullEvent(): void {
   writeEndpoint(F_DESTINATION, d, destinationFamily != 0, hasMac && inbound);
   writeRelatedIp(sourceFamily, destinationFamily);
   put(0x7d);
+}
+
+/** The endpoint's address as bytes (4, 16, or 0 when it is not an IP): the tuple's is valid, an
+ * NSG override may be any text. */
+function addressBytes(e: Endpoint, tupleIpPtr: usize, out: usize): i32 {
+  if (!e.ip.present) return 0;
+  if (facts.tupleParsed && e.ip.ptr == tupleIpPtr) return knownIpToBytes(e.ip.ptr, e.ip.len, out);
+  return ipToBytes(e.ip.ptr, e.ip.len, out);
 }
 
 function parseProtocol(): i32 {

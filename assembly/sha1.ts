@@ -6,6 +6,7 @@
 // sharing a prefix (the tuples of one flow group) hash the prefix once.
 
 import { HEX_DIGITS } from "./bytes";
+import { copyBytes } from "./output";
 
 const H = new StaticArray<u32>(5);
 const block: usize = heap.alloc(64);
@@ -206,7 +207,7 @@ export function sha1Update(ptr: usize, len: i32): void {
   let n = len;
   if (blockLen > 0) {
     const take = min(64 - blockLen, n);
-    memory.copy(block + <usize>blockLen, p, <usize>take);
+    copyBytes(block + <usize>blockLen, p, take);
     blockLen += take;
     p += <usize>take;
     n -= take;
@@ -220,7 +221,7 @@ export function sha1Update(ptr: usize, len: i32): void {
     n -= 64;
   }
   if (n > 0) {
-    memory.copy(block, p, <usize>n);
+    copyBytes(block, p, n);
     blockLen = n;
   }
 }

@@ -76,6 +76,13 @@ export function mapFullEcs(r: AcceptedRecord): string {
       end: tupleTime && state === "E" ? timestamp : undefined,
     },
     cloud: { provider: "azure", account: { id: resource?.subscription } },
+    observer: {
+      type: vnet ? "sensor" : "firewall",
+      vendor: "Microsoft",
+      product: "Azure Network Watcher",
+      name: resource?.leaf,
+      mac,
+    },
     azure: {
       subscription_id: resource?.subscription,
       resource: resource && { id: resource.id, group: resource.group, provider: resource.provider, name: resource.name },
@@ -100,13 +107,6 @@ export function mapFullEcs(r: AcceptedRecord): string {
       community_id: communityId,
       bytes: total(tuple?.sourceBytes, tuple?.destinationBytes),
       packets: total(tuple?.sourcePackets, tuple?.destinationPackets),
-    },
-    observer: {
-      type: vnet ? "sensor" : "firewall",
-      vendor: "Microsoft",
-      product: "Azure Network Watcher",
-      name: resource?.leaf,
-      mac,
     },
     rule: { name: f.rule },
     source: endpoint(sourceAddress, sourceBytes, sourcePort, nicSide === "O" ? mac : undefined, tuple?.sourcePackets, tuple?.sourceBytes),
