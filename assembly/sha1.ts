@@ -9,7 +9,8 @@ import { HEX_DIGITS } from "./bytes";
 import { copyBytes } from "./output";
 
 const H = new StaticArray<u32>(5);
-const block: usize = heap.alloc(64);
+// 8 bytes of slack: padding is zeroed a word at a time.
+const block: usize = heap.alloc(72);
 let blockLen: i32 = 0;
 let total: u64 = 0;
 
@@ -226,30 +227,17 @@ export function sha1Update(ptr: usize, len: i32): void {
   }
 }
 
-const one = heap.alloc(4);
-
-export function sha1UpdateByte(b: u32): void {
-  store<u8>(one, <u8>b);
-  sha1Update(one, 1);
-}
-
-/** A 32-bit big-endian integer, as length prefixes are written. */
-export function sha1UpdateU32(v: u32): void {
-  store<u32>(one, bswap<u32>(v));
-  sha1Update(one, 4);
-}
-
 /** Ends the message and writes the 20-byte digest to `out`. */
 export function sha1Finish(out: usize): void {
   const bits = total << 3;
   store<u8>(block + <usize>blockLen, 0x80);
   blockLen++;
   if (blockLen > 56) {
-    memory.fill(block + <usize>blockLen, 0, <usize>(64 - blockLen));
+    for (let i = blockLen; i < 64; i += 8) store<u64>(block + <usize>i, 0);
     compress(block);
     blockLen = 0;
   }
-  memory.fill(block + <usize>blockLen, 0, <usize>(56 - blockLen));
+  for (let i = blockLen; i < 56; i += 8) store<u64>(block + <usize>i, 0);
   store<u64>(block + 56, bswap<u64>(bits));
   compress(block);
   for (let i = 0; i < 5; i++) store<u32>(out + (<usize>i << 2), bswap<u32>(unchecked(H[i])));
@@ -258,25 +246,31 @@ export function sha1Finish(out: usize): void {
 /** Bytes a snapshot of the context takes. */
 export const SHA1_SNAPSHOT_BYTES = 20 + 64 + 4 + 8;
 
+// Only the filled part of the block is copied (a restore happens once per tuple).
 export function sha1Snapshot(to: usize): void {
-  memory.copy(to, changetype<usize>(H), 20);
-  memory.copy(to + 20, block, 64);
+  copyBytes(to, changetype<usize>(H), 20);
+  copyBytes(to + 20, block, blockLen);
   store<i32>(to + 84, blockLen);
   store<u64>(to + 88, total);
 }
 
 export function sha1Restore(from: usize): void {
-  memory.copy(changetype<usize>(H), from, 20);
-  memory.copy(block, from + 20, 64);
+  copyBytes(changetype<usize>(H), from, 20);
   blockLen = load<i32>(from + 84);
+  copyBytes(block, from + 20, blockLen);
   total = load<u64>(from + 88);
+}
+
+// Each byte's two hex digits, as one 16-bit store.
+const HEX_PAIRS: usize = memory.data(512);
+for (let b = 0; b < 256; b++) {
+  store<u8>(HEX_PAIRS + <usize>(b * 2), load<u8>(HEX_DIGITS + <usize>(b >> 4)));
+  store<u8>(HEX_PAIRS + <usize>(b * 2 + 1), load<u8>(HEX_DIGITS + <usize>(b & 15)));
 }
 
 /** `n` bytes at `from` as 2n lowercase hex digits at `to`. */
 export function toHex(to: usize, from: usize, n: i32): void {
   for (let i = 0; i < n; i++) {
-    const b = <usize>load<u8>(from + <usize>i);
-    store<u8>(to + (<usize>i << 1), load<u8>(HEX_DIGITS + (b >> 4)));
-    store<u8>(to + (<usize>i << 1) + 1, load<u8>(HEX_DIGITS + (b & 15)));
+    store<u16>(to + (<usize>i << 1), load<u16>(HEX_PAIRS + (<usize>load<u8>(from + <usize>i) << 1)));
   }
 }
