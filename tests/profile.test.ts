@@ -327,3 +327,21 @@ describe("a value-for-value superset of Elastic's integrations", () => {
     covers(flattenVnet(record).map((raw) => map(raw)), elasticVnet);
   });
 });
+
+describe("the example", () => {
+  const example = (f: string) => join(root, "examples/ecs-profile", f);
+
+  test("examples/ecs-profile/ecs-events.ndjson is what the CLI gives for flow-events.ndjson now", () => {
+    const r = spawnSync("node", [cli, "--quiet", "--profile", "ecs", example("flow-events.ndjson")], { cwd: root, encoding: "utf8" });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe(readFileSync(example("ecs-events.ndjson"), "utf8"));
+    expect(lines(r.stdout)).toHaveLength(lines(readFileSync(example("flow-events.ndjson"))).length);
+  });
+
+  test("the README's example event is the first line of that output", () => {
+    const readme = readFileSync(join(root, "README.md"), "utf8");
+    const section = readme.slice(readme.indexOf("## The full-ECS profile"));
+    const block = /```json\n([\s\S]*?)\n```/.exec(section)![1];
+    expect(JSON.parse(block)).toEqual(JSON.parse(lines(readFileSync(example("ecs-events.ndjson")))[0]));
+  });
+});
