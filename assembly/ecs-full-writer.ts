@@ -20,7 +20,7 @@ import { eventIdText, EVENT_ID_LEN, recordPrefixGeneration } from "./event-id";
 import { ipToBytes, knownIpToBytes } from "./ip-bytes";
 import { computeCommunityId, communityIdText, COMMUNITY_ID_LEN } from "./community-id";
 import { transportName } from "./iana-protocols";
-import { ResourceId, parseResourceId } from "./resource-id";
+import { ResourceId, Part, parseResourceId } from "./resource-id";
 import { normalizeMac, MAC_TEXT_LEN } from "./mac";
 import { communityIdSeed } from "./settings";
 
@@ -109,16 +109,21 @@ function partMember(first: bool, key: Lit, ptr: usize, len: i32, verbatim: bool)
   return member(first, key, part);
 }
 
+/** The same for a part of a resource id. */
+@inline function idMember(first: bool, key: Lit, p: Part, verbatim: bool): bool {
+  return partMember(first, key, p.ptr, p.len, verbatim);
+}
+
 /** A parsed resource id's members (opening and closing brace included), after `key`. */
 function resourceObject(first: bool, key: Lit, r: ResourceId, verbatim: bool, withSubscription: bool): bool {
-  if (r.len == 0) return first;
+  if (r.id.len == 0) return first;
   if (!first) put(0x2c);
   putLit(key);
-  let f = partMember(true, F_RESOURCE_ID_KEY, r.ptr, r.len, verbatim);
-  if (withSubscription) f = partMember(f, F_SUBSCRIPTION_ID, r.subscriptionPtr, r.subscriptionLen, verbatim);
-  f = partMember(f, F_GROUP, r.groupPtr, r.groupLen, verbatim);
-  f = partMember(f, F_PROVIDER, r.providerPtr, r.providerLen, verbatim);
-  partMember(f, F_NAME, r.namePtr, r.nameLen, verbatim);
+  let f = idMember(true, F_RESOURCE_ID_KEY, r.id, verbatim);
+  if (withSubscription) f = idMember(f, F_SUBSCRIPTION_ID, r.subscription, verbatim);
+  f = idMember(f, F_GROUP, r.group, verbatim);
+  f = idMember(f, F_PROVIDER, r.provider, verbatim);
+  idMember(f, F_NAME, r.name, verbatim);
   put(0x7d);
   return false;
 }
@@ -138,7 +143,7 @@ function parseResources(vnet: bool): bool {
 function writeAzureMembers(vnet: bool, verbatim: bool): void {
   const guid = vnet && hasText(F_FLOW_LOG_GUID);
   const acl = vnet && hasText(F_ACL_ID);
-  let first = partMember(true, F_SUBSCRIPTION_ID, resource.subscriptionPtr, resource.subscriptionLen, verbatim);
+  let first = idMember(true, F_SUBSCRIPTION_ID, resource.subscription, verbatim);
   first = resourceObject(first, F_RESOURCE, resource, verbatim, false);
   first = resourceObject(first, F_TARGET_RESOURCE, target, verbatimOf(F_TARGET_RESOURCE_ID), true);
   if (versionLen > 0 || guid || acl) {
@@ -154,9 +159,9 @@ function writeAzureMembers(vnet: bool, verbatim: bool): void {
 /** `cloud` and `observer`: what the flow group shares outside `azure`. Sets hasMac/macText. */
 function writeCloudAndObserver(vnet: bool, verbatim: bool): void {
   putLit(F_CLOUD);
-  if (resource.subscriptionLen > 0) {
+  if (resource.subscription.len > 0) {
     putLit(F_ACCOUNT);
-    part.set(resource.subscriptionPtr, resource.subscriptionLen, verbatim);
+    part.set(resource.subscription.ptr, resource.subscription.len, verbatim);
     putSpan(part);
     put(0x7d);
   }
@@ -165,9 +170,9 @@ function writeCloudAndObserver(vnet: bool, verbatim: bool): void {
   const nicMac = vnet ? ecs.observerMac : ecs.source.mac;
   hasMac = nicMac.present && normalizeMac(nicMac.ptr, nicMac.len, macText);
   putLit(vnet ? F_OBSERVER_VNET : F_OBSERVER_NSG);
-  if (resource.leafLen > 0) {
+  if (resource.leaf.len > 0) {
     putLit(F_OBSERVER_NAME);
-    part.set(resource.leafPtr, resource.leafLen, verbatim);
+    part.set(resource.leaf.ptr, resource.leaf.len, verbatim);
     putSpan(part);
   }
   if (hasMac) {
@@ -224,7 +229,7 @@ function writeGroupHead(vnet: bool): void {
   groupHead.append(outBuf + <usize>start, outPos - start, i32.MAX_VALUE);
   groupAzure.len = 0;
   redirectOutput(groupAzure);
-  reserve(resource.len * 18 + target.len * 18 + (versionLen + lenOf(F_FLOW_LOG_GUID) + lenOf(F_ACL_ID)) * 6 + 512);
+  reserve(resource.id.len * 18 + target.id.len * 18 + (versionLen + lenOf(F_FLOW_LOG_GUID) + lenOf(F_ACL_ID)) * 6 + 512);
   writeAzureMembers(vnet, verbatim);
   restoreOutput(groupAzure);
   groupVersion.len = 0;

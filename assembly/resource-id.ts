@@ -9,28 +9,33 @@
 //
 // A part that is not there has length 0. Parts are sub-spans of the id's decoded text.
 
-export class ResourceId {
+/** A part of the id: a span of its text, length 0 when absent. */
+export class Part {
   ptr: usize = 0;
   len: i32 = 0;
-  subscriptionPtr: usize = 0;
-  subscriptionLen: i32 = 0;
-  groupPtr: usize = 0;
-  groupLen: i32 = 0;
-  providerPtr: usize = 0;
-  providerLen: i32 = 0;
-  namePtr: usize = 0;
-  nameLen: i32 = 0;
-  leafPtr: usize = 0;
-  leafLen: i32 = 0;
+  @inline set(ptr: usize, len: i32): void {
+    this.ptr = ptr;
+    this.len = len;
+  }
+}
+
+export class ResourceId {
+  /** The whole id (length 0: no id). */
+  id: Part = new Part();
+  subscription: Part = new Part();
+  group: Part = new Part();
+  provider: Part = new Part();
+  name: Part = new Part();
+  leaf: Part = new Part();
 
   /** No id: every part absent. */
   clear(): void {
-    this.len = 0;
-    this.subscriptionLen = 0;
-    this.groupLen = 0;
-    this.providerLen = 0;
-    this.nameLen = 0;
-    this.leafLen = 0;
+    this.id.len = 0;
+    this.subscription.len = 0;
+    this.group.len = 0;
+    this.provider.len = 0;
+    this.name.len = 0;
+    this.leaf.len = 0;
   }
 }
 
@@ -49,12 +54,33 @@ function keywordIs(p: usize, n: i32, keyword: usize, keywordLen: i32): bool {
   return true;
 }
 
+// The id's first segments (after its leading '/'): the keywords and parts are among the first
+// seven, and the name starts at the eighth at the latest.
+const MAX_SEGMENTS = 8;
+const starts = new StaticArray<usize>(MAX_SEGMENTS);
+const ends = new StaticArray<usize>(MAX_SEGMENTS);
+let count = 0;
 let end: usize = 0;
 
-/** The end of the segment starting at p (the next '/' or the end). */
-@inline function segmentEnd(p: usize): usize {
-  while (p < end && load<u8>(p) != 0x2f) p++;
-  return p;
+function splitSegments(p: usize): void {
+  count = 0;
+  while (count < MAX_SEGMENTS) {
+    let e = p;
+    while (e < end && load<u8>(e) != 0x2f) e++;
+    unchecked(starts[count] = p);
+    unchecked(ends[count] = e);
+    count++;
+    if (e >= end) return;
+    p = e + 1;
+  }
+}
+
+@inline function segmentLength(i: i32): i32 {
+  return <i32>(unchecked(ends[i]) - unchecked(starts[i]));
+}
+
+@inline function segmentIs(i: i32, keyword: usize, keywordLen: i32): bool {
+  return keywordIs(unchecked(starts[i]), segmentLength(i), keyword, keywordLen);
 }
 
 /** Splits the id [ptr, ptr+len) into `into`. Parts are taken left to right while the id has the
@@ -62,50 +88,24 @@ let end: usize = 0;
  * and the name (`/subscriptions/<sub>/providers/…` is a subscription-level resource). */
 export function parseResourceId(ptr: usize, len: i32, into: ResourceId): void {
   into.clear();
-  into.ptr = ptr;
-  into.len = len;
+  into.id.set(ptr, len);
   end = ptr + <usize>len;
   if (len < 1 || load<u8>(ptr) != 0x2f) return;
-  // /subscriptions/<sub>
-  let p = ptr + 1;
-  let q = segmentEnd(p);
-  if (!keywordIs(p, <i32>(q - p), SUBSCRIPTIONS, 13) || q >= end) return;
-  p = q + 1;
-  q = segmentEnd(p);
-  if (q == p) return;
-  into.subscriptionPtr = p;
-  into.subscriptionLen = <i32>(q - p);
-  if (q >= end) return;
-  // /resourceGroups/<group>
-  p = q + 1;
-  q = segmentEnd(p);
-  if (keywordIs(p, <i32>(q - p), RESOURCE_GROUPS, 14)) {
-    if (q >= end) return;
-    const g = q + 1;
-    const gEnd = segmentEnd(g);
-    if (gEnd == g) return;
-    into.groupPtr = g;
-    into.groupLen = <i32>(gEnd - g);
-    if (gEnd >= end) return;
-    p = gEnd + 1;
-    q = segmentEnd(p);
+  splitSegments(ptr + 1);
+  if (count < 2 || !segmentIs(0, SUBSCRIPTIONS, 13) || segmentLength(1) == 0) return;
+  into.subscription.set(unchecked(starts[1]), segmentLength(1));
+  let i = 2;
+  if (count > i && segmentIs(i, RESOURCE_GROUPS, 14)) {
+    if (count < i + 2 || segmentLength(i + 1) == 0) return;
+    into.group.set(unchecked(starts[i + 1]), segmentLength(i + 1));
+    i += 2;
   }
-  // /providers/<namespace>/<type>[/<name…>]
-  if (!keywordIs(p, <i32>(q - p), PROVIDERS, 9) || q >= end) return;
-  const ns = q + 1;
-  const nsEnd = segmentEnd(ns);
-  if (nsEnd == ns || nsEnd >= end) return;
-  const type = nsEnd + 1;
-  const typeEnd = segmentEnd(type);
-  if (typeEnd == type) return;
-  into.providerPtr = ns;
-  into.providerLen = <i32>(typeEnd - ns);
-  if (typeEnd + 1 >= end) return;
-  const name = typeEnd + 1;
-  into.namePtr = name;
-  into.nameLen = <i32>(end - name);
+  if (count < i + 3 || !segmentIs(i, PROVIDERS, 9) || segmentLength(i + 1) == 0 || segmentLength(i + 2) == 0) return;
+  into.provider.set(unchecked(starts[i + 1]), <i32>(unchecked(ends[i + 2]) - unchecked(starts[i + 1])));
+  if (count < i + 4 || unchecked(starts[i + 3]) >= end) return;
+  const name = unchecked(starts[i + 3]);
+  into.name.set(name, <i32>(end - name));
   let leaf = end;
   while (leaf > name && load<u8>(leaf - 1) != 0x2f) leaf--;
-  into.leafPtr = leaf;
-  into.leafLen = <i32>(end - leaf);
+  into.leaf.set(leaf, <i32>(end - leaf));
 }

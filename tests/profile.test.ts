@@ -122,6 +122,17 @@ describe("what each field holds", () => {
     expect(denied.destination.mac).toBe("00-22-48-71-C2-05");
   });
 
+  test("network.transport: the IANA keyword of every protocol number (core and reference tables agree)", () => {
+    const transport = (n: number, t: FlowTransform = ecs) => map(vnetEvent(`1663146003606,10.0.0.6,10.0.0.7,1,2,${n},O,B,NX,1,2,3,4`), t).network.transport;
+    const expected: Record<number, string> = { 1: "icmp", 6: "tcp", 17: "udp", 47: "gre", 50: "esp", 51: "ah", 58: "ipv6-icmp", 132: "sctp", 41: "ipv6", 4: "ipv4", 112: "vrrp", 0: "hopopt" };
+    for (const [n, name] of Object.entries(expected)) expect(transport(Number(n))).toBe(name);
+    for (const none of [61, 99, 147, 252, 253, 255]) expect(transport(none)).toBeUndefined();
+    for (let n = 0; n < 256; n++) {
+      const raw = JSON.stringify(vnetEvent(`1663146003606,10.0.0.6,10.0.0.7,1,2,${n},O,B,NX,1,2,3,4`));
+      expect(ecs.mapRecord(raw)).toBe(referenceMap(Buffer.from(raw), { profile: "ecs" }));
+    }
+  });
+
   test("resource ids in any case give their parts (Elastic's grok knows two spellings)", () => {
     for (const id of ["/subscriptions/S/resourcegroups/RG/providers/Microsoft.Network/networkSecurityGroups/nsg",
       "/Subscriptions/S/ResourceGroups/RG/Providers/Microsoft.Network/networkSecurityGroups/nsg"]) {
