@@ -8,7 +8,7 @@
 // with the endpoints ordered so that (addrA, portA) <= (addrB, portB), all big-endian. Ports
 // are hashed for TCP, UDP and SCTP only; ICMP and ICMPv6 would hash their type and code in their
 // place, which Azure's tuples do not carry, so those flows get no id (the caller decides).
-import { sha1Reset, sha1Update, sha1Finish } from "./sha1";
+import { sha1OneBlock } from "./sha1";
 import { base64Encode } from "./base64";
 
 /** `1:` and 28 base64 characters. */
@@ -28,17 +28,24 @@ const digest: usize = heap.alloc(20);
  * the ports are hashed only when protocolHasPorts(protocol). */
 export function computeCommunityId(seed: u32, a: usize, aPort: u32, b: usize, bPort: u32, addrLen: i32, protocol: u32): void {
   const withPorts = protocolHasPorts(protocol);
-  const order = memory.compare(a, b, <usize>addrLen);
+  const order = compareAddresses(a, b, addrLen);
   if (order > 0 || (order == 0 && withPorts && aPort > bPort)) {
     const p = a; a = b; b = p;
     const q = aPort; aPort = bPort; bPort = q;
   }
-  const n = <usize>addrLen;
   let m = message;
   store<u16>(m, bswap<u16>(<u16>seed));
-  memory.copy(m + 2, a, n);
-  memory.copy(m + 2 + n, b, n);
-  m += 2 + 2 * n;
+  if (addrLen == 4) {
+    store<u32>(m + 2, load<u32>(a));
+    store<u32>(m + 6, load<u32>(b));
+    m += 10;
+  } else {
+    store<u64>(m + 2, load<u64>(a));
+    store<u64>(m + 10, load<u64>(a + 8));
+    store<u64>(m + 18, load<u64>(b));
+    store<u64>(m + 26, load<u64>(b + 8));
+    m += 34;
+  }
   store<u8>(m, <u8>protocol);
   store<u8>(m + 1, 0);
   m += 2;
@@ -47,8 +54,22 @@ export function computeCommunityId(seed: u32, a: usize, aPort: u32, b: usize, bP
     store<u16>(m + 2, bswap<u16>(<u16>bPort));
     m += 4;
   }
-  sha1Reset();
-  sha1Update(message, <i32>(m - message));
-  sha1Finish(digest);
+  sha1OneBlock(message, <i32>(m - message), digest);
   base64Encode(communityIdText + 2, digest, 20);
+}
+
+/** Addresses compare as big-endian numbers: by their first differing byte. */
+@inline function compareAddresses(a: usize, b: usize, n: i32): i32 {
+  if (n == 4) {
+    const x = bswap<u32>(load<u32>(a));
+    const y = bswap<u32>(load<u32>(b));
+    return x < y ? -1 : x > y ? 1 : 0;
+  }
+  let x = bswap<u64>(load<u64>(a));
+  let y = bswap<u64>(load<u64>(b));
+  if (x == y) {
+    x = bswap<u64>(load<u64>(a + 8));
+    y = bswap<u64>(load<u64>(b + 8));
+  }
+  return x < y ? -1 : x > y ? 1 : 0;
 }

@@ -243,6 +243,18 @@ export function sha1Finish(out: usize): void {
   for (let i = 0; i < 5; i++) store<u32>(out + (<usize>i << 2), bswap<u32>(unchecked(H[i])));
 }
 
+/** The digest of a message of at most 55 bytes (one block), straight into `out`: the Community
+ * ID's case, without the streaming bookkeeping. */
+export function sha1OneBlock(ptr: usize, len: i32, out: usize): void {
+  sha1Reset();
+  for (let i = 0; i < 64; i += 8) store<u64>(block + <usize>i, 0);
+  copyBytes(block, ptr, len);
+  store<u8>(block + <usize>len, 0x80);
+  store<u64>(block + 56, bswap<u64>(<u64>len << 3));
+  compress(block);
+  for (let i = 0; i < 5; i++) store<u32>(out + (<usize>i << 2), bswap<u32>(unchecked(H[i])));
+}
+
 /** Bytes a snapshot of the context takes. */
 export const SHA1_SNAPSHOT_BYTES = 20 + 64 + 4 + 8;
 
