@@ -284,47 +284,34 @@ function writeEndpoint(opening: Lit, e: Endpoint, isIp: bool, withMac: bool): vo
   put(0x7d);
 }
 
-/** A total of both directions, or -1 when neither is there or it does not fit 64 bits. */
-@inline function total(hasA: bool, a: u64, hasB: bool, b: u64, out: StaticArray<u64>): bool {
+// The totals of both directions, when they can be written (see total).
+let totalBytes: u64 = 0;
+let totalPackets: u64 = 0;
+
+/** Whether there is a total of both directions: not when neither counter is there, nor when the
+ * sum does not fit 64 bits. The sum is left in `sum`. */
+@inline function total(hasA: bool, a: u64, hasB: bool, b: u64): bool {
   if (!hasA && !hasB) return false;
-  const sum = (hasA ? a : 0) + (hasB ? b : 0);
-  if (hasA && hasB && sum < a) return false;
-  unchecked(out[0] = sum);
-  return true;
+  sum = (hasA ? a : 0) + (hasB ? b : 0);
+  return !(hasA && hasB && sum < a);
 }
-const sumOut = new StaticArray<u64>(1);
+let sum: u64 = 0;
 
-/** Writes the event of a record the mapping accepted (facts, ecs), with event.id in eventIdText. */
-export function writeFullEvent(): void {
-  const vnet = facts.vnet;
-  const parsed = facts.tupleParsed;
-  const s = ecs.source;
-  const d = ecs.destination;
-  // Room beyond what the mapper reserved for the documented event: the keys are longer.
-  reserve(ecs.message.len * 24 + 4096);
-
-  // Times: event.created from `time`, then @timestamp (the tuple's time, else `time`) in timeText.
-  const hasCreated = facts.recordMicros != NO_TIME;
-  if (hasCreated && facts.recordMicros != createdMicros) {
+/** Formats the times: event.created (from `time`, kept while it does not change) into
+ * createdText, @timestamp (the tuple's time, else `time`) into time.ts's timeText. */
+function formatTimes(): void {
+  if (facts.recordMicros != NO_TIME && facts.recordMicros != createdMicros) {
     formatMicros(facts.recordMicros);
     memory.copy(createdText, timeText, <usize>timeTextLen);
     createdLen = timeTextLen;
     createdMicros = facts.recordMicros;
   }
-  const hasTupleTime = facts.tupleMicros != NO_TIME;
-  formatMicros(hasTupleTime ? facts.tupleMicros : facts.recordMicros);
+  formatMicros(facts.tupleMicros != NO_TIME ? facts.tupleMicros : facts.recordMicros);
+}
 
-  // Addresses as bytes: network.type, related.ip, source.ip/destination.ip, Community ID.
-  const sourceFamily = addressBytes(s, tuple.srcIpPtr, source);
-  const destinationFamily = addressBytes(d, tuple.dstIpPtr, destination);
-  const sameFamily = sourceFamily != 0 && sourceFamily == destinationFamily;
-
-  putLit(F_HEAD);
-  putBytes(timeText, timeTextLen);
-  putLit(F_MESSAGE);
-  putEscaped(ecs.message.ptr, ecs.message.len);
+/** `event`, from its kind to its end. */
+function writeEvent(vnet: bool, parsed: bool, state: u8): void {
   putLit(F_EVENT);
-  const state = parsed ? tuple.state : 0;
   if (parsed) {
     const denied = vnet ? state == 0x44 : tuple.decision == 0x44;
     putLit(state == 0x42 ? (denied ? DENIED_START : ALLOWED_START)
@@ -335,12 +322,12 @@ export function writeFullEvent(): void {
   putBytes(eventIdText, EVENT_ID_LEN);
   put(0x22);
   optional(F_CODE, ecs.eventCode);
-  if (hasCreated) {
+  if (facts.recordMicros != NO_TIME) {
     putLit(F_CREATED);
     putBytes(createdText, createdLen);
     put(0x22);
   }
-  if (hasTupleTime) {
+  if (facts.tupleMicros != NO_TIME) {
     putLit(F_START);
     putBytes(timeText, timeTextLen);
     put(0x22);
@@ -351,60 +338,80 @@ export function writeFullEvent(): void {
     }
   }
   put(0x7d);
+}
 
-  writeGroupHead(vnet);
-  if (vnet) {
-    // The documented VNet event has no flow state word; the full one spells the letter out.
-    if (parsed) ecs.flowState.setLit(state == 0x42 ? BEGIN : state == 0x43 ? CONTINUE : state == 0x45 ? END : DENY);
+/** `network`; `family` is the addresses' (4 or 16) when they are of one, else 0. */
+function writeNetwork(vnet: bool, parsed: bool, family: i32): void {
+  const s = ecs.source;
+  const d = ecs.destination;
+  const hasBytes = total(s.hasBytes, s.bytes, d.hasBytes, d.bytes);
+  totalBytes = sum;
+  const hasPackets = total(s.hasPackets, s.packets, d.hasPackets, d.packets);
+  totalPackets = sum;
+  if (family == 0 && !parsed && !hasBytes && !hasPackets) return;
+  putLit(F_NETWORK);
+  let first = true;
+  if (family != 0) {
+    putLit(F_TYPE);
+    putLit(family == 4 ? IPV4 : IPV6);
+    first = false;
   }
-  writeAzure();
-
-  // network
-  let protocol: u32 = 256;
-  if (parsed) protocol = vnet ? <u32>parseProtocol() : (tuple.protocolLetter == 0x54 ? 6 : 17);
-  const hasBytes = total(s.hasBytes, s.bytes, d.hasBytes, d.bytes, sumOut);
-  const bytes = unchecked(sumOut[0]);
-  const hasPackets = total(s.hasPackets, s.packets, d.hasPackets, d.packets, sumOut);
-  const packets = unchecked(sumOut[0]);
-  if (sameFamily || parsed || hasBytes || hasPackets) {
-    putLit(F_NETWORK);
-    let first = true;
-    if (sameFamily) {
-      putLit(F_TYPE);
-      putLit(sourceFamily == 4 ? IPV4 : IPV6);
-      first = false;
-    }
-    if (parsed) {
-      const name = transportName(protocol);
-      if (name) {
-        if (!first) put(0x2c);
-        putLit(F_TRANSPORT);
-        put(0x22);
-        putLit(name);
-        put(0x22);
-        first = false;
-      }
+  if (parsed) {
+    const protocol: u32 = vnet ? parseProtocol() : (tuple.protocolLetter == 0x54 ? 6 : 17);
+    const name = transportName(protocol);
+    if (name) {
       if (!first) put(0x2c);
-      putLit(F_IANA_NUMBER);
-      putU64(<u64>protocol);
+      putLit(F_TRANSPORT);
       put(0x22);
-      put(0x2c);
-      putLit(F_DIRECTION);
-      putLit(tuple.direction == 0x49 ? INBOUND : OUTBOUND);
+      putLit(name);
+      put(0x22);
       first = false;
-      if (sameFamily && protocol < 256 && protocol != 1 && protocol != 58 && s.port >= 0 && d.port >= 0) {
-        computeCommunityId(communityIdSeed, source, <u32>s.port, destination, <u32>d.port, sourceFamily, protocol);
-        put(0x2c);
-        putLit(F_COMMUNITY_ID);
-        putBytes(communityIdText, COMMUNITY_ID_LEN);
-        put(0x22);
-      }
     }
-    if (hasBytes) first = numberMember(first, F_BYTES, bytes);
-    if (hasPackets) numberMember(first, F_PACKETS, packets);
-    put(0x7d);
+    if (!first) put(0x2c);
+    putLit(F_IANA_NUMBER);
+    putU64(<u64>protocol);
+    put(0x22);
+    put(0x2c);
+    putLit(F_DIRECTION);
+    putLit(tuple.direction == 0x49 ? INBOUND : OUTBOUND);
+    first = false;
+    if (family != 0 && protocol < 256 && protocol != 1 && protocol != 58 && s.port >= 0 && d.port >= 0) {
+      computeCommunityId(communityIdSeed, source, <u32>s.port, destination, <u32>d.port, family, protocol);
+      put(0x2c);
+      putLit(F_COMMUNITY_ID);
+      putBytes(communityIdText, COMMUNITY_ID_LEN);
+      put(0x22);
+    }
   }
+  if (hasBytes) first = numberMember(first, F_BYTES, totalBytes);
+  if (hasPackets) numberMember(first, F_PACKETS, totalPackets);
+  put(0x7d);
+}
 
+/** Writes the event of a record the mapping accepted (facts, ecs), with event.id in eventIdText. */
+export function writeFullEvent(): void {
+  const vnet = facts.vnet;
+  const parsed = facts.tupleParsed;
+  const state = parsed ? tuple.state : 0;
+  const s = ecs.source;
+  const d = ecs.destination;
+  // Room beyond what the mapper reserved for the documented event: the keys are longer.
+  reserve(ecs.message.len * 24 + 4096);
+  formatTimes();
+  // Addresses as bytes: network.type, related.ip, source.ip/destination.ip, Community ID.
+  const sourceFamily = addressBytes(s, tuple.srcIpPtr, source);
+  const destinationFamily = addressBytes(d, tuple.dstIpPtr, destination);
+
+  putLit(F_HEAD);
+  putBytes(timeText, timeTextLen);
+  putLit(F_MESSAGE);
+  putEscaped(ecs.message.ptr, ecs.message.len);
+  writeEvent(vnet, parsed, state);
+  writeGroupHead(vnet);
+  // The documented VNet event has no flow state word; the full one spells the letter out.
+  if (vnet && parsed) ecs.flowState.setLit(state == 0x42 ? BEGIN : state == 0x43 ? CONTINUE : state == 0x45 ? END : DENY);
+  writeAzure();
+  writeNetwork(vnet, parsed, sourceFamily == destinationFamily ? sourceFamily : 0);
   if (ecs.ruleName.present) {
     putLit(F_RULE);
     putSpan(ecs.ruleName);
@@ -427,9 +434,9 @@ function addressBytes(e: Endpoint, tupleIpPtr: usize, out: usize): i32 {
   return ipToBytes(e.ip.ptr, e.ip.len, out);
 }
 
-function parseProtocol(): i32 {
-  let v = 0;
-  for (let i = 0; i < tuple.protocolLen; i++) v = v * 10 + <i32>(load<u8>(tuple.protocolPtr + <usize>i) - 0x30);
+function parseProtocol(): u32 {
+  let v: u32 = 0;
+  for (let i = 0; i < tuple.protocolLen; i++) v = v * 10 + (<u32>load<u8>(tuple.protocolPtr + <usize>i) - 0x30);
   return v;
 }
 
