@@ -178,6 +178,25 @@ describe("options", () => {
     }
   });
 
+  test("the module's configure refuses what it does not know, and applies nothing then", () => {
+    const x = new WebAssembly.Instance(simd, {}).exports as unknown as {
+      memory: WebAssembly.Memory; input_buffer(n: number): number; configure(n: number): number; map_one(n: number): number; output_buffer(): number;
+    };
+    const configure = (json: string) => {
+      const b = Buffer.from(json);
+      new Uint8Array(x.memory.buffer, x.input_buffer(b.length), b.length).set(b);
+      return x.configure(b.length);
+    };
+    expect(configure('{"profile":"elastic"}')).toBe(2);
+    expect(configure('{"profile":"ecs","communityIdSeed":70000}')).toBe(2);
+    expect(configure('{"profile":"ecs","colour":1}')).toBe(1);
+    const raw = Buffer.from(cases[0]!.input);
+    new Uint8Array(x.memory.buffer, x.input_buffer(raw.length), raw.length).set(raw);
+    const out = Buffer.from(new Uint8Array(x.memory.buffer, x.output_buffer(), x.map_one(raw.length))).toString();
+    expect(out).toBe(referenceMap(raw));
+    expect(configure('{"profile":"ecs","communityIdSeed":7}')).toBe(0);
+  });
+
   test("bad options are refused by the library", () => {
     const bad: [MapOptions, RegExp][] = [
       [{ profile: "full" as never }, /profile must be one of/],
