@@ -2,7 +2,7 @@
 // them into one JSON object. Also the error event. Every span is (pointer, length) into the
 // input, the decode arena or a literal; a length of 0 means the field is absent.
 import { Lit, lit, spansEqual } from "./bytes";
-import { putLit, putEscaped, putEscapedRepaired, copySpan, outputEnd, setOutputEnd, numberAt } from "./output";
+import { put, putBytes, putLit, putU64, putEscaped, putEscapedRepaired, copySpan, outputEnd, setOutputEnd, numberAt } from "./output";
 import { timeText, timeTextLen } from "./time";
 import * as tuple from "./tuple";
 import { escapedCopy, escapedCopyOf } from "./json-scanner";
@@ -228,6 +228,47 @@ export function fillEndpoints(): void {
   d.packets = tuple.counter(2);
   d.hasBytes = tuple.hasCounter(3);
   d.bytes = tuple.counter(3);
+}
+
+// put-style members, for a writer that uses the output's own position (ecs-full-writer.ts).
+
+@inline export function putSpan(s: Span): void {
+  put(0x22);
+  if (s.verbatim) putBytes(s.ptr, s.len);
+  else putEscaped(s.ptr, s.len);
+  put(0x22);
+}
+
+/** A member of an object whose other members may or may not be there: `first` says whether
+ * one was written before it. Returns false (the next member is not the first). */
+@inline export function member(first: bool, k: Lit, s: Span): bool {
+  if (s.len <= 0) return first;
+  if (!first) put(0x2c);
+  putLit(k);
+  putSpan(s);
+  return false;
+}
+
+/** `k` (which opens with its comma) and the span, when the span is there. */
+@inline export function optional(k: Lit, s: Span): void {
+  if (s.len <= 0) return;
+  putLit(k);
+  putSpan(s);
+}
+
+@inline export function numberMember(first: bool, k: Lit, v: u64): bool {
+  if (!first) put(0x2c);
+  putLit(k);
+  putU64(v);
+  return false;
+}
+
+/** The raw event as the inside of a JSON string (`message`): the scanner's escaped copy when it
+ * made one of this event (json-scanner.ts, escapedCopyOf), else escaped here. */
+export function putMessage(): void {
+  const n = escapedCopyOf(ecs.message.ptr, ecs.message.len);
+  if (n >= 0) putBytes(escapedCopy, n);
+  else putEscaped(ecs.message.ptr, ecs.message.len);
 }
 
 // The writer keeps its output position in a local, `o` (globals cost several loads each in WAMR's
