@@ -468,51 +468,59 @@ for (let f = 0; f < FIELD_COUNT; f++) {
   }
 }
 
-@inline function isKey(kp: usize, klen: i32, f: i32): bool {
-  const head = load<u64>(KEY_HEAD + (<usize>f << 3));
-  const tail = load<u64>(KEY_TAIL + (<usize>f << 3));
-  if (klen >= 8) return load<u64>(kp) == head && load<u64>(kp + <usize>klen - 8) == tail;
-  if (klen >= 4) return <u64>load<u32>(kp) == head && <u64>load<u32>(kp + <usize>klen - 4) == tail;
-  return <u64>load<u16>(kp) == head && <u64>load<u8>(kp + 2) == tail;
+/** Whether the key's head and tail words are those of field f (`&`, not `&&`: one branch, not
+ * two, for the interpreter's host CPU to guess). */
+@inline function keyIs(head: u64, tail: u64, f: i32): bool {
+  return (head == load<u64>(KEY_HEAD + (<usize>f << 3))) & (tail == load<u64>(KEY_TAIL + (<usize>f << 3)));
 }
 
 @inline function fieldIndex(kp: usize, klen: i32): i32 {
-  // Dispatch on length first: most keys of a raw event are ones we read.
+  // Dispatch on length first: most keys of a raw event are ones we read. Each length reads the
+  // key's two words once.
   switch (klen) {
-    case 3: return isKey(kp, klen, F_LOG) ? F_LOG : -1;
+    case 3: return keyIs(<u64>load<u16>(kp), <u64>load<u8>(kp, 2), F_LOG) ? F_LOG : -1;
     case 4: {
-      if (isKey(kp, klen, F_RULE)) return F_RULE;
-      if (isKey(kp, klen, F_TIME)) return F_TIME;
+      const w = <u64>load<u32>(kp);
+      if (keyIs(w, w, F_RULE)) return F_RULE;
+      if (keyIs(w, w, F_TIME)) return F_TIME;
       return -1;
     }
-    case 5: return isKey(kp, klen, F_ACL_ID) ? F_ACL_ID : -1;
-    case 6: return isKey(kp, klen, F_FLOW0) ? F_FLOW0 : -1;
+    case 5: return keyIs(<u64>load<u32>(kp), <u64>load<u32>(kp, 1), F_ACL_ID) ? F_ACL_ID : -1;
+    case 6: return keyIs(<u64>load<u32>(kp), <u64>load<u32>(kp, 2), F_FLOW0) ? F_FLOW0 : -1;
     case 7: {
-      if (isKey(kp, klen, F_VERSION)) return F_VERSION;
-      if (isKey(kp, klen, F_MESSAGE)) return F_MESSAGE;
+      const head = <u64>load<u32>(kp);
+      const tail = <u64>load<u32>(kp, 3);
+      if (keyIs(head, tail, F_VERSION)) return F_VERSION;
+      if (keyIs(head, tail, F_MESSAGE)) return F_MESSAGE;
       return -1;
     }
     case 10: {
-      if (isKey(kp, klen, F_MAC)) return F_MAC;
-      if (isKey(kp, klen, F_FLOW_STATE)) return F_FLOW_STATE;
-      if (isKey(kp, klen, F_RESOURCE_ID)) return F_RESOURCE_ID;
+      const head = load<u64>(kp);
+      const tail = load<u64>(kp, 2);
+      if (keyIs(head, tail, F_MAC)) return F_MAC;
+      if (keyIs(head, tail, F_RESOURCE_ID)) return F_RESOURCE_ID;
+      if (keyIs(head, tail, F_FLOW_STATE)) return F_FLOW_STATE;
       return -1;
     }
     case 11: {
-      if (isKey(kp, klen, F_SOURCE_ADDR)) return F_SOURCE_ADDR;
-      if (isKey(kp, klen, F_SOURCE_PORT)) return F_SOURCE_PORT;
-      if (isKey(kp, klen, F_FLOW_LOG_GUID)) return F_FLOW_LOG_GUID;
+      const head = load<u64>(kp);
+      const tail = load<u64>(kp, 3);
+      if (keyIs(head, tail, F_SOURCE_ADDR)) return F_SOURCE_ADDR;
+      if (keyIs(head, tail, F_SOURCE_PORT)) return F_SOURCE_PORT;
+      if (keyIs(head, tail, F_FLOW_LOG_GUID)) return F_FLOW_LOG_GUID;
       return -1;
     }
-    case 13: return isKey(kp, klen, F_OPERATION) ? F_OPERATION : -1;
-    case 14: return isKey(kp, klen, F_FLOW_LOG_VERSION) ? F_FLOW_LOG_VERSION : -1;
+    case 13: return keyIs(load<u64>(kp), load<u64>(kp, 5), F_OPERATION) ? F_OPERATION : -1;
+    case 14: return keyIs(load<u64>(kp), load<u64>(kp, 6), F_FLOW_LOG_VERSION) ? F_FLOW_LOG_VERSION : -1;
     case 16: {
-      if (isKey(kp, klen, F_DEST_ADDR)) return F_DEST_ADDR;
-      if (isKey(kp, klen, F_DEST_PORT)) return F_DEST_PORT;
-      if (isKey(kp, klen, F_TARGET_RESOURCE_ID)) return F_TARGET_RESOURCE_ID;
+      const head = load<u64>(kp);
+      const tail = load<u64>(kp, 8);
+      if (keyIs(head, tail, F_DEST_ADDR)) return F_DEST_ADDR;
+      if (keyIs(head, tail, F_DEST_PORT)) return F_DEST_PORT;
+      if (keyIs(head, tail, F_TARGET_RESOURCE_ID)) return F_TARGET_RESOURCE_ID;
       return -1;
     }
-    case 17: return isKey(kp, klen, F_FLOW_LOG_RESOURCE_ID) ? F_FLOW_LOG_RESOURCE_ID : -1;
+    case 17: return keyIs(load<u64>(kp), load<u64>(kp, 9), F_FLOW_LOG_RESOURCE_ID) ? F_FLOW_LOG_RESOURCE_ID : -1;
   }
   return -1;
 }
@@ -537,34 +545,35 @@ export function escapedCopyOf(ptr: usize, len: i32): i32 {
 
 /** Appends to the escaped copy at `o` the bytes since the last token [from, q0), then the string
  * token from its opening quote q0 up to its closing quote q1, each quote after a backslash; the
- * closing quote itself goes with the next gap (the caller sets from = q1). Returns the new end. */
-@inline function copyStringToken(o: usize, from: usize, q0: usize, q1: usize, escaped: bool): usize {
+ * closing quote itself goes with the next gap (the caller sets from = q1). Returns the new end.
+ * For a string without escapes: nothing inside needs a backslash. */
+@inline function copyStringToken(o: usize, from: usize, q0: usize, q1: usize): usize {
   const gap = q0 - from;
   memory.copy(o, from, gap);
   o += gap;
   store<u8>(o, 0x5c);
   o++;
-  if (escaped) {
-    o = escapeInto(o, q0, q1);
-  } else {
-    const n = q1 - q0;
-    memory.copy(o, q0, n);
-    o += n;
-  }
+  const n = q1 - q0;
+  memory.copy(o, q0, n);
+  o += n;
   store<u8>(o, 0x5c);
   return o + 1;
 }
 
-/** The opening quote at `from` and the content up to `to`, with a backslash before each quote and
- * backslash inside, for a string with escapes. */
-function escapeInto(o: usize, from: usize, to: usize): usize {
+/** copyStringToken for a string that may hold backslashes and escaped quotes. */
+function copyEscapedToken(o: usize, from: usize, q0: usize, q1: usize): usize {
+  const gap = q0 - from;
+  memory.copy(o, from, gap);
+  o += gap;
+  store<u8>(o++, 0x5c);
   store<u8>(o++, 0x22);
-  for (let p = from + 1; p < to; p++) {
+  for (let p = q0 + 1; p < q1; p++) {
     const c = load<u8>(p);
     if (c == 0x22 || c == 0x5c) store<u8>(o++, 0x5c);
     store<u8>(o++, c);
   }
-  return o;
+  store<u8>(o, 0x5c);
+  return o + 1;
 }
 
 // ---- The record ---------------------------------------------------------------------------------
@@ -607,34 +616,40 @@ export function scanRecord(ptr: usize, len: i32): i32 {
   }
   // The escaped copy is written as the members go by: o is its end, from the first byte of the
   // record not yet in it. Nested values switch it off (the writer escapes such a record itself).
+  // The common case (plain strings, compact separators) runs through with as few branches as
+  // possible: each one is a guess for the host CPU of Fluent Bit's interpreter.
   const e = end; // a local: the interpreter reads a global with several loads
   let escaping = len <= ESCAPED_MAX;
   let o = escapedCopy;
   let from = ptr;
   let member = 0;
+  if (p >= e || load<u8>(p) != 0x22) { fail(SCAN_INVALID_JSON, p); return scanError; }
   while (true) {
-    // The key.
-    if (p >= e || load<u8>(p) != 0x22) { fail(SCAN_INVALID_JSON, p); return scanError; }
+    // The key; p is at its opening quote.
     const k0 = p;
     let k1 = stringStop(p + 1, e, ptr);
-    let keyEscaped = false;
-    if (k1 >= e || load<u8>(k1) != 0x22) {
+    let field: i32;
+    if (k1 < e && load<u8>(k1) == 0x22) {
+      field = fieldIndex(k0 + 1, <i32>(k1 - k0 - 1));
+      if (escaping) {
+        o = copyStringToken(o, from, k0, k1);
+        from = k1;
+      }
+    } else {
       k1 = stringRest(k1);
       if (k1 == 0) return scanError;
-      keyEscaped = restEscaped;
-    }
-    let field: i32;
-    if (keyEscaped) {
-      const at = arena + <usize>arenaPos;
-      const n = decodeInto(at, k0 + 1, k1);
-      arenaPos += n;
-      field = fieldIndex(at, n);
-    } else {
-      field = fieldIndex(k0 + 1, <i32>(k1 - k0 - 1));
-    }
-    if (escaping) {
-      o = copyStringToken(o, from, k0, k1, keyEscaped);
-      from = k1;
+      if (restEscaped) {
+        const at = arena + <usize>arenaPos;
+        const n = decodeInto(at, k0 + 1, k1);
+        arenaPos += n;
+        field = fieldIndex(at, n);
+      } else {
+        field = fieldIndex(k0 + 1, <i32>(k1 - k0 - 1));
+      }
+      if (escaping) {
+        o = copyEscapedToken(o, from, k0, k1);
+        from = k1;
+      }
     }
     p = k1 + 1;
     // The colon, and the value: `:"` (a string, straight after) is one load.
@@ -652,25 +667,29 @@ export function scanRecord(ptr: usize, len: i32): i32 {
     if (c == 0x22) {
       const v0 = p;
       let v1 = stringStop(p + 1, e, ptr);
-      let valueEscaped = false;
-      if (v1 >= e || load<u8>(v1) != 0x22) {
+      if (v1 < e && load<u8>(v1) == 0x22) {
+        if (field >= 0) setEntry(field, V_STRING, v0 + 1, <i32>(v1 - v0 - 1), member, true);
+        if (escaping) {
+          o = copyStringToken(o, from, v0, v1);
+          from = v1;
+        }
+      } else {
         v1 = stringRest(v1);
         if (v1 == 0) return scanError;
-        valueEscaped = restEscaped;
-      }
-      if (field >= 0) {
-        if (valueEscaped) {
-          const at = arena + <usize>arenaPos;
-          const n = decodeInto(at, v0 + 1, v1);
-          arenaPos += n;
-          setEntry(field, V_STRING, at, n, member, false);
-        } else {
-          setEntry(field, V_STRING, v0 + 1, <i32>(v1 - v0 - 1), member, true);
+        if (field >= 0) {
+          if (restEscaped) {
+            const at = arena + <usize>arenaPos;
+            const n = decodeInto(at, v0 + 1, v1);
+            arenaPos += n;
+            setEntry(field, V_STRING, at, n, member, false);
+          } else {
+            setEntry(field, V_STRING, v0 + 1, <i32>(v1 - v0 - 1), member, true);
+          }
         }
-      }
-      if (escaping) {
-        o = copyStringToken(o, from, v0, v1, valueEscaped);
-        from = v1;
+        if (escaping) {
+          o = copyEscapedToken(o, from, v0, v1);
+          from = v1;
+        }
       }
       p = v1 + 1;
     } else {
@@ -687,10 +706,10 @@ export function scanRecord(ptr: usize, len: i32): i32 {
       if (p == 0) return scanError;
       if (field >= 0) setEntry(field, kind, v0, <i32>(p - v0), member, true);
     }
-    // A comma and the next member (`,"` is one load), or the e of the object.
+    // A comma and the next key (`,"` is one load), or the end of the object.
+    member++;
     if (p + 1 < e && load<u16>(p) == 0x222c) {
       p++;
-      member++;
       continue;
     }
     if (p < e && load<u8>(p) <= 0x20) p = skipWs(p);
@@ -699,7 +718,7 @@ export function scanRecord(ptr: usize, len: i32): i32 {
     if (d == 0x2c) {
       p++;
       if (p < e && load<u8>(p) <= 0x20) p = skipWs(p);
-      member++;
+      if (p >= e || load<u8>(p) != 0x22) { fail(SCAN_INVALID_JSON, p); return scanError; }
       continue;
     }
     if (d == 0x7d) {
