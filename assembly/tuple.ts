@@ -7,6 +7,7 @@
 // (0 is never a record's address). Digits are checked and converted in the same loop, so the
 // interpreter Fluent Bit runs touches each byte once.
 import { isIPv6 } from "./ip";
+import { firstMarkedByte } from "./bytes";
 
 // The parsed tuple. Spans point into the tuple text.
 export let epoch: u64 = 0;
@@ -45,21 +46,57 @@ const COMMA: u32 = 0x2c;
 /** The value of the last digits field read. */
 let value: u64 = 0;
 
-/** 1 to `max` digits (max <= 19: no overflow) up to the comma or the end; the value in `value`. */
+/** 1 to `max` digits (max <= 19: no overflow) up to the comma or the end; the value in `value`.
+ * Eight bytes at a time where the tuple has them: which are digits, and their value, with a few
+ * word operations instead of two branches per digit (each a guess for the host CPU of Fluent
+ * Bit's interpreter). */
 @inline function digitsField(p: usize, end: usize, max: usize): usize {
   const start = p;
   let v: u64 = 0;
+  while (p + 8 <= end) {
+    const t = load<u64>(p) - 0x3030303030303030;
+    // A byte is not a digit when, less '0', it is above 9 (adding 0x76 sets its high bit) or
+    // wrapped below 0 (its high bit is set). Borrows and carries only run upwards, from a byte
+    // that is itself marked: the lowest mark is exact.
+    const marks = ((t + 0x7676767676767676) | t) & 0x8080808080808080;
+    if (marks == 0) {
+      v = v * 100000000 + eightDigits(t);
+      p += 8;
+      continue;
+    }
+    const n = firstMarkedByte(marks);
+    if (n != 0) {
+      // The n digits to the top of the word, zeros (leading zero digits) below them.
+      v = v * load<u64>(POWERS_OF_TEN + (n << 3)) + eightDigits(t << (<u64>(8 - n) << 3));
+      p += n;
+    }
+    return digitsEnd(p, end, start, max, v);
+  }
   while (p < end) {
     const d = <u32>load<u8>(p) - 0x30;
     if (d > 9) break;
     v = v * 10 + <u64>d;
     p++;
   }
+  return digitsEnd(p, end, start, max, v);
+}
+
+@inline function digitsEnd(p: usize, end: usize, start: usize, max: usize, v: u64): usize {
   const n = p - start;
   if (n == 0 || n > max || (p < end && <u32>load<u8>(p) != COMMA)) return 0;
   value = v;
   return p;
 }
+
+/** The value of 8 decimal digits, one per byte, the first (most significant) in the lowest byte:
+ * pairs, then quads, then the eight (three multiplications). */
+@inline function eightDigits(t: u64): u64 {
+  t = ((t & 0x0f0f0f0f0f0f0f0f) * 2561) >> 8;
+  t = ((t & 0x00ff00ff00ff00ff) * 6553601) >> 16;
+  return ((t & 0x0000ffff0000ffff) * 42949672960001) >> 32;
+}
+
+const POWERS_OF_TEN = memory.data<u64>([1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000]);
 
 /** A field of one letter: the letter, or 0 (empty, longer, or not followed by a comma/the end). */
 @inline function letterField(p: usize, end: usize): u8 {
