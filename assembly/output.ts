@@ -115,7 +115,7 @@ for (let i = 0; i < 100; i++) {
 }
 
 export function putU64(v: u64): void {
-  setOutputEnd(u64At(outputEnd(), v));
+  setOutputEnd(numberAt(outputEnd(), v));
 }
 
 /** Writes v in decimal at o; returns the position after it. Ports and most counters are below
