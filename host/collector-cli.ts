@@ -160,7 +160,7 @@ export async function collectMain(argv: string[]): Promise<number> {
   try {
     if (args.stateContainer !== undefined) {
       store = new LeasedCheckpoints(service.getContainerClient(args.stateContainer));
-      output = args.out === undefined ? new StdoutOutput() : FileOutput.open(args.out);
+      output = args.out === undefined ? new StdoutOutput() : openWhole(args.out);
     } else {
       const disk = DiskCheckpoints.open(args.state, service.accountName);
       store = disk;
@@ -210,17 +210,28 @@ export async function collectMain(argv: string[]): Promise<number> {
   }
 }
 
+/** Opens FILE to append whole lines: a line cut by a crash is dropped. */
+function openWhole(path: string, output = FileOutput.open(resolve(path))): FileOutput {
+  const end = output.lastLineEnd();
+  if (end < output.length) {
+    say(`${path}: dropping a partial last line (${output.length - end} bytes)`);
+    output.truncate(end);
+  }
+  return output;
+}
+
 /** Opens FILE consistently with the disk checkpoints: what was written after the last
  * checkpoint (a crash between the write and the checkpoint) is cut off. */
 function openExactlyOnce(path: string, store: DiskCheckpoints): FileOutput {
   const output = FileOutput.open(resolve(path));
   const recorded = store.output;
-  if (recorded?.path !== output.path) return output;
+  if (recorded?.path !== output.path) return openWhole(path, output);
   if (output.length > recorded.length) {
     say(`${path}: cutting ${output.length - recorded.length} bytes written after the last checkpoint`);
     output.truncate(recorded.length);
   } else if (output.length < recorded.length) {
     say(`${path} is shorter than the last checkpoint says (rotated or truncated?): appending at its end`);
+    return openWhole(path, output);
   }
   return output;
 }

@@ -1,7 +1,7 @@
 // Where `collect` writes its events: a file it owns (`--out FILE`, written at a tracked length
 // and fsynced before any checkpoint counts on it, so a restart can cut it back to that length),
 // or stdout (at-least-once: what reached the pipe is gone from our hands).
-import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, writeSync, constants } from "node:fs";
+import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, readSync, writeSync, constants } from "node:fs";
 import { once } from "node:events";
 import { dirname } from "node:path";
 
@@ -26,7 +26,7 @@ export class FileOutput implements Output {
   static open(path: string): FileOutput {
     let fd: number;
     try {
-      fd = openSync(path, constants.O_WRONLY | constants.O_CREAT, 0o644);
+      fd = openSync(path, constants.O_RDWR | constants.O_CREAT, 0o644);
       const out = new FileOutput(path, fd, fstatSync(fd).size);
       // The file's existence must be as durable as the checkpoints that will count on it.
       const dirFd = openSync(dirname(path), "r");
@@ -41,7 +41,21 @@ export class FileOutput implements Output {
     }
   }
 
-  /** Cuts what was written after the last checkpoint. */
+  /** Where the last complete line ends: a line cut by a crash is no event, and the next one
+   * must not be glued to it. */
+  lastLineEnd(): number {
+    const block = Buffer.alloc(1 << 16);
+    for (let end = this.length; end > 0; ) {
+      const start = Math.max(0, end - block.length);
+      const n = readSync(this.fd, block, 0, end - start, start);
+      const nl = block.subarray(0, n).lastIndexOf(0x0a);
+      if (nl >= 0) return start + nl + 1;
+      end = start;
+    }
+    return 0;
+  }
+
+  /** Cuts the file (what was written after the last checkpoint, or a partial line). */
   truncate(length: number): void {
     ftruncateSync(this.fd, length);
     fsyncSync(this.fd);

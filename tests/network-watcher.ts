@@ -81,12 +81,14 @@ export class FlowLogBlob {
     await this.addBlock(this.nextRecordText(tuples));
   }
 
-  /** A record whose block is cut at `at` bytes: the first part is committed now, the rest by
-   * completeRecord(). Between the two commits the blob is not valid JSON. */
-  async addPartialRecord(at: number, tuples = 3): Promise<void> {
+  /** A record whose block is cut at `at` bytes (or where `at` says, given the block's text):
+   * the first part is committed now, the rest by completeRecord(). Between the two commits
+   * the blob is not valid JSON. */
+  async addPartialRecord(at: number | ((text: string) => number), tuples = 3): Promise<void> {
     const text = this.nextRecordText(tuples);
-    this.pendingRest = text.slice(at);
-    await this.addBlock(text.slice(0, at));
+    const cut = typeof at === "number" ? at : at(text);
+    this.pendingRest = text.slice(cut);
+    await this.addBlock(text.slice(0, cut));
   }
 
   async completeRecord(): Promise<void> {
