@@ -20,7 +20,8 @@ export interface Finished {
 export interface Running {
   child: ChildProcess;
   done: Promise<Finished>;
-  /** stderr so far. */
+  /** What it wrote so far. */
+  stdout(): string;
   stderr(): string;
 }
 
@@ -35,7 +36,7 @@ export function startCollect(args: string[], env: NodeJS.ProcessEnv = {}): Runni
   const done = new Promise<Finished>((resolve) => {
     child.once("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
-  return { child, done, stderr: () => stderr };
+  return { child, done, stdout: () => stdout, stderr: () => stderr };
 }
 
 export function runCollect(args: string[], env?: NodeJS.ProcessEnv): Promise<Finished> {

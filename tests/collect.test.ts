@@ -185,3 +185,75 @@ test("an empty hour gives no event and no error, and is closed after the grace p
   // Closed and unchanged: not read again.
   expect((await runCollect(ws.args)).stderr).toMatch(/2 blobs \(0 read\)/);
 }, 60_000);
+
+test("wrong credentials: named, retried with backoff, exit 1, and no checkpoint moves", async () => {
+  const [blob] = await blobs(OPEN_HOUR, 1, 0);
+  await blob.addRecord(3);
+  const ws = workspace("--once", "--retries", "1");
+  const bad = ws.args.map((a) => (a === azurite.connectionString ? azurite.wrongKeyConnectionString : a));
+  const r = await runCollect(bad);
+  expect(r.code).toBe(1);
+  expect(r.stderr).toMatch(/authentication failed \(HTTP 403 \w+\): check the connection string's account key/);
+  expect(r.stderr).toMatch(/retrying in 1 s \(attempt 1 failed\)/);
+  expect(r.stderr).toMatch(/giving up after 2 attempts/);
+  expect(outputLines(ws.out)).toEqual([]);
+  const state = JSON.parse(readFileSync(join(ws.state, "checkpoints.json"), "utf8"));
+  expect(state.accounts.devstoreaccount1).toEqual({});
+  // The right key afterwards: everything, once.
+  expect((await runCollect(ws.args)).code).toBe(0);
+  expect(sameEvents(outputLines(ws.out), await expectedLines([blob]))).toEqual({ missing: [], extra: [] });
+}, 60_000);
+
+test("usage errors exit 2; --help exits 0", async () => {
+  const cs = azurite.connectionString;
+  for (const bad of [
+    [],                                                    // no account
+    ["--connection-string", cs, "--state", "a", "--state-container", "b"],
+    ["--connection-string", cs, "--once", "--interval", "5"],
+    ["--connection-string", cs, "--interval", "soon"],
+    ["--connection-string", cs, "--retries", "-1"],
+    ["--connection-string", cs, "--profile", "splunk"],
+    ["--connection-string", cs, "--bogus"],
+    ["--connection-string", cs, "stray"],
+    ["--connection-string", "not a connection string"],
+  ]) {
+    const r = await runCollect(bad);
+    expect([bad, r.code]).toEqual([bad, 2]);
+    expect(r.stderr).toMatch(/^nsg-flow-ecs collect: /);
+  }
+  const help = await runCollect(["--help"]);
+  expect(help.code).toBe(0);
+  expect(help.stdout).toContain("--state-container NAME");
+}, 60_000);
+
+test("polling to stdout: new records as they come, the summary line, SIGTERM exits 0 after a checkpoint", async () => {
+  const [nsg, vnet] = await blobs(OPEN_HOUR, 1, 1);
+  await nsg.addRecord(2);
+  const ws = workspace();
+  const stdoutArgs = ws.args.filter((a, i) => a !== "--out" && ws.args[i - 1] !== "--out");
+  const run = startCollect([...stdoutArgs, "--interval", "0.2"]);
+  const seen = () => run.stdout().split("\n").filter((l) => l !== "");
+  await until("the first record", () => seen().length === 2);
+  await vnet.addRecord(3);
+  await nsg.addRecord(1);
+  await until("the new records", () => seen().length === 6);
+  expect(run.stderr()).toMatch(/2 blobs \(\d read\), \d+ records, \d+ events, 0 errors, \d+ bytes read/);
+  run.child.kill("SIGTERM");
+  const done = await run.done;
+  expect(done.code).toBe(0);
+  expect(done.stderr).toMatch(/\d+ passes, \d+ blob reads, 6 records, 6 events, 0 errors/);
+  expect(sameEvents(seen(), await expectedLines([nsg, vnet]))).toEqual({ missing: [], extra: [] });
+  // The checkpoints were kept: a new run has nothing to send.
+  const again = await runCollect([...stdoutArgs, "--once"]);
+  expect(again.stdout).toBe("");
+  expect(again.stderr).toMatch(/2 blobs \(0 read\)/);
+}, 60_000);
+
+test("--flatten writes the flattened raw events", async () => {
+  const [nsg, vnet] = await blobs(OPEN_HOUR, 1, 1);
+  await nsg.addRecord(2);
+  await vnet.addRecord(2);
+  const ws = workspace("--once", "--flatten");
+  expect((await runCollect(ws.args)).code).toBe(0);
+  expect(sameEvents(outputLines(ws.out), await expectedLines([nsg, vnet], { flatten: true }))).toEqual({ missing: [], extra: [] });
+}, 60_000);

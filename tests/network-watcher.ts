@@ -44,12 +44,15 @@ export function blobPath(place: BlobPlace): { container: string; name: string } 
 }
 
 export class NetworkWatcher {
+  private readonly containers = new Map<string, Promise<unknown>>();
+
   constructor(private readonly service: BlobServiceClient) {}
 
   async blob(place: BlobPlace): Promise<FlowLogBlob> {
     const { container, name } = blobPath(place);
     const containerClient = this.service.getContainerClient(container);
-    await containerClient.createIfNotExists();
+    if (!this.containers.has(container)) this.containers.set(container, containerClient.createIfNotExists());
+    await this.containers.get(container);
     const blob = new FlowLogBlob(place, container, name, containerClient.getBlockBlobClient(name));
     await blob.begin();
     return blob;
