@@ -14,7 +14,8 @@ import {
 } from "./output";
 import {
   scanRecord, decodeInto, SCAN_OK, SCAN_TOO_DEEP, scanErrorOffset, clearFields, setField, V_STRING,
-  V_NUMBER, F_MAC, F_OPERATION, F_RULE, F_TIME, F_VERSION, F_FLOW_LOG_VERSION, F_FLOW0,
+  V_NUMBER, F_MAC, F_OPERATION, F_RULE, F_TIME, F_VERSION, F_FLOW_LOG_VERSION, F_FLOW0, F_RESOURCE_ID,
+  F_FLOW_LOG_GUID, F_ACL_ID,
 } from "./json-scanner";
 import { mapRecord, mapKnownFields, lastWasError, MAX_RECORD_BYTES, characterBoundary } from "./mapper";
 import { beginErrorEvent, endErrorEvent } from "./ecs-writer";
@@ -330,9 +331,14 @@ const SLOT_RULE = 2;
 const SLOT_TIME = 3;
 const SLOT_VERSION = 4;
 const SLOT_FLOW_LOG_VERSION = 5;
-const SLOTS = 6;
+const SLOT_RESOURCE_ID = 6;
+const SLOT_FLOW_LOG_GUID = 7;
+const SLOT_ACL_ID = 8;
+const SLOTS = 9;
 const GROUP_INTS = 1 + SLOTS * 2;
-const SLOT_FIELDS: StaticArray<i32> = [F_MAC, F_OPERATION, F_RULE, F_TIME, F_VERSION, F_FLOW_LOG_VERSION];
+const SLOT_FIELDS: StaticArray<i32> = [
+  F_MAC, F_OPERATION, F_RULE, F_TIME, F_VERSION, F_FLOW_LOG_VERSION, F_RESOURCE_ID, F_FLOW_LOG_GUID, F_ACL_ID,
+];
 const groups = new ByteBuffer();
 let groupCount = 0;
 const slots = new StaticArray<i32>(GROUP_INTS);
@@ -793,7 +799,7 @@ function writeNsgPrefix(): void {
   put(0x7b);
   let members = member(0, KEY_MAC_ADDRESS, mac, SLOT_MAC);
   members = member(members, KEY_OPERATION_NAME, operationName, SLOT_OPERATION);
-  members = member(members, KEY_RESOURCE_ID, resourceId);
+  members = member(members, KEY_RESOURCE_ID, resourceId, SLOT_RESOURCE_ID);
   members = member(members, KEY_TIME, time, SLOT_TIME);
   members = member(members, KEY_RULE, rule, SLOT_RULE);
   // `version` is properties.Version as a string: a number's digits, quoted.
@@ -816,10 +822,10 @@ function writeVnetPrefix(): void {
   put(0x7b);
   let members = member(0, KEY_TIME, time, SLOT_TIME);
   members = member(members, KEY_FLOW_LOG_VERSION, flowLogVersion, SLOT_FLOW_LOG_VERSION);
-  members = member(members, KEY_FLOW_LOG_GUID, flowLogGuid);
+  members = member(members, KEY_FLOW_LOG_GUID, flowLogGuid, SLOT_FLOW_LOG_GUID);
   members = member(members, KEY_MAC_ADDRESS, macAddress, SLOT_MAC);
   members = member(members, KEY_OPERATION_NAME, operationName, SLOT_OPERATION);
-  members = member(members, KEY_ACL_ID, aclId);
+  members = member(members, KEY_ACL_ID, aclId, SLOT_ACL_ID);
   members = member(members, KEY_RULE, rule, SLOT_RULE);
   if (members > 0) put(0x2c);
   putLit(KEY_FLOW0);

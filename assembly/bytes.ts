@@ -11,6 +11,9 @@ export function lit(s: string): Lit {
   return new Lit(buf, changetype<usize>(buf), buf.byteLength);
 }
 
+/** "0123456789abcdef". */
+export const HEX_DIGITS: usize = memory.data<u8>([0x30,0x31,0x32,0x33,0x34,0x35,0x36,0x37,0x38,0x39,0x61,0x62,0x63,0x64,0x65,0x66]);
+
 @inline export function isDigit(c: u32): bool {
   return c - 0x30 < 10;
 }

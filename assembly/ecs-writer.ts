@@ -61,6 +61,8 @@ export const VNET_OUTBOUND = lit(',"network":{"direction":"outbound","iana_numbe
 
 export class EcsEvent {
   message: Span = new Span();
+  /** event.id, when the host asked for it (settings.ts). */
+  eventId: Span = new Span();
   hasEventStart: bool = false;
   eventCode: Span = new Span();
   /** What the tuple's decision or state makes of the end of `event` and the start of `action`:
@@ -80,6 +82,7 @@ export class EcsEvent {
   destination: Endpoint = new Endpoint();
 
   clear(): void {
+    this.eventId.clear();
     this.hasEventStart = false;
     this.eventCode.clear();
     this.outcome = NO_TUPLE;
@@ -106,6 +109,7 @@ export const ecs = new EcsEvent();
 const F_TIMESTAMP = lit('{"@timestamp":"');
 const F_MESSAGE = lit('","message":"');
 const F_EVENT = lit('","event":{"category":["network"]');
+const F_ID = lit(',"id":');
 const F_CODE = lit(',"code":');
 const F_START = lit(',"start":"');
 const F_TYPE = lit(',"type":');
@@ -216,6 +220,7 @@ export function writeEcsEvent(): void {
   putEscaped(ecs.message.ptr, ecs.message.len);
 
   putLit(F_EVENT);
+  optional(F_ID, ecs.eventId);
   optional(F_CODE, ecs.eventCode);
   if (ecs.hasEventStart) {
     putLit(F_START);

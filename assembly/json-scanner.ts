@@ -22,20 +22,27 @@ export const F_DEST_PORT = 10;
 export const F_FLOW_LOG_VERSION = 11;
 export const F_MESSAGE = 12;
 export const F_LOG = 13;
-const FIELD_COUNT = 14;
+// Read only for event.id (and the full-ECS profile): the resource and flow log a tuple belongs to.
+export const F_RESOURCE_ID = 14;
+export const F_FLOW_LOG_RESOURCE_ID = 15;
+export const F_TARGET_RESOURCE_ID = 16;
+export const F_FLOW_LOG_GUID = 17;
+export const F_ACL_ID = 18;
+const FIELD_COUNT = 19;
 
 const KEY_NAMES: Lit[] = [
   lit("macAddress"), lit("operationName"), lit("rule"), lit("time"), lit("flow.0"),
   lit("version"), lit("flow_state"), lit("source_addr"), lit("source_port"),
   lit("destination_addr"), lit("destination_port"), lit("flowLogVersion"), lit("message"),
-  lit("log"),
+  lit("log"), lit("resourceId"), lit("flowLogResourceID"), lit("targetResourceID"), lit("flowLogGUID"),
+  lit("aclID"),
 ];
 
 export function keyName(field: i32): Lit {
   return unchecked(KEY_NAMES[field]);
 }
 
-// Value kinds. A string's span is its decoded content; a number's span is its literal text.
+// Value kinds. A string's span is its decoded content; any other value's span is its JSON text.
 export const V_ABSENT: u8 = 0;
 export const V_STRING: u8 = 1;
 export const V_NUMBER: u8 = 2;
@@ -436,6 +443,7 @@ for (let f = 0; f < FIELD_COUNT; f++) {
       if (isKey(kp, klen, F_TIME)) return F_TIME;
       return -1;
     }
+    case 5: return isKey(kp, klen, F_ACL_ID) ? F_ACL_ID : -1;
     case 6: return isKey(kp, klen, F_FLOW0) ? F_FLOW0 : -1;
     case 7: {
       if (isKey(kp, klen, F_VERSION)) return F_VERSION;
@@ -445,11 +453,13 @@ for (let f = 0; f < FIELD_COUNT; f++) {
     case 10: {
       if (isKey(kp, klen, F_MAC)) return F_MAC;
       if (isKey(kp, klen, F_FLOW_STATE)) return F_FLOW_STATE;
+      if (isKey(kp, klen, F_RESOURCE_ID)) return F_RESOURCE_ID;
       return -1;
     }
     case 11: {
       if (isKey(kp, klen, F_SOURCE_ADDR)) return F_SOURCE_ADDR;
       if (isKey(kp, klen, F_SOURCE_PORT)) return F_SOURCE_PORT;
+      if (isKey(kp, klen, F_FLOW_LOG_GUID)) return F_FLOW_LOG_GUID;
       return -1;
     }
     case 13: return isKey(kp, klen, F_OPERATION) ? F_OPERATION : -1;
@@ -457,8 +467,10 @@ for (let f = 0; f < FIELD_COUNT; f++) {
     case 16: {
       if (isKey(kp, klen, F_DEST_ADDR)) return F_DEST_ADDR;
       if (isKey(kp, klen, F_DEST_PORT)) return F_DEST_PORT;
+      if (isKey(kp, klen, F_TARGET_RESOURCE_ID)) return F_TARGET_RESOURCE_ID;
       return -1;
     }
+    case 17: return isKey(kp, klen, F_FLOW_LOG_RESOURCE_ID) ? F_FLOW_LOG_RESOURCE_ID : -1;
   }
   return -1;
 }
@@ -524,6 +536,7 @@ export function scanRecord(ptr: usize, len: i32): i32 {
       p = skipContainer(p, 2);
       if (p == 0) return scanError;
       kind = V_OTHER;
+      vlen = <i32>(p - vptr);
     } else {
       p = scanScalar(p, c);
       if (p == 0) return scanError;

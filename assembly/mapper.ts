@@ -1,6 +1,6 @@
 // One raw event in, one JSON object out: the ECS event, or the error event saying what is wrong
 // and where. This is the function every ABI calls per record; it never traps on any input.
-import { lit, nextCapacity, spanEquals } from "./bytes";
+import { lit, nextCapacity, spanEquals, HEX_DIGITS } from "./bytes";
 import { firstInvalidUtf8 } from "./utf8";
 import { reserve, worstCaseOutput, put, putEscaped, putLit, putU64 } from "./output";
 import {
@@ -12,6 +12,8 @@ import {
   MAP_OK, MAP_INVALID_FIELD, MAP_INVALID_TIME, badField, badFieldExpected, EXPECT_STRING,
   EXPECT_VERSION,
 } from "./fields";
+import { eventIdEnabled } from "./settings";
+import { computeEventId, eventIdText, EVENT_ID_LEN } from "./event-id";
 import { mapNsg } from "./nsg";
 import { mapVnet } from "./vnet";
 import {
@@ -113,6 +115,10 @@ function mapScanned(ptr: usize, len: i32): void {
   const vnet = isVnet();
   const status = vnet ? mapVnet() : mapNsg();
   if (status == MAP_OK) {
+    if (eventIdEnabled) {
+      computeEventId();
+      ecs.eventId.set(eventIdText, EVENT_ID_LEN, true);
+    }
     writeEcsEvent();
     lastWasError = false;
     return;
@@ -202,7 +208,6 @@ function scanned(ptr: usize, len: i32): bool {
   return false;
 }
 
-const HEX_DIGITS: usize = memory.data<u8>([0x30,0x31,0x32,0x33,0x34,0x35,0x36,0x37,0x38,0x39,0x61,0x62,0x63,0x64,0x65,0x66]);
 const TOO_DEEP = lit("nesting deeper than " + MAX_DEPTH.toString() + " levels at byte ");
 const THE_RECORD_IS = lit("the record is ");
 const AN_ARRAY = lit("an array");

@@ -23,6 +23,7 @@ interface BatchExports {
   last_errors(): number;
   last_was_error(): number;
   max_record_bytes(): number;
+  configure?(len: number): number;
 }
 
 export interface TransformResult {
@@ -41,6 +42,13 @@ export interface BlobOptions {
   incremental?: boolean;
   /** Write the flattened raw events (what a collector forwards) instead of ECS. */
   flattenOnly?: boolean;
+}
+
+/** How this transform maps (the module's own defaults when left out). */
+export interface MapOptions {
+  /** Give every ECS event an `event.id`: the same for the same flow tuple whichever path,
+   * process or machine maps it (see DEVELOPERS.md, "event.id"), for deduplication downstream. */
+  eventId?: boolean;
 }
 
 /** The .wasm files the build produces, found from this file both as TypeScript source
@@ -97,24 +105,37 @@ export class FlowTransform {
   outputViews = false;
   private blob?: Required<Pick<BlobOptions, "fromOffset" | "incremental">> & BlobOptions & { broken: boolean; lastOffset?: number };
 
-  constructor(private readonly module: WebAssembly.Module) {
+  private readonly optionsJson: string | undefined;
+
+  constructor(private readonly module: WebAssembly.Module, options: MapOptions = {}) {
     const exported = new Set(WebAssembly.Module.exports(module).map((e) => e.name));
     const missing = REQUIRED_EXPORTS.filter((name) => !exported.has(name));
     if (missing.length > 0) {
       throw new ModuleError(`the module does not have the nsg-flow-ecs batch ABI (missing ${missing.join(", ")}); ` +
         "use build/nsg-flow-ecs.wasm or build/nsg-flow-ecs-simd.wasm");
     }
+    this.optionsJson = encodeOptions(options);
+    if (this.optionsJson !== undefined && !exported.has("configure")) {
+      throw new ModuleError("the module takes no options (it has no `configure` export): it was built from an older nsg-flow-ecs");
+    }
     this.instantiate();
     this.maxRecord = this.exports.max_record_bytes();
   }
 
-  static fromFile(path: string = defaultWasmPath()): FlowTransform {
-    return new FlowTransform(new WebAssembly.Module(readFileSync(path)));
+  static fromFile(path: string = defaultWasmPath(), options: MapOptions = {}): FlowTransform {
+    return new FlowTransform(new WebAssembly.Module(readFileSync(path)), options);
   }
 
   private instantiate(): void {
     const instance = new WebAssembly.Instance(this.module, {});
     this.exports = instance.exports as unknown as BatchExports;
+    if (this.optionsJson !== undefined) {
+      const bytes = Buffer.from(this.optionsJson);
+      this.write(bytes);
+      if (this.exports.configure!(bytes.length) !== 0) {
+        throw new ModuleError(`the module does not know one of the options ${this.optionsJson}: it was built from another nsg-flow-ecs version`);
+      }
+    }
   }
 
   private write(bytes: Uint8Array): void {
@@ -301,6 +322,17 @@ export class FlowTransform {
       return onTrap();
     }
   }
+}
+
+/** The options as the module's `configure` takes them, or undefined when all are defaults (so
+ * that a module without `configure` still loads). */
+function encodeOptions(options: MapOptions): string | undefined {
+  const known = new Set(["eventId"]);
+  for (const key of Object.keys(options)) {
+    if (!known.has(key)) throw new TypeError(`unknown option ${JSON.stringify(key)}`);
+  }
+  if (options.eventId !== undefined && typeof options.eventId !== "boolean") throw new TypeError("eventId must be a boolean");
+  return options.eventId ? JSON.stringify({ eventId: true }) : undefined;
 }
 
 function concat(results: TransformResult[]): TransformResult {

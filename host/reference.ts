@@ -6,9 +6,16 @@
 // The byte-level helpers it needs (UTF-8 and JSON error offsets, the output serializer) come
 // after the mapping.
 
+import { createHash } from "node:crypto";
+
+/** The options of host/loader.ts's MapOptions that change the output. */
+export interface ReferenceOptions {
+  eventId?: boolean;
+}
+
 /** One entry point: one raw record in, exactly one line of JSON out (no newline). */
-export function referenceMap(raw: Uint8Array): string {
-  return mapRawEvent(raw, true);
+export function referenceMap(raw: Uint8Array, options: ReferenceOptions = {}): string {
+  return mapRawEvent(raw, true, options);
 }
 
 // ─── Input ──────────────────────────────────────────────────────────────────────────────────
@@ -27,7 +34,7 @@ type Es2024String = string & { isWellFormed(): boolean; toWellFormed(): string }
 
 /** The error precedence is the order of the checks below; `mayBeWrapper` is false for the
  * inner event of a wrapper, which is unwrapped once and only once. */
-function mapRawEvent(raw: Uint8Array, mayBeWrapper: boolean): string {
+function mapRawEvent(raw: Uint8Array, mayBeWrapper: boolean, options: ReferenceOptions): string {
   if (raw.length > MAX_RECORD_BYTES) {
     const kept = raw.subarray(0, utf8BoundaryAtOrBefore(raw, MAX_RECORD_BYTES));
     return errorEvent(lossyUtf8.decode(kept), "too_large",
@@ -69,11 +76,11 @@ function mapRawEvent(raw: Uint8Array, mayBeWrapper: boolean): string {
         return errorEvent(inner, "invalid_utf8",
           `invalid UTF-8 (a lone surrogate) at byte ${at} of the wrapped event`);
       }
-      return mapRawEvent(utf8Encoder.encode(inner), false);
+      return mapRawEvent(utf8Encoder.encode(inner), false, options);
     }
   }
 
-  return mapRecord(text, record);
+  return mapRecord(text, record, options);
 }
 
 /** The wrapper rule: no `flow.0` and no `operationName` (absent in the sense of every string
@@ -383,7 +390,7 @@ function civilFromDays(days: number): [number, number, number] {
 
 // ─── The record: fields, time, then the intake's output ─────────────────────────────────────
 
-function mapRecord(text: string, record: JsonObjectValue): string {
+function mapRecord(text: string, record: JsonObjectValue, options: ReferenceOptions): string {
   const vnet = isVnet(record);
   const fields = readFields(text, record, vnet ? VNET_KEYS : NSG_KEYS);
   if ("invalid" in fields) {
@@ -397,7 +404,46 @@ function mapRecord(text: string, record: JsonObjectValue): string {
     if (time === undefined) return errorEvent(text, "invalid_time", `cannot parse time "${fields.time}"`);
   }
 
-  return vnet ? mapVnet(text, fields, time) : mapNsg(text, fields, time);
+  const id = options.eventId ? eventId(text, record) : undefined;
+  return vnet ? mapVnet(text, fields, time, id) : mapNsg(text, fields, time, id);
+}
+
+// ─── event.id ───────────────────────────────────────────────────────────────────────────────
+
+const EVENT_ID_KEYS = [
+  "resourceId", "flowLogResourceID", "targetResourceID", "flowLogGUID", "macAddress", "time", "aclID", "rule", "flow.0",
+];
+
+/** SHA-1 of the identifying fields (DEVELOPERS.md, "event.id"), in lowercase hex. */
+function eventId(text: string, record: JsonObjectValue): string {
+  const hash = createHash("sha1");
+  let members: Map<string, Member> | undefined;
+  for (const key of EVENT_ID_KEYS) {
+    const value = record[key];
+    if (!Object.hasOwn(record, key) || value === null) {
+      hash.update(Uint8Array.of(0));
+      continue;
+    }
+    const bytes = typeof value === "string" ? wtf8(value) : utf8Encoder.encode((members ??= topLevelMembers(text)).get(key)!.token);
+    const header = Buffer.alloc(5);
+    header[0] = typeof value === "string" ? 1 : 2;
+    header.writeUInt32BE(bytes.length, 1);
+    hash.update(header).update(bytes);
+  }
+  return hash.digest("hex");
+}
+
+/** UTF-8, where a lone surrogate (which a \uD800 escape can make) takes its 3-byte form, as
+ * the core decodes it, instead of U+FFFD. */
+function wtf8(s: string): Uint8Array {
+  if ((s as Es2024String).isWellFormed()) return utf8Encoder.encode(s);
+  const bytes: number[] = [];
+  for (const ch of s) {
+    const cp = ch.codePointAt(0)!;
+    if (cp >= 0xd800 && cp <= 0xdfff) bytes.push(0xe0 | (cp >> 12), 0x80 | ((cp >> 6) & 0x3f), 0x80 | (cp & 0x3f));
+    else bytes.push(...utf8Encoder.encode(ch));
+  }
+  return Uint8Array.from(bytes);
 }
 
 // ─── NSG output ─────────────────────────────────────────────────────────────────────────────
@@ -408,7 +454,7 @@ const NSG_EVENT_TYPE = { A: "allowed", D: "denied" } as const;
 const TRANSPORT = { T: "tcp", U: "udp" } as const;
 const DIRECTION = { I: "inbound", O: "outbound" } as const;
 
-function mapNsg(message: string, f: Fields, time: Instant | undefined): string {
+function mapNsg(message: string, f: Fields, time: Instant | undefined, id: string | undefined): string {
   const tuple = f["flow.0"] === undefined ? undefined : parseNsgTuple(f["flow.0"]);
   const start = time ?? (tuple ? instantFromEpochSeconds(tuple.epochSeconds) : undefined);
   if (start === undefined) {
@@ -428,6 +474,7 @@ function mapNsg(message: string, f: Fields, time: Instant | undefined): string {
     message,
     event: {
       category: ["network"],
+      id,
       code: f.operationName,
       start: timestamp,
       action: decision && NSG_DECISION[decision],
@@ -473,7 +520,7 @@ function mapNsg(message: string, f: Fields, time: Instant | undefined): string {
 
 const VNET_EVENT_TYPE = { B: "start", C: "info", E: "end", D: "denied" } as const;
 
-function mapVnet(message: string, f: Fields, time: Instant | undefined): string {
+function mapVnet(message: string, f: Fields, time: Instant | undefined, id: string | undefined): string {
   const tuple = f["flow.0"] === undefined ? undefined : parseVnetTuple(f["flow.0"]);
   const at = tuple ? instantFromEpochMilliseconds(tuple.epochMilliseconds) : time;
   if (at === undefined) {
@@ -485,6 +532,7 @@ function mapVnet(message: string, f: Fields, time: Instant | undefined): string 
     message,
     event: {
       category: ["network"],
+      id,
       code: f.operationName,
       type: tuple && [VNET_EVENT_TYPE[tuple.state]],
     },

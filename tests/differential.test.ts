@@ -4,17 +4,21 @@
 import { readFileSync } from "node:fs";
 import fc from "fast-check";
 import { FlowTransform, builtWasm } from "../host/loader.js";
-import { referenceMap } from "../host/reference.js";
+import { referenceMap, type ReferenceOptions } from "../host/reference.js";
+import type { MapOptions } from "../host/loader.js";
 
-const builds = ["nsg-flow-ecs.wasm", "nsg-flow-ecs-simd.wasm"].map(
-  (f) => [f, new FlowTransform(new WebAssembly.Module(readFileSync(builtWasm(f))))] as const,
+const modules = ["nsg-flow-ecs.wasm", "nsg-flow-ecs-simd.wasm"].map(
+  (f) => [f, new WebAssembly.Module(readFileSync(builtWasm(f)))] as const,
 );
+const transforms = (options: MapOptions) => modules.map(([f, m]) => [f, new FlowTransform(m, options)] as const);
+const builds = transforms({});
+const buildsWithEventId = transforms({ eventId: true });
 
 /** Maps with every implementation; fails the property on any disagreement or trap. */
-function agree(raw: Uint8Array): void {
-  const expected = referenceMap(raw);
+function agree(raw: Uint8Array, options: ReferenceOptions = {}): void {
+  const expected = referenceMap(raw, options);
   const expectedValue = JSON.parse(expected);
-  for (const [name, t] of builds) {
+  for (const [name, t] of options.eventId ? buildsWithEventId : builds) {
     const before = t.traps;
     const got = t.mapRecord(raw);
     if (t.traps !== before) throw new Error(`${name} trapped on ${JSON.stringify(Buffer.from(raw).toString("latin1"))}`);
@@ -99,8 +103,11 @@ const fields: Record<string, fc.Arbitrary<unknown>> = {
   source_port: fc.oneof(port, fc.integer({ min: -1, max: 70000 }), fc.constantFrom(null, 1.5, "8e1")),
   destination_port: fc.oneof(port, fc.integer({ min: 0, max: 65535 })),
   flowLogVersion: fc.constantFrom(4, "4", null, 2),
-  resourceId: text,
-  aclID: text,
+  resourceId: valueOf(fc.oneof(fc.constantFrom("/SUBSCRIPTIONS/S/RESOURCEGROUPS/G/PROVIDERS/MICROSOFT.NETWORK/NETWORKSECURITYGROUPS/N"), text)),
+  flowLogResourceID: valueOf(text),
+  targetResourceID: valueOf(text),
+  flowLogGUID: valueOf(text),
+  aclID: valueOf(text),
   nested: fc.jsonValue({ maxDepth: 3 }),
 };
 
@@ -156,7 +163,7 @@ test("mutated events (bytes replaced, inserted, deleted, cut) never trap and agr
       }
       return Uint8Array.from(b);
     });
-  fc.assert(fc.property(mutated, agree), { numRuns: 3000 });
+  fc.assert(fc.property(mutated, (raw) => agree(raw)), { numRuns: 3000 });
 });
 
 test("random bytes never trap, always give one JSON object, and agree", () => {
@@ -165,7 +172,15 @@ test("random bytes never trap, always give one JSON object, and agree", () => {
     fc.array(fc.constantFrom(..."{}[]\":,\\ute0123456789.-+ \n\tabcnull".split("").map((c) => c.charCodeAt(0)), 0xc3, 0xa9, 0xed, 0xa0, 0x80, 0xff), { maxLength: 120 })
       .map((a) => Uint8Array.from(a)),
   );
-  fc.assert(fc.property(bytes, agree), { numRuns: 3000 });
+  fc.assert(fc.property(bytes, (raw) => agree(raw)), { numRuns: 3000 });
+});
+
+test("with event.id: generated, wrapped and mutated events agree", () => {
+  const withId = (raw: Uint8Array) => agree(raw, { eventId: true });
+  fc.assert(fc.property(event, (raw) => withId(utf8.encode(raw))), { numRuns: 2000 });
+  fc.assert(fc.property(wrapped, (raw) => withId(utf8.encode(raw))), { numRuns: 300 });
+  const cut = fc.tuple(event, fc.nat()).map(([raw, at]) => utf8.encode(raw).subarray(0, at % (raw.length + 1)));
+  fc.assert(fc.property(cut, withId), { numRuns: 500 });
 });
 
 test("hostile shapes: 10,000-deep nesting, a 1 MB string, a huge number of keys, binary", () => {

@@ -6,6 +6,7 @@ import { outBuf, outPos, outReset, put, linesOut, errorLinesOut } from "../outpu
 import { feedLines, resetFraming, MODE_MAP, MODE_COPY } from "../ndjson";
 import { blobStart, blobFeed, blobResume, blobPending, blobOffset } from "../blob";
 import { mapRecord, tooLarge, lastWasError, MAX_RECORD_BYTES } from "../mapper";
+import { applyOptions } from "./options";
 
 let inBuf: usize = heap.alloc(65536);
 let inCap: i32 = 65536;
@@ -29,6 +30,12 @@ function begin(): void {
   outReset();
   recordsBefore = linesOut;
   errorsBefore = errorLinesOut;
+}
+
+/** Options for this instance, as a JSON object in the input buffer (see abi/options.ts). Returns
+ * 0 when applied, 1 when an option is unknown to this module. */
+export function configure(len: i32): i32 {
+  return applyOptions(inBuf, len);
 }
 
 /** NDJSON in (any chunking: a line may span calls), one output line per record. Returns the
