@@ -2,7 +2,7 @@
 // progress lines on stderr.
 import { parseArgs } from "node:util";
 import { resolve } from "node:path";
-import { FlowTransform, defaultWasmPath } from "./loader.js";
+import { FlowTransform, defaultWasmPath, type MapOptions } from "./loader.js";
 import { storageClient } from "./collector-azure.js";
 import { DiskCheckpoints, StateLocked, type CheckpointStore } from "./collector-checkpoints.js";
 import { LeasedCheckpoints } from "./collector-leases.js";
@@ -123,6 +123,8 @@ function count(name: string, value: string): number {
   return Number(value);
 }
 
+const HEARTBEAT_MS = 60_000;
+
 const say = (line: string) => process.stderr.write(`nsg-flow-ecs collect: ${line}\n`);
 
 export async function collectMain(argv: string[]): Promise<number> {
@@ -145,7 +147,17 @@ export async function collectMain(argv: string[]): Promise<number> {
     process.stderr.write(`nsg-flow-ecs collect: the connection string cannot be used: ${(err as Error).message}\n`);
     return 2;
   }
-  const transform = FlowTransform.fromFile(args.wasm ?? defaultWasmPath());
+  // Every event gets its event.id: what lets a downstream index drop at-least-once re-sends.
+  const mapOptions: MapOptions & { profile?: string } = { eventId: true };
+  if (args.profile !== undefined) mapOptions.profile = args.profile;
+  let transform: FlowTransform;
+  try {
+    transform = FlowTransform.fromFile(args.wasm ?? defaultWasmPath(), mapOptions);
+  } catch (err) {
+    if (!(err instanceof TypeError)) throw err;
+    process.stderr.write(`nsg-flow-ecs collect: this module cannot take these options: ${err.message}\n`);
+    return 2;
+  }
   transform.outputViews = true; // each slice is written (or copied) before the next call
 
   let store: CheckpointStore | undefined;
@@ -174,6 +186,7 @@ export async function collectMain(argv: string[]): Promise<number> {
     }
     const totals: PassSummary = { listed: 0, read: 0, records: 0, errors: 0, bytes: 0, lagMs: 0 };
     let passes = 0;
+    let lastLine = 0;
     collector = new Collector(service, store, output, transform, {
       containers: args.containers,
       prefix: args.prefix,
@@ -190,7 +203,10 @@ export async function collectMain(argv: string[]): Promise<number> {
       totals.errors += pass.errors;
       totals.bytes += pass.bytes;
       totals.lagMs = Math.max(totals.lagMs, pass.lagMs);
-      if (!args.quiet) say(progressLine(pass, `${pass.listed} blobs (${pass.read} read)`, secs));
+      // A line for each pass that read something, else one a minute (a heartbeat).
+      if (args.quiet || (pass.read === 0 && Date.now() - lastLine < HEARTBEAT_MS)) return;
+      say(progressLine(pass, `${pass.listed} blobs (${pass.read} read)`, secs));
+      lastLine = Date.now();
     });
     const started = Date.now();
     const code = await collector.run();

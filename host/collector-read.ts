@@ -37,11 +37,6 @@ const DOCUMENT_END = /\]\s*\}\s*$/;
 /** Enough to hold the document's end with any whitespace a formatter would put around it. */
 const HOLD_BACK = 64;
 
-/** Whether the listing already shows the blob is not the one the checkpoint describes. */
-export function replacedPerListing(checkpoint: Checkpoint, blob: SourceBlob): boolean {
-  return differentCreation(checkpoint, blob.createdOn) || blob.length < checkpoint.offset;
-}
-
 function differentCreation(checkpoint: Checkpoint | undefined, createdOn: Date | undefined): boolean {
   return checkpoint?.created !== undefined && createdOn !== undefined && checkpoint.created !== createdOn.toISOString();
 }
@@ -50,12 +45,9 @@ function differentCreation(checkpoint: Checkpoint | undefined, createdOn: Date |
  * is its last (an unfinished record at its end becomes an error event, and it is closed). */
 export async function readBlob(container: ContainerClient, blob: SourceBlob, checkpoint: Checkpoint | undefined,
   closing: boolean, ctx: ReadContext): Promise<ReadOutcome> {
-  let previous = checkpoint;
-  if (previous && replacedPerListing(previous, blob)) {
-    ctx.log(`${blob.container}/${blob.name} was re-created: reading it again from the start`);
-    previous = undefined;
-  }
-  const outcome = await new BlobRead(container, blob, previous, closing, ctx).run();
+  // Whether the blob is the one the checkpoint describes is judged from the read itself, never
+  // from the listing: a listing can be older than a checkpoint another collector just saved.
+  const outcome = await new BlobRead(container, blob, checkpoint, closing, ctx).run();
   if (outcome !== "replaced") return outcome;
   ctx.log(`${blob.container}/${blob.name} was re-created: reading it again from the start`);
   const again = await new BlobRead(container, blob, undefined, closing, ctx).run();
@@ -81,6 +73,8 @@ class BlobRead {
     this.before = Buffer.from(this.tail, "hex");
   }
 
+  /** "replaced": the blob is not the one the checkpoint describes (a different creation time,
+   * shorter than the offset, or other bytes before it). */
   async run(): Promise<ReadOutcome | "replaced"> {
     const expected = this.before;
     try {

@@ -44,11 +44,12 @@ export function runCollect(args: string[], env?: NodeJS.ProcessEnv): Promise<Fin
 }
 
 /** Waits for a condition, polling; fails with `what` after `timeoutMs`. */
-export async function until(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+export async function until(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 60_000,
+  everyMs = 20): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, everyMs));
   }
 }
 
@@ -67,9 +68,9 @@ export function outputLines(path: string): string[] {
 
 let transform: FlowTransform | undefined;
 
-/** The library's mapping of whole blobs, in blob order. */
+/** The library's mapping of whole blobs, in blob order, with event.id as the collector maps. */
 export function mapBlobs(texts: Buffer[], options: { flatten?: boolean } = {}): string[] {
-  transform ??= FlowTransform.fromFile();
+  transform ??= FlowTransform.fromFile(undefined, { eventId: true });
   const lines: string[] = [];
   for (const text of texts) {
     transform.startBlob({ flattenOnly: options.flatten });
