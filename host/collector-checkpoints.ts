@@ -183,11 +183,17 @@ export class DiskCheckpoints implements CheckpointStore {
   }
 }
 
+/** Whether a collector still runs as `pid` (where /proc tells, a reused pid running something
+ * else does not count). */
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
+    if ((err as NodeJS.ErrnoException).code !== "EPERM") return false;
+  }
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("collect");
+  } catch {
+    return true;
   }
 }

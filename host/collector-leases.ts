@@ -15,6 +15,8 @@ const RENEW_MS = 5_000;
 export class LeasedCheckpoints implements CheckpointStore {
   readonly savesAreDurable = true;
   private snapshot = new Map<string, Checkpoint>();
+  /** Checkpoint blob name → its source blob's key, as of the last refresh. */
+  private sources = new Map<string, string>();
   private created = false;
 
   constructor(private readonly container: ContainerClient) {}
@@ -25,11 +27,14 @@ export class LeasedCheckpoints implements CheckpointStore {
       this.created = true;
     }
     const snapshot = new Map<string, Checkpoint>();
+    const sources = new Map<string, string>();
     for await (const item of this.container.listBlobsFlat({ includeMetadata: true })) {
       const checkpoint = fromMetadata(item.metadata);
       if (checkpoint) snapshot.set(item.name, checkpoint);
+      if (item.metadata?.source) sources.set(item.name, decodeURIComponent(item.metadata.source));
     }
     this.snapshot = snapshot;
+    this.sources = sources;
   }
 
   known(blob: SourceBlob): Checkpoint | undefined {
@@ -85,13 +90,11 @@ export class LeasedCheckpoints implements CheckpointStore {
   async commit(): Promise<void> {}
 
   async prune(inScope: (container: string, name: string) => boolean, live: Set<string>): Promise<void> {
-    for await (const item of this.container.listBlobsFlat({ includeMetadata: true })) {
-      const source = item.metadata?.source ? decodeURIComponent(item.metadata.source) : undefined;
-      if (!source) continue;
+    for (const [name, source] of this.sources) {
       const slash = source.indexOf("/");
       if (!inScope(source.slice(0, slash), source.slice(slash + 1)) || live.has(source)) continue;
       // A leased checkpoint is being used: the delete fails and it waits for the next pass.
-      await this.container.deleteBlob(item.name).catch(() => undefined);
+      await this.container.deleteBlob(name).catch(() => undefined);
     }
   }
 

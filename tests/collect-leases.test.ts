@@ -154,4 +154,9 @@ test("a blob leased by a collector that died waits for the lease to expire, then
   const lines = completeLines(out);
   expect(lines.sort()).toEqual((await expectedLines([blob])).sort());
   expect(dead.leaseId).toBeDefined();
+  // The blob gone, its checkpoint goes too.
+  await blob.delete();
+  const last = startCollect([...common, "--out", out, "--once"]);
+  expect((await last.done).code).toBe(0);
+  expect(await checkpoint.exists()).toBe(false);
 }, 120_000);

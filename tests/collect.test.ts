@@ -174,7 +174,7 @@ test("a blob re-created under the same name is read again from the start", async
 
 test("an empty hour gives no event and no error, and is closed after the grace period", async () => {
   const ws = workspace("--once", "--grace", "0");
-  await blobs(PAST_HOUR, 1, 1); // head and tail only: {"records":[]}
+  const empty = await blobs(PAST_HOUR, 1, 1); // head and tail only: {"records":[]}
   const first = await runCollect(ws.args);
   expect(first.code).toBe(0);
   expect(first.stderr).toMatch(/2 blobs \(2 read\), 0 records, 0 events, 0 errors/);
@@ -184,6 +184,11 @@ test("an empty hour gives no event and no error, and is closed after the grace p
   expect(checkpoints.map((c) => [c.offset, c.closed])).toEqual([[12, true], [12, true]]);
   // Closed and unchanged: not read again.
   expect((await runCollect(ws.args)).stderr).toMatch(/2 blobs \(0 read\)/);
+  // A blob that is gone (retention deleted it) takes its checkpoint with it.
+  await empty[0].delete();
+  expect((await runCollect(ws.args)).stderr).toMatch(/1 blobs \(0 read\)/);
+  const pruned = JSON.parse(readFileSync(join(ws.state, "checkpoints.json"), "utf8"));
+  expect(Object.keys(pruned.accounts.devstoreaccount1)).toEqual([`${empty[1].container}/${empty[1].name}`]);
 }, 60_000);
 
 test("wrong credentials: named, retried with backoff, exit 1, and no checkpoint moves", async () => {

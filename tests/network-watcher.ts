@@ -102,8 +102,13 @@ export class FlowLogBlob {
 
   /** Deleted and written anew under the same name (Network Watcher restarting an hour). */
   async recreate(): Promise<void> {
-    await this.client.delete();
+    await this.delete();
     await this.begin();
+  }
+
+  /** Gone, as retention deletes old hours. */
+  async delete(): Promise<void> {
+    await this.client.delete();
   }
 
   async text(): Promise<Buffer> {
