@@ -2,7 +2,6 @@
 // and fsynced before any checkpoint counts on it, so a restart can cut it back to that length),
 // or stdout (at-least-once: what reached the pipe is gone from our hands).
 import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, readSync, writeSync, constants } from "node:fs";
-import { once } from "node:events";
 import { dirname } from "node:path";
 
 /** The output cannot be written (disk full, reader gone): the collector stops. */
@@ -90,8 +89,21 @@ export class FileOutput implements Output {
 
 export class StdoutOutput implements Output {
   readonly length = undefined;
+  private failure?: OutputError;
+
+  constructor() {
+    // For the map command a closed stdout (`| head`) is a normal way to stop, and cli.ts exits
+    // 0 on it; for a collector it means the events stop reaching anyone: a failure to report.
+    process.stdout.removeAllListeners("error");
+    process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+      this.failure = err.code === "EPIPE"
+        ? new OutputError("stdout was closed by its reader")
+        : new OutputError(`cannot write stdout: ${err.message}`);
+    });
+  }
 
   async write(bytes: Uint8Array): Promise<void> {
+    if (this.failure) throw this.failure;
     const out = process.stdout;
     let done = 0;
     try {
@@ -105,11 +117,23 @@ export class StdoutOutput implements Output {
       if (code === "EPIPE") throw new OutputError("stdout was closed by its reader");
       if (code !== "EAGAIN") throw new OutputError(`cannot write stdout: ${(err as Error).message}`);
     }
-    // ...else through the stream, as a copy (the bytes are a view), waiting for it to drain.
-    if (!out.write(Buffer.from(bytes.subarray(done)))) await once(out, "drain");
+    // ...else through the stream, as a copy (the bytes are a view), until it drains or fails.
+    if (out.write(Buffer.from(bytes.subarray(done)))) return;
+    await new Promise<void>((resolve, reject) => {
+      const settle = () => {
+        out.off("drain", settle);
+        out.off("error", settle);
+        if (this.failure) reject(this.failure);
+        else resolve();
+      };
+      out.on("drain", settle);
+      out.on("error", settle);
+    });
   }
 
-  async sync(): Promise<void> {}
+  async sync(): Promise<void> {
+    if (this.failure) throw this.failure;
+  }
 
   close(): void {}
 }

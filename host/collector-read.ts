@@ -106,10 +106,18 @@ class BlobRead {
           toVerify -= n;
           chunk = chunk.subarray(n);
         }
-        const joined = held.length === 0 ? chunk : Buffer.concat([held, chunk]);
-        const feedable = Math.max(0, joined.length - HOLD_BACK);
-        held = Buffer.from(joined.subarray(feedable));
-        if (feedable > 0) await this.feed(joined.subarray(0, feedable));
+        // Everything but the last HOLD_BACK bytes seen so far goes to the reader.
+        if (chunk.length >= HOLD_BACK) {
+          if (held.length > 0) await this.feed(held);
+          await this.feed(chunk.subarray(0, chunk.length - HOLD_BACK));
+          held = Buffer.from(chunk.subarray(chunk.length - HOLD_BACK));
+        } else {
+          held = Buffer.concat([held, chunk]);
+          if (held.length > HOLD_BACK) {
+            await this.feed(held.subarray(0, held.length - HOLD_BACK));
+            held = held.subarray(held.length - HOLD_BACK);
+          }
+        }
         if (this.ctx.stopping()) {
           range.cancel();
           await this.ctx.checkpoint(this.current(this.previous?.etag, false), true);
@@ -151,14 +159,19 @@ class BlobRead {
     const offsetBefore = transform.blobOffset;
     await this.write(bytes, last);
     if (bytes.length === 0) return;
-    const window = Buffer.concat([this.before, bytes]);
-    const windowStart = this.position - this.before.length;
     const offset = transform.blobOffset;
-    if (offset !== offsetBefore) {
-      this.tail = window.subarray(Math.max(0, offset - FINGERPRINT_BYTES - windowStart), offset - windowStart).toString("hex");
-    }
+    if (offset !== offsetBefore) this.tail = this.bytesBefore(bytes, offset).toString("hex");
+    this.before = this.bytesBefore(bytes, this.position + bytes.length);
     this.position += bytes.length;
-    this.before = Buffer.from(window.subarray(Math.max(0, window.length - FINGERPRINT_BYTES)));
+  }
+
+  /** The (up to) FINGERPRINT_BYTES bytes before the absolute position `end`, which lies in
+   * `bytes` (starting at this.position) or just after the bytes kept in this.before. */
+  private bytesBefore(bytes: Uint8Array, end: number): Buffer {
+    const inBytes = end - this.position;
+    if (inBytes >= FINGERPRINT_BYTES) return Buffer.from(bytes.subarray(inBytes - FINGERPRINT_BYTES, inBytes));
+    const kept = Math.min(this.before.length, FINGERPRINT_BYTES - inBytes);
+    return Buffer.concat([this.before.subarray(this.before.length - kept), bytes.subarray(0, inBytes)]);
   }
 
   /** The hour is over: whatever follows the last complete record (a record Network Watcher

@@ -243,6 +243,10 @@ test("polling to stdout: new records as they come, the summary line, SIGTERM exi
   await nsg.addRecord(1);
   await until("the new records", () => seen().length === 6);
   expect(run.stderr()).toMatch(/2 blobs \(\d read\), \d+ records, \d+ events, 0 errors, \d+ bytes read/);
+  // One collector per state directory.
+  const second = await runCollect([...stdoutArgs, "--once"]);
+  expect([second.code, second.stdout]).toEqual([1, ""]);
+  expect(second.stderr).toMatch(/another collector \(pid \d+\) uses the state directory/);
   run.child.kill("SIGTERM");
   const done = await run.done;
   expect(done.code).toBe(0);
