@@ -77,7 +77,6 @@ test("Azurite stopped and started again mid-run: the error is named, retried, an
   await until("the events written after the outage", () => outputLines(out).length === 9, 120_000);
   run.child.kill("SIGTERM");
   const done = await run.done;
-  console.log(done.stderr);
   expect(done.code).toBe(0);
   expect(sameEvents(outputLines(out), await expectedLines(blobs))).toEqual({ missing: [], extra: [] });
 }, 180_000);
