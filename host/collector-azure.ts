@@ -88,10 +88,11 @@ export class BlobChanged extends Error {
 const IDLE_MS = 60_000;
 
 export async function readRange(container: ContainerClient, name: string, start: number, count?: number,
-  etag?: string): Promise<BlobRange> {
+  etag?: string, signal?: AbortSignal): Promise<BlobRange> {
   let response;
   try {
     response = await container.getBlobClient(name).download(start, count, {
+      abortSignal: signal,
       // A dropped connection resumes where it stopped, from the same version (the SDK asks
       // for the first response's ETag).
       maxRetryRequests: 3,

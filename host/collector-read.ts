@@ -25,6 +25,8 @@ export interface ReadContext {
   flatten: boolean;
   counts: ReadCounts;
   stopping(): boolean;
+  /** Aborted on SIGINT/SIGTERM: a read waiting on the network stops at once. */
+  signal: AbortSignal;
   /** A checkpoint whose events are all written: saved when due, or now when `final`. */
   checkpoint(checkpoint: Checkpoint, final: boolean): Promise<void>;
   log(line: string): void;
@@ -78,8 +80,10 @@ class BlobRead {
   async run(): Promise<ReadOutcome | "replaced"> {
     const expected = this.before;
     try {
-      this.range = await readRange(this.container, this.blob.name, this.from - expected.length);
+      this.range = await readRange(this.container, this.blob.name, this.from - expected.length, undefined, undefined,
+        this.ctx.signal);
     } catch (err) {
+      if (this.ctx.stopping()) return "stopped";
       if (!(err instanceof BlobChanged)) throw err;
       return err.status === 404 ? "gone" : "replaced";
     }
@@ -88,10 +92,12 @@ class BlobRead {
       range.cancel();
       return "replaced";
     }
-    const { transform, flatten } = this.ctx;
+    const { transform, flatten, signal } = this.ctx;
     transform.startBlob({ fromOffset: this.from, incremental: true, flattenOnly: flatten });
     let held = Buffer.alloc(0);
     let toVerify = expected.length;
+    const stop = () => range.cancel();
+    signal.addEventListener("abort", stop);
     try {
       for await (let chunk of range.body) {
         this.ctx.counts.bytes += chunk.length;
@@ -118,12 +124,14 @@ class BlobRead {
             held = held.subarray(held.length - HOLD_BACK);
           }
         }
-        if (this.ctx.stopping()) {
-          range.cancel();
-          await this.ctx.checkpoint(this.current(this.previous?.etag, false), true);
-          return "stopped";
-        }
+        if (this.ctx.stopping()) break;
         await this.ctx.checkpoint(this.current(this.previous?.etag, false), false);
+      }
+      // Stopped (the download cut short ends like a finished one): keep what was written.
+      if (this.ctx.stopping()) {
+        range.cancel();
+        await this.ctx.checkpoint(this.current(this.previous?.etag, false), true);
+        return "stopped";
       }
       const end = DOCUMENT_END.exec(held.toString("latin1"));
       await this.feed(end ? held.subarray(0, end.index) : held);
@@ -133,8 +141,11 @@ class BlobRead {
       // an output error nothing is known to be written: the restart cuts the file back.
       if (!(err instanceof OutputError)) {
         await this.ctx.checkpoint(this.current(this.previous?.etag, false), true).catch(() => undefined);
+        if (this.ctx.stopping()) return "stopped";
       }
       throw err;
+    } finally {
+      signal.removeEventListener("abort", stop);
     }
     const done = this.current(range.etag, false);
     if (this.closing) done.closed = await this.closeUnfinished(range.etag);

@@ -37,6 +37,7 @@ const MAX_BACKOFF_MS = 60_000;
 
 export class Collector {
   private stopRequested = false;
+  private readonly stopSignal = new AbortController();
   private wake?: () => void;
   private lastCommit = Date.now();
   private warnedNoContainers = false;
@@ -54,6 +55,7 @@ export class Collector {
   /** Finish the current write, checkpoint, and return (SIGINT/SIGTERM). */
   stop(): void {
     this.stopRequested = true;
+    this.stopSignal.abort();
     this.wake?.();
   }
 
@@ -72,8 +74,10 @@ export class Collector {
         failures = 0;
       } catch (err) {
         if (err instanceof OutputError) throw err;
-        if (!isStorageFailure(err)) throw err;
         await this.commit();
+        // A request cut short by SIGINT/SIGTERM: what was written is checkpointed; done.
+        if (this.stopRequested) break;
+        if (!isStorageFailure(err)) throw err;
         const failure = describeFailure(err);
         failures++;
         if (failures > this.options.maxRetries) {
@@ -127,6 +131,7 @@ export class Collector {
           flatten: this.options.flatten,
           counts: summary,
           stopping: () => this.stopRequested,
+          signal: this.stopSignal.signal,
           checkpoint: (checkpoint, final) => this.save(claim, checkpoint, final),
           log: this.log,
         });

@@ -75,7 +75,7 @@ export function mapBlobs(texts: Buffer[], options: { flatten?: boolean } = {}): 
   for (const text of texts) {
     transform.startBlob({ flattenOnly: options.flatten });
     const out = Buffer.concat([transform.pushBlob(text).output, transform.endBlob().output]).toString("utf8");
-    if (out !== "") lines.push(...out.slice(0, -1).split("\n"));
+    if (out !== "") for (const line of out.slice(0, -1).split("\n")) lines.push(line);
   }
   return lines;
 }
