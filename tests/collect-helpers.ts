@@ -25,10 +25,20 @@ export interface Running {
   stderr(): string;
 }
 
+const running = new Set<ChildProcess>();
+
+/** Kills the collectors a failed test left running (else jest would wait for them). */
+export function killLeftovers(): void {
+  for (const child of running) child.kill("SIGKILL");
+  running.clear();
+}
+
 export function startCollect(args: string[], env: NodeJS.ProcessEnv = {}): Running {
   const child = spawn(process.execPath, [cli, "collect", ...args], {
     cwd: root, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, AZURE_STORAGE_CONNECTION_STRING: "", ...env },
   });
+  running.add(child);
+  child.once("exit", () => running.delete(child));
   let stdout = "";
   let stderr = "";
   child.stdout!.on("data", (d: Buffer) => (stdout += d.toString()));

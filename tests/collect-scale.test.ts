@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Azurite } from "./azurite.js";
 import { NetworkWatcher, type FlowLogBlob } from "./network-watcher.js";
-import { expectedLines, outputLines, runCollect, sameEvents, startCollect, until } from "./collect-helpers.js";
+import { expectedLines, killLeftovers, outputLines, runCollect, sameEvents, startCollect, until } from "./collect-helpers.js";
 
 let azurite: Azurite;
 let watcher: NetworkWatcher;
@@ -19,6 +19,7 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
+  killLeftovers();
   await azurite.dispose();
   rmSync(dir, { recursive: true, force: true });
 });

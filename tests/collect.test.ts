@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { Azurite } from "./azurite.js";
 import { NetworkWatcher, type FlowLogBlob } from "./network-watcher.js";
 import {
-  expectedLines, fileSize, mapBlobs, outputLines, runCollect, sameEvents, seededRandom, startCollect, until,
+  expectedLines, fileSize, killLeftovers, mapBlobs, outputLines, runCollect, sameEvents, seededRandom, startCollect, until,
 } from "./collect-helpers.js";
 
 // Each test has an Azurite of its own: the default containers, no prefix, nothing shared.
@@ -22,6 +22,7 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
+  killLeftovers();
   await azurite.dispose();
 });
 
