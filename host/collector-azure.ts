@@ -46,8 +46,9 @@ export async function containersToRead(service: BlobServiceClient, named: string
   return found;
 }
 
-/** Every blob of the container under the prefix (a missing container has none). */
-export async function* listBlobs(container: ContainerClient, prefix: string | undefined): AsyncGenerator<SourceBlob> {
+/** Every blob of the container under the prefix (a missing container has none, and says so). */
+export async function* listBlobs(container: ContainerClient, prefix: string | undefined,
+  onMissing: (container: string) => void): AsyncGenerator<SourceBlob> {
   try {
     for await (const item of container.listBlobsFlat({ prefix })) {
       yield {
@@ -60,8 +61,8 @@ export async function* listBlobs(container: ContainerClient, prefix: string | un
       };
     }
   } catch (err) {
-    if (err instanceof RestError && err.statusCode === 404) return;
-    throw err;
+    if (!(err instanceof RestError && err.statusCode === 404)) throw err;
+    onMissing(container.containerName);
   }
 }
 

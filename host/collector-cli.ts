@@ -101,7 +101,7 @@ export function parseCollectArgs(argv: string[], env: NodeJS.ProcessEnv = proces
     stateContainer: values["state-container"],
     out: values.out,
     once: values.once ?? false,
-    intervalMs: seconds("--interval", values.interval, 60) * 1000,
+    intervalMs: positive("--interval", seconds("--interval", values.interval, 60)) * 1000,
     graceMs: seconds("--grace", values.grace, 3600) * 1000,
     maxRetries: values.retries === undefined ? (values.once ? 5 : Infinity) : count("--retries", values.retries),
     profile: values.profile as CollectArgs["profile"],
@@ -115,6 +115,11 @@ function seconds(name: string, value: string | undefined, fallback: number): num
   if (value === undefined) return fallback;
   const n = Number(value);
   if (!/^[0-9]+(\.[0-9]+)?$/.test(value) || !Number.isFinite(n)) throw new UsageError(`${name} needs a number of seconds`);
+  return n;
+}
+
+function positive(name: string, n: number): number {
+  if (n <= 0) throw new UsageError(`${name} must be more than 0`);
   return n;
 }
 

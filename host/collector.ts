@@ -41,6 +41,12 @@ export class Collector {
   private wake?: () => void;
   private lastCommit = Date.now();
   private warnedNoContainers = false;
+  private readonly missing = new Set<string>();
+  /** A --container that does not exist (a typo, or not created yet) is said once. */
+  private readonly warnMissing = (name: string) => {
+    if (!this.missing.has(name)) this.log(`container ${name} does not exist (yet)`);
+    this.missing.add(name);
+  };
 
   constructor(
     private readonly service: BlobServiceClient,
@@ -109,7 +115,7 @@ export class Collector {
     const blobs: { container: ContainerClient; blob: SourceBlob }[] = [];
     const live = new Set<string>();
     for (const container of containers) {
-      for await (const blob of listBlobs(container, this.options.prefix)) {
+      for await (const blob of listBlobs(container, this.options.prefix, this.warnMissing)) {
         blobs.push({ container, blob });
         live.add(blobKey(blob.container, blob.name));
       }

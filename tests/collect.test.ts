@@ -217,6 +217,7 @@ test("usage errors exit 2; --help exits 0", async () => {
     ["--connection-string", cs, "--state", "a", "--state-container", "b"],
     ["--connection-string", cs, "--once", "--interval", "5"],
     ["--connection-string", cs, "--interval", "soon"],
+    ["--connection-string", cs, "--interval", "0"],
     ["--connection-string", cs, "--retries", "-1"],
     ["--connection-string", cs, "--profile", "splunk"],
     ["--connection-string", cs, "--bogus"],
@@ -227,6 +228,10 @@ test("usage errors exit 2; --help exits 0", async () => {
     expect([bad, r.code]).toEqual([bad, 2]);
     expect(r.stderr).toMatch(/^nsg-flow-ecs collect: /);
   }
+  // Not a usage error, but said: a container that does not exist (yet).
+  const missing = await runCollect(["--connection-string", cs, "--container", "no-such-container", "--once",
+    "--state", workspace().state]);
+  expect([missing.code, missing.stderr]).toEqual([0, expect.stringContaining("container no-such-container does not exist (yet)")]);
   const help = await runCollect(["--help"]);
   expect(help.code).toBe(0);
   expect(help.stdout).toContain("--state-container NAME");
