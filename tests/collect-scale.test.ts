@@ -1,9 +1,11 @@
-// `collect` over many blobs, and through a storage outage (Azurite stopped and started again
-// while a polling collector runs).
+// `collect` over many blobs, through a storage outage (Azurite stopped and started again while
+// a polling collector runs), and into Fluent Bit (the real one in ../shared, when it is there).
 import { BlobServiceClient } from "@azure/storage-blob";
-import { mkdtempSync, rmSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { Azurite } from "./azurite.js";
 import { NetworkWatcher, type FlowLogBlob } from "./network-watcher.js";
 import { expectedLines, killLeftovers, outputLines, runCollect, sameEvents, startCollect, until } from "./collect-helpers.js";
@@ -81,3 +83,27 @@ test("Azurite stopped and started again mid-run: the error is named, retried, an
   expect(done.code).toBe(0);
   expect(sameEvents(outputLines(out), await expectedLines(blobs))).toEqual({ missing: [], extra: [] });
 }, 180_000);
+
+const fluentBit = join(dirname(fileURLToPath(import.meta.url)), "../../shared/fluent-bit/bin/fluent-bit");
+
+(existsSync(fluentBit) ? test : test.skip)("piped into Fluent Bit's stdin input: every event arrives as a record", async () => {
+  const blobs = [
+    await watcher.blob({ kind: "nsg", hour: OPEN_HOUR, resource: "WEB-NSG", mac: "000D3AF00001" }),
+    await watcher.blob({ kind: "vnet", hour: OPEN_HOUR, resource: "VNET-FLOWLOG", mac: "000D3AF00002" }),
+  ];
+  for (const b of blobs) for (let i = 0; i < 20; i++) await b.addRecord(50);
+  const collector = startCollect(["--connection-string", azurite.connectionString, "--state", join(dir, "state"), "--once"]);
+  const shipper = spawn(fluentBit, ["-q", "-i", "stdin", "-o", "stdout", "-p", "format=json_lines"], { stdio: ["pipe", "pipe", "inherit"] });
+  collector.child.stdout!.pipe(shipper.stdin);
+  let shipped = "";
+  shipper.stdout.on("data", (d: Buffer) => (shipped += d.toString()));
+  const [collected, shipperExit] = await Promise.all([collector.done, new Promise((r) => shipper.once("close", r))]);
+  expect([collected.code, shipperExit]).toEqual([0, 0]);
+  const records = shipped.split("\n").filter((l) => l !== "").map((l) => {
+    const { date: _date, ...record } = JSON.parse(l);
+    return record;
+  });
+  const expected = (await expectedLines(blobs)).map((l) => JSON.parse(l));
+  expect(records).toHaveLength(2000);
+  expect(records).toEqual(expected);
+}, 120_000);
