@@ -144,6 +144,9 @@ export function describeFailure(err: unknown): { kind: FailureKind; text: string
         "SAS (expiry, permissions: list and read on the flow-log containers; read, write and create on a state container)",
     };
   }
+  if ((err as Error).name === "AbortError") {
+    return { kind: "network", text: `the connection to the storage account was cut while reading (${firstLine(e.message)})` };
+  }
   const code = e.code ?? e.cause?.code;
   if (status === undefined || code === "REQUEST_SEND_ERROR" || /^E[A-Z]+$/.test(code ?? "")) {
     return { kind: "network", text: `storage account unreachable (${firstLine(e.message) || code})` };

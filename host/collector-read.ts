@@ -148,8 +148,8 @@ class BlobRead {
       signal.removeEventListener("abort", stop);
     }
     const done = this.current(range.etag, false);
-    if (this.closing) done.closed = await this.closeUnfinished(range.etag);
     await this.ctx.checkpoint(done, true);
+    if (this.closing && await this.closeUnfinished(range.etag)) await this.ctx.checkpoint({ ...done, closed: true }, true);
     return "read";
   }
 

@@ -6,7 +6,7 @@ import type { BlobServiceClient, ContainerClient } from "@azure/storage-blob";
 import type { FlowTransform } from "./loader.js";
 import { containersToRead, describeFailure, listBlobs, type SourceBlob } from "./collector-azure.js";
 import { blobKey, type Checkpoint, type CheckpointStore, type Claim } from "./collector-checkpoints.js";
-import { OutputError, type Output } from "./collector-output.js";
+import { FileOutput, OutputError, type Output } from "./collector-output.js";
 import { readBlob, type ReadCounts } from "./collector-read.js";
 
 export interface CollectOptions {
@@ -56,7 +56,9 @@ export class Collector {
     private readonly options: CollectOptions,
     private readonly log: (line: string) => void,
     private readonly report: (pass: PassSummary, seconds: number) => void,
-  ) {}
+  ) {
+    this.accounted = output.length;
+  }
 
   /** Finish the current write, checkpoint, and return (SIGINT/SIGTERM). */
   stop(): void {
@@ -80,6 +82,7 @@ export class Collector {
         failures = 0;
       } catch (err) {
         if (err instanceof OutputError) throw err;
+        this.rollBack();
         await this.commit();
         // A request cut short by SIGINT/SIGTERM: what was written is checkpointed; done.
         if (this.stopRequested) break;
@@ -158,16 +161,28 @@ export class Collector {
   }
 
   private savedAt = 0;
-  private bytesAtSave = 0;
+  /** The output's length when the last checkpoint was saved: what the checkpoints account for.
+   * Only this length is committed; bytes after it are cut on a restart (or a failed pass). */
+  private accounted: number | undefined;
 
   private async save(claim: Claim, checkpoint: Checkpoint, final: boolean): Promise<void> {
     const bytes = this.output.length ?? 0;
-    if (!final && Date.now() - this.savedAt < SAVE_EVERY_MS && bytes - this.bytesAtSave < SAVE_EVERY_BYTES) return;
+    const due = Date.now() - this.savedAt >= SAVE_EVERY_MS || bytes - (this.accounted ?? 0) >= SAVE_EVERY_BYTES;
+    if (!final && !due) return;
     if (this.store.savesAreDurable) await this.output.sync();
     await claim.save(checkpoint);
     this.savedAt = Date.now();
-    this.bytesAtSave = bytes;
+    this.accounted = this.output.length;
     await this.commitIfDue();
+  }
+
+  /** After a failed pass: events written that no saved checkpoint counts (a read that failed
+   * between two saves) are cut, so that reading them again does not write them twice. */
+  private rollBack(): void {
+    const { output } = this;
+    if (!(output instanceof FileOutput) || this.accounted === undefined || output.length <= this.accounted) return;
+    this.log(`${output.path}: cutting ${output.length - this.accounted} bytes that no checkpoint counts (read again)`);
+    output.truncate(this.accounted);
   }
 
   private async commitIfDue(): Promise<void> {
@@ -177,7 +192,7 @@ export class Collector {
   /** The output is made durable first, then the checkpoints that count on it. */
   private async commit(): Promise<void> {
     await this.output.sync();
-    await this.store.commit(this.output.length);
+    await this.store.commit(this.accounted);
     this.lastCommit = Date.now();
   }
 
@@ -208,9 +223,11 @@ function needsRead(blob: SourceBlob, checkpoint: Checkpoint | undefined, now: nu
   return !checkpoint.closed && now >= closesAt(blob, graceMs);
 }
 
+/** A failure of the storage account or of the way to it (retried), rather than a bug. The
+ * SDK's download stream reports a response cut short as an AbortError. */
 function isStorageFailure(err: unknown): boolean {
   const e = err as { name?: string; statusCode?: number; code?: string };
-  return e?.name === "RestError" || (typeof e?.code === "string" && /^E[A-Z]+$/.test(e.code));
+  return e?.name === "RestError" || e?.name === "AbortError" || (typeof e?.code === "string" && /^E[A-Z]+$/.test(e.code));
 }
 
 function shuffle<T>(items: T[]): void {

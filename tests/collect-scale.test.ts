@@ -8,7 +8,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Azurite } from "./azurite.js";
 import { NetworkWatcher, type FlowLogBlob } from "./network-watcher.js";
-import { expectedLines, killLeftovers, outputLines, runCollect, sameEvents, startCollect, until } from "./collect-helpers.js";
+import { expectedLines, fileSize, killLeftovers, outputLines, runCollect, sameEvents, startCollect, until } from "./collect-helpers.js";
 
 let azurite: Azurite;
 let watcher: NetworkWatcher;
@@ -107,3 +107,22 @@ const fluentBit = join(dirname(fileURLToPath(import.meta.url)), "../../shared/fl
   expect(records).toHaveLength(2000);
   expect(records).toEqual(expected);
 }, 120_000);
+
+test("Azurite stopped in the middle of a large read: what was written is kept, the rest read after the restart, exactly once", async () => {
+  const blob = await watcher.blob({ kind: "nsg", hour: OPEN_HOUR, resource: "BIG-NSG", mac: "000D3AF00003" });
+  for (let i = 0; i < 30; i++) await blob.addRecord(3000);
+  const expected = await expectedLines([blob]);
+  const out = join(dir, "out.ndjson");
+  const run = startCollect(["--connection-string", azurite.connectionString, "--state", join(dir, "state"), "--out", out,
+    "--interval", "0.2"]);
+  await until("the first events", () => fileSize(out) > 0, 60_000, 1);
+  await azurite.stop();
+  await until("the outage to be reported", () => /retrying in/.test(run.stderr()));
+  await azurite.start();
+  await until("every event", () => fileSize(out) > 0 && outputLines(out).length >= expected.length, 120_000, 200);
+  run.child.kill("SIGTERM");
+  const done = await run.done;
+  expect(done.code).toBe(0);
+  expect(done.stderr).toMatch(/(was cut while reading|storage account unreachable) \(.*\); retrying in \d+ s/);
+  expect(sameEvents(outputLines(out), expected)).toEqual({ missing: [], extra: [] });
+}, 180_000);
