@@ -168,8 +168,10 @@ export async function collectMain(argv: string[]): Promise<number> {
   let store: CheckpointStore | undefined;
   let output: Output | undefined;
   let collector: Collector | undefined;
+  let signalled = false;
   const onSignal = () => {
-    if (collector?.stopping) process.exit(130); // a second signal: leave now (the restart cuts FILE back)
+    if (signalled) process.exit(130); // a second signal: leave now (the restart cuts FILE back)
+    signalled = true;
     collector?.stop();
   };
   process.on("SIGINT", onSignal);
@@ -213,6 +215,7 @@ export async function collectMain(argv: string[]): Promise<number> {
       say(progressLine(pass, `${pass.listed} blobs (${pass.read} read)`, secs));
       lastLine = Date.now();
     });
+    if (signalled) collector.stop(); // a signal during set-up: stop before the first pass
     const started = Date.now();
     const code = await collector.run();
     if (!args.quiet && !args.once) say(progressLine(totals, `${passes} passes, ${totals.read} blob reads`, (Date.now() - started) / 1000));
