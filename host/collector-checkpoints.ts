@@ -58,8 +58,8 @@ interface DiskState {
   accounts: Record<string, Record<string, Checkpoint>>;
 }
 
-/** Another collector already uses the state directory. */
-export class StateLocked extends Error {}
+/** The state directory cannot be used: another collector uses it, or its file is unreadable. */
+export class StateError extends Error {}
 
 /** Checkpoints in one JSON file, replaced atomically (write, fsync, rename, fsync the directory). */
 export class DiskCheckpoints implements CheckpointStore {
@@ -79,13 +79,31 @@ export class DiskCheckpoints implements CheckpointStore {
     const store = new DiskCheckpoints(dir, account);
     store.takeLock();
     try {
-      store.state = JSON.parse(readFileSync(store.file, "utf8")) as DiskState;
-      if (store.state.version !== 1) throw new Error(`${store.file}: unknown version ${store.state.version}`);
+      store.load();
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+      store.releaseLock();
+      throw err;
     }
     store.state.accounts[account] ??= {};
     return store;
+  }
+
+  private load(): void {
+    let text: string | undefined;
+    try {
+      text = readFileSync(this.file, "utf8");
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+    }
+    if (text !== undefined) {
+      try {
+        this.state = JSON.parse(text) as DiskState;
+      } catch (err) {
+        throw new StateError(`${this.file} cannot be read (${(err as Error).message}): ` +
+          "move it away to start over, which reads every blob again");
+      }
+      if (this.state.version !== 1) throw new StateError(`${this.file}: unknown version ${this.state.version}`);
+    }
   }
 
   /** One collector per directory: a second one would read the same blobs again. A lock left
@@ -102,11 +120,11 @@ export class DiskCheckpoints implements CheckpointStore {
       }
       const pid = Number(readFileSync(this.lock, "utf8").trim());
       if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
-        throw new StateLocked(`another collector (pid ${pid}) uses the state directory ${this.dir}`);
+        throw new StateError(`another collector (pid ${pid}) uses the state directory ${this.dir}`);
       }
       unlinkSync(this.lock);
     }
-    throw new StateLocked(`cannot lock the state directory ${this.dir}`);
+    throw new StateError(`cannot lock the state directory ${this.dir}`);
   }
 
   get output(): { path: string; length: number } | undefined {
@@ -175,6 +193,10 @@ export class DiskCheckpoints implements CheckpointStore {
   }
 
   async close(): Promise<void> {
+    this.releaseLock();
+  }
+
+  private releaseLock(): void {
     try {
       unlinkSync(this.lock);
     } catch {

@@ -4,7 +4,7 @@ import { parseArgs } from "node:util";
 import { resolve } from "node:path";
 import { FlowTransform, defaultWasmPath, type MapOptions } from "./loader.js";
 import { storageClient } from "./collector-azure.js";
-import { DiskCheckpoints, StateLocked, type CheckpointStore } from "./collector-checkpoints.js";
+import { DiskCheckpoints, StateError, type CheckpointStore } from "./collector-checkpoints.js";
 import { LeasedCheckpoints } from "./collector-leases.js";
 import { FileOutput, OutputError, StdoutOutput, type Output } from "./collector-output.js";
 import { Collector, type PassSummary } from "./collector.js";
@@ -221,7 +221,7 @@ export async function collectMain(argv: string[]): Promise<number> {
     if (!args.quiet && !args.once) say(progressLine(totals, `${passes} passes, ${totals.read} blob reads`, (Date.now() - started) / 1000));
     return code;
   } catch (err) {
-    if (err instanceof OutputError || err instanceof StateLocked) {
+    if (err instanceof OutputError || err instanceof StateError) {
       say(err.message);
       return 1;
     }

@@ -2,7 +2,7 @@
 // blobs: exactly once into --out FILE across kill -9, re-created blobs, empty hours, records cut
 // by a commit, wrong credentials, usage errors, SIGTERM.
 import { BlobServiceClient } from "@azure/storage-blob";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Azurite } from "./azurite.js";
@@ -209,6 +209,13 @@ test("wrong credentials: named, retried with backoff, exit 1, and no checkpoint 
   expect(outputLines(ws.out)).toEqual([]);
   const state = JSON.parse(readFileSync(join(ws.state, "checkpoints.json"), "utf8"));
   expect(state.accounts.devstoreaccount1).toEqual({});
+  // An unreadable state file is said, and the lock is not left behind.
+  const good = readFileSync(join(ws.state, "checkpoints.json"));
+  writeFileSync(join(ws.state, "checkpoints.json"), "{\"version\":1,");
+  const broken = await runCollect(ws.args);
+  expect([broken.code, broken.stderr]).toEqual([1, expect.stringMatching(/checkpoints\.json cannot be read .*move it away/)]);
+  expect(existsSync(join(ws.state, "lock"))).toBe(false);
+  writeFileSync(join(ws.state, "checkpoints.json"), good);
   // The right key afterwards: everything, once.
   expect((await runCollect(ws.args)).code).toBe(0);
   expect(sameEvents(outputLines(ws.out), await expectedLines([blob]))).toEqual({ missing: [], extra: [] });
