@@ -196,7 +196,7 @@ test("an empty hour gives no event and no error, and is closed after the grace p
   expect(Object.keys(pruned.accounts.devstoreaccount1)).toEqual([`${empty[1].container}/${empty[1].name}`]);
 }, 60_000);
 
-test("wrong credentials: named, retried with backoff, exit 1, and no checkpoint moves", async () => {
+test("wrong credentials: named, retried with backoff, exit 1, no checkpoint moves; an unreadable state file is named", async () => {
   const [blob] = await blobs(OPEN_HOUR, 1, 0);
   await blob.addRecord(3);
   const ws = workspace("--once", "--retries", "1");
