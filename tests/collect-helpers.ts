@@ -67,7 +67,14 @@ export function fileSize(path: string): number {
   return existsSync(path) ? statSync(path).size : 0;
 }
 
-/** The lines of an output file; every line must be complete. */
+/** The complete lines of an output that a collector may be writing (or died writing). */
+export function completeLines(path: string): string[] {
+  if (!existsSync(path)) return [];
+  const text = readFileSync(path, "utf8");
+  return text.slice(0, text.lastIndexOf("\n") + 1).split("\n").filter((l) => l !== "");
+}
+
+/** The lines of an output file once its collector is done; every line must be complete. */
 export function outputLines(path: string): string[] {
   if (!existsSync(path)) return [];
   const text = readFileSync(path, "utf8");

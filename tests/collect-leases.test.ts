@@ -2,12 +2,14 @@
 // (--state-container): three instances, Network Watcher writing meanwhile, one instance killed
 // with -9 midway. The union of their outputs, collapsed by event.id, must be every tuple once.
 import { BlobServiceClient } from "@azure/storage-blob";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Azurite } from "./azurite.js";
 import { NetworkWatcher, type FlowLogBlob } from "./network-watcher.js";
-import { expectedLines, fileSize, killLeftovers, seededRandom, startCollect, until, type Running } from "./collect-helpers.js";
+import {
+  completeLines, expectedLines, fileSize, killLeftovers, seededRandom, startCollect, until, type Running,
+} from "./collect-helpers.js";
 
 let azurite: Azurite;
 let dir: string;
@@ -22,17 +24,6 @@ afterAll(async () => {
   await azurite.dispose();
   rmSync(dir, { recursive: true, force: true });
 });
-
-/** The complete lines of an output (a killed instance may have left a partial last one). */
-function completeLines(path: string): string[] {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch {
-    return [];
-  }
-  return text.slice(0, text.lastIndexOf("\n") + 1).split("\n").filter((l) => l !== "");
-}
 
 const idOf = (line: string): string => JSON.parse(line).event.id;
 

@@ -8,7 +8,9 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Azurite } from "./azurite.js";
 import { NetworkWatcher, type FlowLogBlob } from "./network-watcher.js";
-import { expectedLines, fileSize, killLeftovers, outputLines, runCollect, sameEvents, startCollect, until } from "./collect-helpers.js";
+import {
+  completeLines, expectedLines, fileSize, killLeftovers, outputLines, runCollect, sameEvents, startCollect, until,
+} from "./collect-helpers.js";
 
 let azurite: Azurite;
 let watcher: NetworkWatcher;
@@ -71,13 +73,13 @@ test("Azurite stopped and started again mid-run: the error is named, retried, an
   const out = join(dir, "out.ndjson");
   const run = startCollect(["--connection-string", azurite.connectionString, "--state", join(dir, "state"), "--out", out,
     "--interval", "0.2"]);
-  await until("the first events", () => outputLines(out).length === 3);
+  await until("the first events", () => completeLines(out).length === 3);
   await azurite.stop();
   await until("the outage to be reported", () => /storage account unreachable \(.*\); retrying in/.test(run.stderr()));
   await azurite.start();
   await blobs[0].addRecord(2);
   await blobs[1].addRecord(4);
-  await until("the events written after the outage", () => outputLines(out).length === 9, 120_000);
+  await until("the events written after the outage", () => completeLines(out).length === 9, 120_000);
   run.child.kill("SIGTERM");
   const done = await run.done;
   expect(done.code).toBe(0);
@@ -119,7 +121,7 @@ test("Azurite stopped in the middle of a large read: what was written is kept, t
   await azurite.stop();
   await until("the outage to be reported", () => /retrying in/.test(run.stderr()));
   await azurite.start();
-  await until("every event", () => fileSize(out) > 0 && outputLines(out).length >= expected.length, 120_000, 200);
+  await until("every event", () => completeLines(out).length >= expected.length, 120_000, 200);
   run.child.kill("SIGTERM");
   const done = await run.done;
   expect(done.code).toBe(0);

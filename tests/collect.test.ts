@@ -254,7 +254,7 @@ test("polling to stdout: new records as they come, the summary line, SIGTERM exi
   const ws = workspace();
   const stdoutArgs = ws.args.filter((a, i) => a !== "--out" && ws.args[i - 1] !== "--out");
   const run = startCollect([...stdoutArgs, "--interval", "0.2"]);
-  const seen = () => run.stdout().split("\n").filter((l) => l !== "");
+  const seen = () => run.stdout().slice(0, run.stdout().lastIndexOf("\n") + 1).split("\n").filter((l) => l !== "");
   await until("the first record", () => seen().length === 2);
   await vnet.addRecord(3);
   await nsg.addRecord(1);
