@@ -150,7 +150,7 @@ export function fillEndpoints(): void {
   d.bytes = unchecked(tuple.counters[3]);
 }
 
-@inline function putSpan(s: Span): void {
+@inline export function putSpan(s: Span): void {
   put(0x22);
   if (s.verbatim) putBytes(s.ptr, s.len);
   else putEscaped(s.ptr, s.len);
@@ -159,7 +159,7 @@ export function fillEndpoints(): void {
 
 /** A member of an object whose other members may or may not be there: `first` says whether
  * one was written before it. Returns false (the next member is not the first). */
-@inline function member(first: bool, k: Lit, s: Span): bool {
+@inline export function member(first: bool, k: Lit, s: Span): bool {
   if (s.len <= 0) return first;
   if (!first) put(0x2c);
   putLit(k);
@@ -168,13 +168,13 @@ export function fillEndpoints(): void {
 }
 
 /** `k` (which opens with its comma) and the span, when the span is there. */
-@inline function optional(k: Lit, s: Span): void {
+@inline export function optional(k: Lit, s: Span): void {
   if (s.len <= 0) return;
   putLit(k);
   putSpan(s);
 }
 
-@inline function numberMember(first: bool, k: Lit, v: u64): bool {
+@inline export function numberMember(first: bool, k: Lit, v: u64): bool {
   if (!first) put(0x2c);
   putLit(k);
   putU64(v);

@@ -6,6 +6,8 @@
 // A deterministic corpus (bench/corpus.ts) is written to a temporary directory, then:
 //  (1)  the WASM core: FlowTransform.push over 1 MiB chunks + end(), SIMD build (the default);
 //  (1b) the same with the portable build (the file Fluent Bit loads);
+//  (1d) the full-ECS profile (profile "ecs"), SIMD build, as (1); (1e) the documented profile
+//       with event.id (which the full profile always writes), for what that costs alone;
 //  (2)  the plain-TS reference, referenceMap(bytes) per line: the test oracle, which validates
 //       more than a user's mapper would (strict UTF-8, depth, field types, 2^64 counters);
 //  (2b) the naive mapping, JSON.parse → object → JSON.stringify per line (bench/node-mapper.ts);
@@ -24,7 +26,7 @@ import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, 
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { FlowTransform, builtWasm, type TransformResult } from "../host/loader.js";
+import { FlowTransform, builtWasm, type MapOptions, type TransformResult } from "../host/loader.js";
 import { referenceMap } from "../host/reference.js";
 import { naiveMap } from "./node-mapper.js";
 import { generateCorpus, describeCorpus, DEFAULT_SEED, type Corpus } from "./corpus.js";
@@ -215,8 +217,11 @@ function runChildRow(o: Options): Measured {
   switch (row) {
     case "wasm":
     case "wasm-copies":
-    case "wasm-portable": {
-      const t = FlowTransform.fromFile(builtWasm(row === "wasm-portable" ? "nsg-flow-ecs.wasm" : "nsg-flow-ecs-simd.wasm"));
+    case "wasm-portable":
+    case "wasm-ecs":
+    case "wasm-event-id": {
+      const options: MapOptions = row === "wasm-ecs" ? { profile: "ecs" } : row === "wasm-event-id" ? { eventId: true } : {};
+      const t = FlowTransform.fromFile(builtWasm(row === "wasm-portable" ? "nsg-flow-ecs.wasm" : "nsg-flow-ecs-simd.wasm"), options);
       // (1) and (1b) read each batch's output as a view of the module's buffer, as the CLI does;
       // (1c) takes a copy of each, the library's default (output safe to keep).
       t.outputViews = row !== "wasm-copies";
@@ -472,6 +477,9 @@ interface Agreement {
   coreSameJson: number;
   naiveSameBytes: number;
   firstDifference?: { record: number; core: string; reference: string };
+  /** The full-ECS profile's core output = its reference output. */
+  fullProfileSameBytes: number;
+  firstFullProfileDifference?: { record: number; core: string; reference: string };
 }
 
 function sameJson(a: string, b: string): boolean {
@@ -486,9 +494,12 @@ function sameJson(a: string, b: string): boolean {
 function agreement(corpus: Buffer, n: number): Agreement {
   const sample = firstLines(corpus, n);
   const t = FlowTransform.fromFile(builtWasm("nsg-flow-ecs-simd.wasm"));
+  // The full-ECS profile: the core and the reference, byte for byte.
+  const full = FlowTransform.fromFile(builtWasm("nsg-flow-ecs-simd.wasm"), { profile: "ecs" });
+  const fullCore = Buffer.concat([full.push(sample).output, full.end().output]).toString("utf8").split("\n");
   const a = t.push(sample);
   const core = Buffer.concat([a.output, t.end().output]).toString("utf8").split("\n");
-  const result: Agreement = { sample: 0, coreSameBytes: 0, coreSameJson: 0, naiveSameBytes: 0 };
+  const result: Agreement = { sample: 0, coreSameBytes: 0, coreSameJson: 0, naiveSameBytes: 0, fullProfileSameBytes: 0 };
   let i = 0;
   for (let s = 0; s < sample.length;) {
     const e = sample.indexOf(0x0a, s);
@@ -499,6 +510,9 @@ function agreement(corpus: Buffer, n: number): Agreement {
     else if (sameJson(c, ref)) result.coreSameJson++;
     else result.firstDifference ??= { record: result.sample, core: c, reference: ref };
     if (naiveMap(sample.toString("utf8", s, e)) === ref) result.naiveSameBytes++;
+    const fullRef = referenceMap(sample.subarray(s, e), { profile: "ecs" });
+    if (fullCore[i - 1] === fullRef) result.fullProfileSameBytes++;
+    else result.firstFullProfileDifference ??= { record: result.sample, core: fullCore[i - 1] ?? "", reference: fullRef };
     s = e + 1;
   }
   return result;
@@ -660,7 +674,12 @@ async function main(): Promise<void> {
     const agree = agreement(corpus.ndjson, Math.min(20_000, o.records));
     console.log(`agreement on the first ${agree.sample} records: core = reference byte for byte ${agree.coreSameBytes}, ` +
       `same JSON in another key order ${agree.coreSameJson}, different ${agree.sample - agree.coreSameBytes - agree.coreSameJson}; ` +
-      `naive mapper = reference byte for byte ${agree.naiveSameBytes} (${seconds(t0).toFixed(1)} s)`);
+      `naive mapper = reference byte for byte ${agree.naiveSameBytes}; full-ECS profile, core = reference byte for byte ` +
+      `${agree.fullProfileSameBytes} (${seconds(t0).toFixed(1)} s)`);
+    if (agree.firstFullProfileDifference) {
+      const d = agree.firstFullProfileDifference;
+      console.log(`  first full-ECS profile difference, record ${d.record}:\n    core:      ${d.core.slice(0, 3000)}\n    reference: ${d.reference.slice(0, 3000)}`);
+    }
     if (agree.firstDifference) {
       const d = agree.firstDifference;
       console.log(`  first difference, record ${d.record}:\n    core:      ${d.core.slice(0, 2000)}\n    reference: ${d.reference.slice(0, 2000)}`);
@@ -672,6 +691,8 @@ async function main(): Promise<void> {
       ["wasm", "(1)  WASM core, SIMD build: FlowTransform.push, 1 MiB chunks"],
       ["wasm-portable", "(1b) WASM core, portable build (Fluent Bit's file)"],
       ["wasm-copies", "(1c) WASM core, SIMD build, each batch's output copied out"],
+      ["wasm-ecs", "(1d) WASM core, SIMD build, full-ECS profile (profile \"ecs\")"],
+      ["wasm-event-id", "(1e) WASM core, SIMD build, documented profile with event.id"],
       ["reference", "(2)  plain-TS reference: referenceMap(bytes) per line"],
       ["naive", "(2b) naive JSON.parse → object → JSON.stringify per line"],
       ["copy", "(3)  copy roof: FlowTransform.copyThrough, 1 MiB chunks"],
@@ -713,6 +734,9 @@ async function main(): Promise<void> {
 
     // Every mapped path must map every generated event.
     const problems: string[] = [];
+    if (agree.fullProfileSameBytes !== agree.sample) {
+      problems.push(`full-ECS profile: core and reference differ on ${agree.sample - agree.fullProfileSameBytes} of ${agree.sample} records`);
+    }
     for (const r of rows) {
       if (r.m.notAvailable) continue;
       const expected = r.id.startsWith("blob") || r.id === "cli-blob" ? corpus.blobTuples : corpus.stats.records;
@@ -727,13 +751,15 @@ async function main(): Promise<void> {
       process.stderr.write(`  (7) interpreter estimate: ${seconds(t0).toFixed(1)} s\n`);
     }
 
-    const ORDER = ["wasm", "wasm-portable", "wasm-copies", "reference", "naive", "copy", "blob-split", "blob", "cli-blob", "cli", "node-mapper"];
+    const ORDER = ["wasm", "wasm-portable", "wasm-copies", "wasm-ecs", "wasm-event-id", "reference", "naive", "copy", "blob-split", "blob", "cli-blob", "cli", "node-mapper"];
     rows.sort((a, b) => ORDER.indexOf(a.id) - ORDER.indexOf(b.id));
     console.log("");
     printTable(rows);
     console.log("");
     console.log("(2) is the test oracle: it also checks UTF-8, nesting depth and field types and writes 2^64 counters exactly;");
     console.log("    (2b) is the mapping as a user would write it (the code of (6)); (2) and (2b) return strings.");
+    console.log("(1d) maps each record to the full-ECS event (event.id, Community ID, totals, cloud and resource context), (1e) to the");
+    console.log("    documented event plus event.id (two SHA-1 blocks a tuple, the group's prefix hashed once): what the id alone costs.");
     console.log("(1), (1b) take each batch's output as a view of the module's buffer (what the CLI writes out); (1c) copies it into");
     console.log("    a new Buffer (the library's default); (3) copies each record inside the module and reads nothing back.");
     console.log("(4), (4b) read the blob file in 1 MiB chunks (page cache), records = flow tuples; MB/s in is of blob bytes.");
@@ -748,6 +774,8 @@ async function main(): Promise<void> {
       { what: "WASM core (1) records/s", target: "≥ 1,000,000", value: fmtInt(wasmRow.recordsPerSecond), pass: wasmRow.recordsPerSecond >= 1e6 },
       { what: "WASM core (1) vs reference (2)", target: "≥ 15×", value: `${wasmRow.vsReference!.toFixed(2)}×`, pass: wasmRow.vsReference! >= 15 },
       { what: "WASM core (1) vs copy roof (3)", target: "≥ 30%", value: `${(wasmRow.ofCopyRoof! * 100).toFixed(1)}%`, pass: wasmRow.ofCopyRoof! >= 0.3 },
+      { what: "full-ECS profile (1d) vs documented profile (1)", target: "≥ 75%", value: `${(100 * byId("wasm-ecs").recordsPerSecond / wasmRow.recordsPerSecond).toFixed(1)}% ` +
+        `(${(100 * byId("wasm-ecs").recordsPerSecond / byId("wasm-event-id").recordsPerSecond).toFixed(1)}% of (1e), with event.id)`, pass: byId("wasm-ecs").recordsPerSecond >= 0.75 * wasmRow.recordsPerSecond },
       { what: "CLI (5) vs plain Node mapper (6), end to end", target: "≥ 10×", value: `${(cli.recordsPerSecond / mapper.recordsPerSecond).toFixed(2)}×`, pass: cli.recordsPerSecond / mapper.recordsPerSecond >= 10 },
       { what: "blob splitting (4)", target: "≥ 200 MB/s, peak RSS < 200 MB", value: `${blob.inMBps.toFixed(1)} MB/s, ${blob.peakRssMB.toFixed(0)} MB`, pass: blob.inMBps >= 200 && blob.peakRssMB < 200 },
     ];

@@ -4,12 +4,13 @@
 import { createReadStream, writeSync } from "node:fs";
 import { once } from "node:events";
 import type { Writable } from "node:stream";
-import { FlowTransform, ModuleError, defaultWasmPath } from "./loader.js";
+import { FlowTransform, ModuleError, PROFILES, defaultWasmPath, type MapOptions, type Profile } from "./loader.js";
 import { runCheck } from "./check.js";
 import { transformInput, type StreamOptions, type StreamTotals } from "./stream.js";
 
 const USAGE = `Usage:
-  nsg-flow-ecs [--wasm FILE] [--quiet] [--flatten] [--from-offset N] [FILE ...]
+  nsg-flow-ecs [--profile sekoia|ecs] [--community-id-seed N] [--wasm FILE] [--quiet]
+               [--flatten] [--from-offset N] [FILE ...]
       Maps Azure NSG / VNet flow logs to ECS. Each FILE ("-" or none: stdin) is either a
       PT1H.json blob ({"records":[…]}, as Azure writes it), whose every flow tuple becomes one
       event, or NDJSON: one flattened raw event a line ({"macAddress":…,"flow.0":"<tuple>",…}),
@@ -24,6 +25,11 @@ const USAGE = `Usage:
       (exactly once into FILE across crashes); \`nsg-flow-ecs collect --help\` lists its options.
 
 Options:
+  --profile P        sekoia (the default): the documented intake's ECS event, which its SIEM
+                     expects; ecs: one complete ECS event per flow tuple (event.id, Community
+                     ID, totals, cloud and resource context, the MAC on the NIC's side)
+  --community-id-seed N
+                     the Community ID seed of the ecs profile, 0-65535 (default 0)
   --wasm FILE        use this WebAssembly module instead of the built one
   --quiet            no summary on stderr
   --flatten          write the flattened raw events of a blob instead of ECS (what a collector
@@ -45,6 +51,8 @@ interface Options {
   quiet: boolean;
   flatten: boolean;
   fromOffset?: number;
+  profile?: Profile;
+  communityIdSeed?: number;
   files: string[];
 }
 
@@ -67,7 +75,17 @@ export function parseArgs(argv: string[]): Options {
       }
       opts.fromOffset = Number(v);
     }
-    else if (a === "--wasm") {
+    else if (a === "--profile" || a.startsWith("--profile=")) {
+      const v = a.includes("=") ? a.slice(a.indexOf("=") + 1) : argv[++i];
+      if (!PROFILES.includes(v as Profile)) throw new UsageError(`--profile needs one of ${PROFILES.join(", ")}`);
+      opts.profile = v as Profile;
+    } else if (a === "--community-id-seed" || a.startsWith("--community-id-seed=")) {
+      const v = a.includes("=") ? a.slice(a.indexOf("=") + 1) : argv[++i];
+      if (v === undefined || !/^[0-9]{1,5}$/.test(v) || Number(v) > 65535) {
+        throw new UsageError("--community-id-seed needs a whole number from 0 to 65535");
+      }
+      opts.communityIdSeed = Number(v);
+    } else if (a === "--wasm") {
       if (i + 1 >= argv.length) throw new UsageError("--wasm needs a file");
       opts.wasm = argv[++i];
     } else if (a.startsWith("--wasm=")) opts.wasm = a.slice(7);
@@ -77,6 +95,15 @@ export function parseArgs(argv: string[]): Options {
   }
   if (opts.command === "check" && opts.files.length > 0) throw new UsageError("check takes no files");
   if (opts.fromOffset !== undefined && opts.files.length > 1) throw new UsageError("--from-offset reads one blob");
+  if (opts.flatten && (opts.profile !== undefined || opts.communityIdSeed !== undefined)) {
+    throw new UsageError("--flatten writes the raw events: --profile and --community-id-seed do not apply");
+  }
+  if (opts.communityIdSeed !== undefined && opts.profile !== "ecs") {
+    throw new UsageError("--community-id-seed applies to --profile ecs only");
+  }
+  if (opts.command === "check" && (opts.profile !== undefined || opts.communityIdSeed !== undefined)) {
+    throw new UsageError("check runs the documented samples, which pin the sekoia profile: it takes no --profile");
+  }
   return opts;
 }
 
@@ -118,7 +145,10 @@ async function main(argv: string[]): Promise<number> {
     return result.failed === 0 ? 0 : 1;
   }
 
-  const transform = FlowTransform.fromFile(wasm);
+  const mapOptions: MapOptions = {};
+  if (opts.profile !== undefined) mapOptions.profile = opts.profile;
+  if (opts.communityIdSeed !== undefined) mapOptions.communityIdSeed = opts.communityIdSeed;
+  const transform = FlowTransform.fromFile(wasm, mapOptions);
   transform.outputViews = true; // writeOut writes or copies each batch before the next call
   const totals: StreamTotals = { records: 0, errors: 0 };
   const started = process.hrtime.bigint();

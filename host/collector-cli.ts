@@ -2,7 +2,7 @@
 // progress lines on stderr.
 import { parseArgs } from "node:util";
 import { resolve } from "node:path";
-import { FlowTransform, defaultWasmPath, type MapOptions } from "./loader.js";
+import { FlowTransform, PROFILES, defaultWasmPath, type MapOptions, type Profile } from "./loader.js";
 import { storageClient } from "./collector-azure.js";
 import { DiskCheckpoints, StateError, type CheckpointStore } from "./collector-checkpoints.js";
 import { LeasedCheckpoints } from "./collector-leases.js";
@@ -12,7 +12,8 @@ import { Collector, type PassSummary } from "./collector.js";
 export const COLLECT_USAGE = `  nsg-flow-ecs collect [--connection-string CS] [--container NAME]... [--prefix P]
                        [--state DIR | --state-container NAME] [--out FILE]
                        [--once | --interval SECONDS] [--flatten] [--grace SECONDS]
-                       [--retries N] [--profile sekoia|ecs] [--wasm FILE] [--quiet]
+                       [--retries N] [--profile sekoia|ecs] [--community-id-seed N]
+                       [--wasm FILE] [--quiet]
       Reads the flow-log blobs of an Azure storage account as Network Watcher writes them
       (only the committed bytes that are new since the last read), maps them, and appends
       ECS NDJSON to FILE or stdout. Checkpoints make FILE exactly once across crashes.
@@ -30,7 +31,9 @@ export const COLLECT_USAGE = `  nsg-flow-ecs collect [--connection-string CS] [-
       --grace SECONDS          how long after its hour a blob is still read (default 3600)
       --retries N              failed passes in a row before exiting 1 (default 5 with
                                --once, unlimited otherwise)
-      --profile sekoia|ecs     the mapping profile
+      --profile sekoia|ecs     sekoia (the default): the documented intake's ECS event;
+                               ecs: one complete ECS event per flow tuple (as the CLI)
+      --community-id-seed N    the Community ID seed of the ecs profile (default 0)
       --flatten                write the flattened raw events instead of ECS
       Exit status: 0 done (or stopped by SIGINT/SIGTERM after a checkpoint); 1 storage
       unreachable after the retries, or the output cannot be written; 2 usage error.
@@ -49,7 +52,8 @@ export interface CollectArgs {
   intervalMs: number;
   graceMs: number;
   maxRetries: number;
-  profile?: "sekoia" | "ecs";
+  profile?: Profile;
+  communityIdSeed?: number;
   flatten: boolean;
   wasm?: string;
   quiet: boolean;
@@ -74,6 +78,7 @@ export function parseCollectArgs(argv: string[], env: NodeJS.ProcessEnv = proces
         grace: { type: "string" },
         retries: { type: "string" },
         profile: { type: "string" },
+        "community-id-seed": { type: "string" },
         flatten: { type: "boolean" },
         wasm: { type: "string" },
         quiet: { type: "boolean", short: "q" },
@@ -90,8 +95,12 @@ export function parseCollectArgs(argv: string[], env: NodeJS.ProcessEnv = proces
     throw new UsageError("--state and --state-container are exclusive");
   }
   if (values.once && values.interval !== undefined) throw new UsageError("--once and --interval are exclusive");
-  if (values.profile !== undefined && values.profile !== "sekoia" && values.profile !== "ecs") {
-    throw new UsageError("--profile is sekoia or ecs");
+  if (values.profile !== undefined && !PROFILES.includes(values.profile as Profile)) {
+    throw new UsageError(`--profile needs one of ${PROFILES.join(", ")}`);
+  }
+  const seed = values["community-id-seed"];
+  if (seed !== undefined && (!/^[0-9]{1,5}$/.test(seed) || Number(seed) > 65535)) {
+    throw new UsageError("--community-id-seed needs a whole number from 0 to 65535");
   }
   return {
     connectionString,
@@ -104,7 +113,8 @@ export function parseCollectArgs(argv: string[], env: NodeJS.ProcessEnv = proces
     intervalMs: positive("--interval", seconds("--interval", values.interval, 60)) * 1000,
     graceMs: seconds("--grace", values.grace, 3600) * 1000,
     maxRetries: values.retries === undefined ? (values.once ? 5 : Infinity) : count("--retries", values.retries),
-    profile: values.profile as CollectArgs["profile"],
+    profile: values.profile as Profile | undefined,
+    communityIdSeed: seed === undefined ? undefined : Number(seed),
     flatten: values.flatten ?? false,
     wasm: values.wasm,
     quiet: values.quiet ?? false,
@@ -153,8 +163,7 @@ export async function collectMain(argv: string[]): Promise<number> {
     return 2;
   }
   // Every event gets its event.id: what lets a downstream index drop at-least-once re-sends.
-  const mapOptions: MapOptions & { profile?: string } = { eventId: true };
-  if (args.profile !== undefined) mapOptions.profile = args.profile;
+  const mapOptions: MapOptions = { eventId: true, profile: args.profile, communityIdSeed: args.communityIdSeed };
   let transform: FlowTransform;
   try {
     transform = FlowTransform.fromFile(args.wasm ?? defaultWasmPath(), mapOptions);

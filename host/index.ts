@@ -6,7 +6,7 @@
 //   for await (const chunk of transformInput(fs.createReadStream("PT1H.json"))) out.write(chunk);
 export {
   FlowTransform, ModuleError, builtWasm, defaultWasmPath, looksLikeBlob, type TransformResult, type BlobOptions,
-  type MapOptions,
+  type MapOptions, type Profile,
 } from "./loader.js";
 export { transformStream, transformBlob, transformInput, type StreamTotals, type StreamOptions } from "./stream.js";
 export { FluentBitFilter, fluentBitJson, type FilterCall } from "./fluent-bit-harness.js";

@@ -272,6 +272,7 @@ test("property: every event of a generated blob is the reference mapping of its 
   // checks that shortcut against the full path, on odd values as well as plain ones.
   const fc = (await import("fast-check")).default;
   const t = new FlowTransform(modules["nsg-flow-ecs-simd.wasm"]);
+  const full = new FlowTransform(modules["nsg-flow-ecs-simd.wasm"], { profile: "ecs" });
   const text = fc.oneof(fc.constantFrom("", "x", "a\"b", "é", "back\\slash", "\u0001", "DefaultRule_DenyAllInBound"), fc.string({ maxLength: 8 }));
   const value = fc.oneof({ weight: 6, arbitrary: text }, { weight: 1, arbitrary: fc.constantFrom(null, 5, true) });
   const tuple = fc.oneof(fc.integer({ min: 0, max: 99 }).map((n) => nsgTuple(n, n % 2 === 0, n % 5 === 0)), fc.integer({ min: 0, max: 99 }).map((n) => vnetTuple(n, n % 3 === 0)), text);
@@ -279,12 +280,15 @@ test("property: every event of a generated blob is the reference mapping of its 
     rule: value, mac: fc.oneof(fc.constant(undefined), value), tuples: fc.array(tuple, { minLength: 1, maxLength: 3 }) })
     .map((r) => ({ time: r.time, macAddress: r.macAddress, resourceId: r.resourceId, operationName: "NetworkSecurityGroupFlowEvents",
       properties: { Version: r.version, flows: [{ rule: r.rule, flows: [{ ...(r.mac === undefined ? {} : { mac: r.mac }), flowTuples: r.tuples }] }] } }));
-  const vnetRec = fc.record({ time: value, macAddress: value, rule: value, aclID: value, tuples: fc.array(tuple, { minLength: 1, maxLength: 3 }) })
-    .map((r) => ({ time: r.time, flowLogVersion: 4, flowLogGUID: "g", macAddress: r.macAddress, operationName: "FlowLogFlowEvent",
+  const resourceId = fc.oneof(value, fc.constant("/subscriptions/s/resourceGroups/g/providers/Microsoft.Network/virtualNetworks/v"));
+  const vnetRec = fc.record({ time: value, macAddress: value, rule: value, aclID: value, flowLogResourceID: resourceId, targetResourceID: resourceId,
+    tuples: fc.array(tuple, { minLength: 1, maxLength: 3 }) })
+    .map((r) => ({ time: r.time, flowLogVersion: 4, flowLogGUID: "g", macAddress: r.macAddress, flowLogResourceID: r.flowLogResourceID,
+      targetResourceID: r.targetResourceID, operationName: "FlowLogFlowEvent",
       flowRecords: { flows: [{ aclID: r.aclID, flowGroups: [{ rule: r.rule, flowTuples: r.tuples }] }] } }));
-  const run = (bytes: Uint8Array, flattenOnly: boolean) => {
-    t.startBlob({ flattenOnly });
-    const out = Buffer.concat([t.pushBlob(bytes).output, t.endBlob().output]).toString("utf8");
+  const run = (bytes: Uint8Array, flattenOnly: boolean, transform = t) => {
+    transform.startBlob({ flattenOnly });
+    const out = Buffer.concat([transform.pushBlob(bytes).output, transform.endBlob().output]).toString("utf8");
     return out.split("\n").filter((l) => l !== "");
   };
   fc.assert(fc.property(fc.array(fc.oneof(nsgRec, vnetRec), { minLength: 1, maxLength: 4 }), (records) => {
@@ -295,6 +299,11 @@ test("property: every event of a generated blob is the reference mapping of its 
     mapped.forEach((line, i) => {
       const f = flattened[i];
       expect(line).toBe(f.startsWith('{"message":') ? f : referenceMap(Buffer.from(f)));
+    });
+    // The full-ECS profile through the same shortcut.
+    run(bytes, false, full).forEach((line, i) => {
+      const f = flattened[i];
+      expect(line).toBe(f.startsWith('{"message":') ? f : referenceMap(Buffer.from(f), { profile: "ecs" }));
     });
   }), { numRuns: 300 });
 });

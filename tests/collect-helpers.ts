@@ -83,11 +83,18 @@ export function outputLines(path: string): string[] {
   return text.slice(0, -1).split("\n");
 }
 
-let transform: FlowTransform | undefined;
+const transforms = new Map<string, FlowTransform>();
+
+export interface MapAs {
+  flatten?: boolean;
+  profile?: "sekoia" | "ecs";
+}
 
 /** The library's mapping of whole blobs, in blob order, with event.id as the collector maps. */
-export function mapBlobs(texts: Buffer[], options: { flatten?: boolean } = {}): string[] {
-  transform ??= FlowTransform.fromFile(undefined, { eventId: true });
+export function mapBlobs(texts: Buffer[], options: MapAs = {}): string[] {
+  const profile = options.profile ?? "sekoia";
+  let transform = transforms.get(profile);
+  if (!transform) transforms.set(profile, (transform = FlowTransform.fromFile(undefined, { eventId: true, profile })));
   const lines: string[] = [];
   for (const text of texts) {
     transform.startBlob({ flattenOnly: options.flatten });
@@ -97,7 +104,7 @@ export function mapBlobs(texts: Buffer[], options: { flatten?: boolean } = {}): 
   return lines;
 }
 
-export async function expectedLines(blobs: FlowLogBlob[], options: { flatten?: boolean } = {}): Promise<string[]> {
+export async function expectedLines(blobs: FlowLogBlob[], options: MapAs = {}): Promise<string[]> {
   return mapBlobs(await Promise.all(blobs.map((b) => b.text())), options);
 }
 

@@ -231,6 +231,7 @@ test("usage errors exit 2; --help exits 0", async () => {
     ["--connection-string", cs, "--interval", "0"],
     ["--connection-string", cs, "--retries", "-1"],
     ["--connection-string", cs, "--profile", "splunk"],
+    ["--connection-string", cs, "--community-id-seed", "70000"],
     ["--connection-string", cs, "--bogus"],
     ["--connection-string", cs, "stray"],
     ["--connection-string", "not a connection string"],
@@ -273,6 +274,18 @@ test("polling to stdout: new records as they come, the summary line, SIGTERM exi
   const again = await runCollect([...stdoutArgs, "--once"]);
   expect(again.stdout).toBe("");
   expect(again.stderr).toMatch(/2 blobs \(0 read\)/);
+}, 60_000);
+
+test("--profile ecs writes the full ECS events, as the library maps them", async () => {
+  const [nsg, vnet] = await blobs(OPEN_HOUR, 1, 1);
+  await nsg.addRecord(2);
+  await vnet.addRecord(2);
+  const ws = workspace("--once", "--profile", "ecs");
+  expect((await runCollect(ws.args)).code).toBe(0);
+  const out = outputLines(ws.out);
+  expect(sameEvents(out, await expectedLines([nsg, vnet], { profile: "ecs" }))).toEqual({ missing: [], extra: [] });
+  // Not the default profile's events: the profile reached the transform.
+  expect(sameEvents(out, await expectedLines([nsg, vnet])).extra).toHaveLength(4);
 }, 60_000);
 
 test("--flatten writes the flattened raw events", async () => {

@@ -10,15 +10,19 @@ import type { MapOptions } from "../host/loader.js";
 const modules = ["nsg-flow-ecs.wasm", "nsg-flow-ecs-simd.wasm"].map(
   (f) => [f, new WebAssembly.Module(readFileSync(builtWasm(f)))] as const,
 );
-const transforms = (options: MapOptions) => modules.map(([f, m]) => [f, new FlowTransform(m, options)] as const);
-const builds = transforms({});
-const buildsWithEventId = transforms({ eventId: true });
+// One pair of transforms per set of options, made on first use.
+const builds = new Map<string, (readonly [string, FlowTransform])[]>();
+const transforms = (options: MapOptions) => {
+  const key = JSON.stringify(options);
+  if (!builds.has(key)) builds.set(key, modules.map(([f, m]) => [f, new FlowTransform(m, options)] as const));
+  return builds.get(key)!;
+};
 
 /** Maps with every implementation; fails the property on any disagreement or trap. */
 function agree(raw: Uint8Array, options: ReferenceOptions = {}): void {
   const expected = referenceMap(raw, options);
   const expectedValue = JSON.parse(expected);
-  for (const [name, t] of options.eventId ? buildsWithEventId : builds) {
+  for (const [name, t] of transforms(options)) {
     const before = t.traps;
     const got = t.mapRecord(raw);
     if (t.traps !== before) throw new Error(`${name} trapped on ${JSON.stringify(Buffer.from(raw).toString("latin1"))}`);
@@ -61,7 +65,7 @@ const nsgTuple = fc.oneof(
 );
 const vnetTuple = fc.tuple(
   fc.oneof(fc.bigInt({ min: 0n, max: 253402300799999n }).map(String), fc.constantFrom("253402300800000", "99999999999999999999", "")),
-  ip, ip, port, port, fc.constantFrom("6", "17", "1", "256", "tcp", ""), fc.constantFrom("I", "O", "X"),
+  ip, ip, port, port, fc.constantFrom("6", "17", "1", "58", "47", "132", "006", "0", "255", "146", "147", "256", "999", "tcp", ""), fc.constantFrom("I", "O", "X"),
   fc.constantFrom("B", "C", "E", "D", "A"), fc.constantFrom("NX", "X", "NX_HW_NOT_SUPPORTED", ""), counters,
 ).map(([...f]) => [...f.slice(0, 9), ...(f[9] as string[])].join(","));
 const tuple = fc.oneof(nsgTuple, vnetTuple, fc.constantFrom("", "garbage", "1,2,3", "1,1.1.1.1,2.2.2.2,1,2,T,I,A,B,1,2,3,4,5"));
@@ -90,8 +94,23 @@ function valueOf(good: fc.Arbitrary<string>): fc.Arbitrary<unknown> {
   );
 }
 
+/** Azure resource ids: the documented shape with keywords in any case, and ids cut short, with
+ * empty or extra segments, or not ids at all. */
+const segment = fc.oneof(fc.stringMatching(/^[A-Za-z0-9_.\-]{1,12}$/), fc.constantFrom("", "é", "a b", "\"q\""));
+const anyCase = (word: string) => fc.array(fc.boolean(), { minLength: word.length, maxLength: word.length })
+  .map((up) => [...word].map((c, i) => (up[i] ? c.toUpperCase() : c.toLowerCase())).join(""));
+const resourceId = fc.oneof(
+  { weight: 3, arbitrary: fc.tuple(anyCase("subscriptions"), segment, fc.boolean(), anyCase("resourceGroups"), segment, fc.boolean(), anyCase("providers"),
+    segment, segment, fc.array(segment, { maxLength: 4 }), fc.integer({ min: 2, max: 12 }))
+    .map(([sub, s, withGroup, rg, g, withProvider, pr, ns, type, names, keep]) =>
+      ["", sub, s, ...(withGroup ? [rg, g] : []), ...(withProvider ? [pr, ns, type, ...names] : [])].slice(0, keep).join("/")) },
+  { weight: 1, arbitrary: fc.constantFrom("/SUBSCRIPTIONS/S/RESOURCEGROUPS/G/PROVIDERS/MICROSOFT.NETWORK/NETWORKSECURITYGROUPS/N", "subscriptions/s", "/", "/subscriptions/", "/subscriptionsX/s") },
+  { weight: 1, arbitrary: text },
+);
+const mac = fc.oneof(hex(12), fc.stringMatching(/^([0-9a-fA-F]{2}[-:]){5}[0-9a-fA-F]{2}$/), fc.constantFrom("00-0D-3A-F8-78:56", "000D3AF8785G", "000D3AF8785"));
+
 const fields: Record<string, fc.Arbitrary<unknown>> = {
-  macAddress: valueOf(fc.oneof(hex(12), text)),
+  macAddress: valueOf(fc.oneof(mac, text)),
   operationName: valueOf(fc.constantFrom("NetworkSecurityGroupFlowEvents", "FlowLogFlowEvent", "Other")),
   rule: valueOf(fc.oneof(fc.constantFrom("DefaultRule_DenyAllInBound", "UserRule_allow"), text)),
   time: valueOf(time),
@@ -102,10 +121,10 @@ const fields: Record<string, fc.Arbitrary<unknown>> = {
   destination_addr: valueOf(fc.oneof(ip, fc.constant(""))),
   source_port: fc.oneof(port, fc.integer({ min: -1, max: 70000 }), fc.constantFrom(null, 1.5, "8e1")),
   destination_port: fc.oneof(port, fc.integer({ min: 0, max: 65535 })),
-  flowLogVersion: fc.constantFrom(4, "4", null, 2),
-  resourceId: valueOf(fc.oneof(fc.constantFrom("/SUBSCRIPTIONS/S/RESOURCEGROUPS/G/PROVIDERS/MICROSOFT.NETWORK/NETWORKSECURITYGROUPS/N"), text)),
-  flowLogResourceID: valueOf(text),
-  targetResourceID: valueOf(text),
+  flowLogVersion: fc.constantFrom(4, "4", null, 2, 4.5, "", true),
+  resourceId: valueOf(resourceId),
+  flowLogResourceID: valueOf(resourceId),
+  targetResourceID: valueOf(resourceId),
   flowLogGUID: valueOf(text),
   aclID: valueOf(text),
   nested: fc.jsonValue({ maxDepth: 3 }),
@@ -181,6 +200,18 @@ test("with event.id: generated, wrapped and mutated events agree", () => {
   fc.assert(fc.property(wrapped, (raw) => withId(utf8.encode(raw))), { numRuns: 300 });
   const cut = fc.tuple(event, fc.nat()).map(([raw, at]) => utf8.encode(raw).subarray(0, at % (raw.length + 1)));
   fc.assert(fc.property(cut, withId), { numRuns: 500 });
+});
+
+test("the full-ECS profile: generated, wrapped, mutated and cut events agree", () => {
+  const ecs = (raw: Uint8Array) => agree(raw, { profile: "ecs" });
+  fc.assert(fc.property(event, (raw) => ecs(utf8.encode(raw))), { numRuns: 3000 });
+  fc.assert(fc.property(wrapped, (raw) => ecs(utf8.encode(raw))), { numRuns: 300 });
+  const cut = fc.tuple(event, fc.nat()).map(([raw, at]) => utf8.encode(raw).subarray(0, at % (raw.length + 1)));
+  fc.assert(fc.property(cut, ecs), { numRuns: 500 });
+});
+
+test("the full-ECS profile with a Community ID seed agrees", () => {
+  fc.assert(fc.property(event, fc.integer({ min: 1, max: 65535 }), (raw, seed) => agree(utf8.encode(raw), { profile: "ecs", communityIdSeed: seed })), { numRuns: 300 });
 });
 
 test("hostile shapes: 10,000-deep nesting, a 1 MB string, a huge number of keys, binary", () => {
