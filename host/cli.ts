@@ -20,6 +20,9 @@ const USAGE = `Usage:
   nsg-flow-ecs check [--wasm FILE]
       Runs the documented samples through the module (the built one, or FILE) and prints a
       pass/fail line per sample. Exit 0 only when all pass.
+  nsg-flow-ecs collect [--connection-string CS] [--out FILE] [--once | --interval S] ...
+      Reads the flow-log blobs of an Azure storage account as they grow, checkpointed
+      (exactly once into FILE across crashes); \`nsg-flow-ecs collect --help\` lists its options.
 
 Options:
   --profile P        sekoia (the default): the documented intake's ECS event, which its SIEM
@@ -122,6 +125,7 @@ async function writeOut(out: Writable & { fd?: number }, bytes: Uint8Array): Pro
 }
 
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === "collect") return (await import("./collector-cli.js")).collectMain(argv.slice(1));
   let opts: Options;
   try {
     opts = parseArgs(argv);
