@@ -69,6 +69,8 @@ export interface Pipeline {
   /** A file read once from the top; `parser: true` = the json parser (record = the event),
    * false = no parser (record = {"log": "<line>"}). */
   input: { file: string; parser: boolean } | { stdin: true; parser: boolean };
+  /** Seconds between flushes to the output (default 0.2). */
+  flush?: number;
   filters: Filter[];
   output: "null" | "stdout" | "counter";
   /** json.escape_unicode (Fluent Bit's default: on). */
@@ -85,7 +87,7 @@ export function writePipeline(dir: string, name: string, p: Pipeline): string {
   writeFileSync(parsers, "[PARSER]\n    Name   json\n    Format json\n");
   const lines = [
     "[SERVICE]",
-    "    Flush        0.2",
+    `    Flush        ${p.flush ?? 0.2}`,
     "    Grace        1",
     "    Log_Level    info",
     `    Parsers_File ${parsers}`,
