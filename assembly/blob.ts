@@ -15,7 +15,7 @@ import {
 import {
   scanRecord, decodeInto, SCAN_OK, SCAN_TOO_DEEP, scanErrorOffset, clearFields, setField, V_STRING,
   V_NUMBER, F_MAC, F_OPERATION, F_RULE, F_TIME, F_VERSION, F_FLOW_LOG_VERSION, F_FLOW0, F_RESOURCE_ID,
-  F_FLOW_LOG_GUID, F_ACL_ID,
+  F_FLOW_LOG_GUID, F_ACL_ID, F_FLOW_LOG_RESOURCE_ID, F_TARGET_RESOURCE_ID,
 } from "./json-scanner";
 import { mapRecord, mapKnownFields, lastWasError, MAX_RECORD_BYTES, characterBoundary } from "./mapper";
 import { beginErrorEvent, endErrorEvent } from "./ecs-writer";
@@ -334,10 +334,13 @@ const SLOT_FLOW_LOG_VERSION = 5;
 const SLOT_RESOURCE_ID = 6;
 const SLOT_FLOW_LOG_GUID = 7;
 const SLOT_ACL_ID = 8;
-const SLOTS = 9;
+const SLOT_FLOW_LOG_RESOURCE_ID = 9;
+const SLOT_TARGET_RESOURCE_ID = 10;
+const SLOTS = 11;
 const GROUP_INTS = 1 + SLOTS * 2;
 const SLOT_FIELDS: StaticArray<i32> = [
   F_MAC, F_OPERATION, F_RULE, F_TIME, F_VERSION, F_FLOW_LOG_VERSION, F_RESOURCE_ID, F_FLOW_LOG_GUID, F_ACL_ID,
+  F_FLOW_LOG_RESOURCE_ID, F_TARGET_RESOURCE_ID,
 ];
 const groups = new ByteBuffer();
 let groupCount = 0;
@@ -488,6 +491,8 @@ const K_MAC = lit("mac");
 const K_FLOW_TUPLES = lit("flowTuples");
 const K_FLOW_LOG_VERSION = lit("flowLogVersion");
 const K_FLOW_LOG_GUID = lit("flowLogGUID");
+const K_FLOW_LOG_RESOURCE_ID = lit("flowLogResourceID");
+const K_TARGET_RESOURCE_ID = lit("targetResourceID");
 const K_FLOW_RECORDS = lit("flowRecords");
 const K_ACL_ID = lit("aclID");
 const K_FLOW_GROUPS = lit("flowGroups");
@@ -556,6 +561,8 @@ const resourceId = new Val();
 const properties = new Val();
 const flowLogVersion = new Val();
 const flowLogGuid = new Val();
+const flowLogResourceId = new Val();
+const targetResourceId = new Val();
 const flowRecords = new Val();
 const version = new Val();
 const outerFlows = new Val();
@@ -689,8 +696,10 @@ function nsgRecord(): void {
 }
 
 function vnetRecord(): void {
-  lookup(rec, K_FLOW_LOG_GUID, K_FLOW_RECORDS);
+  lookup(rec, K_FLOW_LOG_GUID, K_FLOW_RECORDS, K_FLOW_LOG_RESOURCE_ID, K_TARGET_RESOURCE_ID);
   take(flowLogGuid, 0);
+  take(flowLogResourceId, 2);
+  take(targetResourceId, 3);
   take(flowRecords, 1);
   if (flowRecords.kind == 0x7b) {
     lookup(flowRecords.start, K_FLOWS);
@@ -818,12 +827,15 @@ function writeNsgPrefix(): void {
 }
 
 function writeVnetPrefix(): void {
-  reserve(6 * (len(time) + len(flowLogVersion) + len(flowLogGuid) + len(macAddress) + len(operationName) + len(aclId) + len(rule)) + 256);
+  reserve(6 * (len(time) + len(flowLogVersion) + len(flowLogGuid) + len(macAddress) + len(flowLogResourceId) +
+    len(targetResourceId) + len(operationName) + len(aclId) + len(rule)) + 320);
   put(0x7b);
   let members = member(0, KEY_TIME, time, SLOT_TIME);
   members = member(members, KEY_FLOW_LOG_VERSION, flowLogVersion, SLOT_FLOW_LOG_VERSION);
   members = member(members, KEY_FLOW_LOG_GUID, flowLogGuid, SLOT_FLOW_LOG_GUID);
   members = member(members, KEY_MAC_ADDRESS, macAddress, SLOT_MAC);
+  members = member(members, KEY_FLOW_LOG_RESOURCE_ID, flowLogResourceId, SLOT_FLOW_LOG_RESOURCE_ID);
+  members = member(members, KEY_TARGET_RESOURCE_ID, targetResourceId, SLOT_TARGET_RESOURCE_ID);
   members = member(members, KEY_OPERATION_NAME, operationName, SLOT_OPERATION);
   members = member(members, KEY_ACL_ID, aclId, SLOT_ACL_ID);
   members = member(members, KEY_RULE, rule, SLOT_RULE);
@@ -839,6 +851,8 @@ const KEY_RULE = lit('"rule":');
 const KEY_VERSION = lit('"version":');
 const KEY_FLOW_LOG_VERSION = lit('"flowLogVersion":');
 const KEY_FLOW_LOG_GUID = lit('"flowLogGUID":');
+const KEY_FLOW_LOG_RESOURCE_ID = lit('"flowLogResourceID":');
+const KEY_TARGET_RESOURCE_ID = lit('"targetResourceID":');
 const KEY_ACL_ID = lit('"aclID":');
 const KEY_FLOW0 = lit('"flow.0":');
 

@@ -74,7 +74,3 @@ export function isIPv6(ptr: usize, len: i32): bool {
   }
   return compressed ? groups <= 7 : groups == 8;
 }
-
-export function isIP(ptr: usize, len: i32): bool {
-  return isIPv4(ptr, len) || isIPv6(ptr, len);
-}

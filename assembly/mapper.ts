@@ -12,8 +12,11 @@ import {
   MAP_OK, MAP_INVALID_FIELD, MAP_INVALID_TIME, badField, badFieldExpected, EXPECT_STRING,
   EXPECT_VERSION,
 } from "./fields";
-import { eventIdEnabled } from "./settings";
+import { eventIdEnabled, fullProfile } from "./settings";
 import { computeEventId, eventIdText, EVENT_ID_LEN } from "./event-id";
+import { facts } from "./flow-facts";
+import { formatMicros } from "./time";
+import { writeFullEvent } from "./ecs-full-writer";
 import { mapNsg } from "./nsg";
 import { mapVnet } from "./vnet";
 import {
@@ -111,15 +114,22 @@ export function mapKnownFields(ptr: usize, len: i32): void {
 
 function mapScanned(ptr: usize, len: i32): void {
   ecs.clear();
+  facts.clear();
   ecs.message.set(ptr, len, false);
   const vnet = isVnet();
   const status = vnet ? mapVnet() : mapNsg();
   if (status == MAP_OK) {
-    if (eventIdEnabled) {
+    if (fullProfile) {
       computeEventId();
-      ecs.eventId.set(eventIdText, EVENT_ID_LEN, true);
+      writeFullEvent();
+    } else {
+      formatMicros(facts.timestampMicros);
+      if (eventIdEnabled) {
+        computeEventId();
+        ecs.eventId.set(eventIdText, EVENT_ID_LEN, true);
+      }
+      writeEcsEvent();
     }
-    writeEcsEvent();
     lastWasError = false;
     return;
   }

@@ -9,7 +9,8 @@ import {
   portOverride, textLen, checkCommonFields, badField,
 } from "./fields";
 import * as tuple from "./tuple";
-import { parseIsoTimeCached, parsedMicros, secondsToMicros, formatMicros } from "./time";
+import { parseIsoTimeCached, parsedMicros, secondsToMicros } from "./time";
+import { facts } from "./flow-facts";
 import {
   ecs, Endpoint, fillEndpoints, NSG_ACCEPTED, NSG_REJECTED, NSG_TCP_INBOUND, NSG_TCP_OUTBOUND,
   NSG_UDP_INBOUND, NSG_UDP_OUTBOUND,
@@ -35,15 +36,17 @@ export function mapNsg(): i32 {
   if (badField >= 0) return MAP_INVALID_FIELD;
 
   const parsed = hasText(F_FLOW0) && tuple.parseNsgTuple(ptrOf(F_FLOW0), lenOf(F_FLOW0));
-  let micros: i64;
+  facts.tupleParsed = parsed;
+  const tupleMicros = parsed ? secondsToMicros(tuple.epoch) : -1;
+  if (tupleMicros >= 0) facts.tupleMicros = tupleMicros;
   if (hasText(F_TIME)) {
     if (!parseIsoTimeCached(ptrOf(F_TIME), lenOf(F_TIME))) return MAP_INVALID_TIME;
-    micros = parsedMicros;
+    facts.recordMicros = parsedMicros;
+    facts.timestampMicros = parsedMicros;
   } else {
-    micros = parsed ? secondsToMicros(tuple.epoch) : -1;
-    if (micros < 0) return MAP_NO_TIMESTAMP;
+    if (tupleMicros < 0) return MAP_NO_TIMESTAMP;
+    facts.timestampMicros = tupleMicros;
   }
-  formatMicros(micros);
 
   ecs.hasEventStart = true;
   ecs.eventCode.set(ptrOf(F_OPERATION), textLen(F_OPERATION), verbatimOf(F_OPERATION));

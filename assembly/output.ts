@@ -1,7 +1,7 @@
 // The output side: one growable byte buffer that every ABI drains after each call, and the
 // JSON-writing primitives the ECS writer uses. Capacity is reserved once per record (reserve), so
 // the put* functions below never check bounds on the hot path.
-import { Lit, nextCapacity } from "./bytes";
+import { Lit, nextCapacity, firstMarkedByte } from "./bytes";
 import { validSequenceLength, maximalInvalidPrefix } from "./utf8";
 
 export let outBuf: usize = heap.alloc(65536);
@@ -29,19 +29,43 @@ export function worstCaseOutput(len: i32): i32 {
   return len * 6 + len * 18 + 2048;
 }
 
+/** Where the next byte goes; writers that keep the position in a local start from here and
+ * hand it back with setOutputEnd. */
+@inline export function outputEnd(): usize {
+  return outBuf + <usize>outPos;
+}
+
+@inline export function setOutputEnd(o: usize): void {
+  outPos = <i32>(o - outBuf);
+}
+
+/** Copies n bytes (regions never overlap here): memory.copy is one instruction for WAMR's
+ * interpreter (a native memmove), where a loop of loads and stores costs many; V8 compiles
+ * memory.copy to a call, which the short copies of copyBytes beat. */
+@inline export function copySpan(dst: usize, src: usize, n: i32): void {
+  if (ASC_FEATURE_SIMD) copyBytes(dst, src, n);
+  else memory.copy(dst, src, <usize>n);
+}
+
 @inline export function put(b: u32): void {
   store<u8>(outBuf + outPos, <u8>b);
   outPos++;
 }
 
 @inline export function putLit(l: Lit): void {
-  copyBytes(outBuf + outPos, l.ptr, l.len);
+  copySpan(outBuf + outPos, l.ptr, l.len);
   outPos += l.len;
 }
 
 @inline export function putBytes(ptr: usize, len: i32): void {
-  copyBytes(outBuf + outPos, ptr, len);
+  copySpan(outBuf + outPos, ptr, len);
   outPos += len;
+}
+
+/** n copies of byte b. */
+export function putRepeated(b: u32, n: i32): void {
+  memory.fill(outBuf + <usize>outPos, <u8>b, <usize>n);
+  outPos += n;
 }
 
 /** memory.copy is a call into the engine's runtime (V8, WAMR): for the short runs a record is
@@ -91,10 +115,46 @@ for (let i = 0; i < 100; i++) {
 }
 
 export function putU64(v: u64): void {
+  setOutputEnd(numberAt(outputEnd(), v));
+}
+
+/** Writes v in decimal at o; returns the position after it. Ports and most counters are below
+ * 100,000: those are written inline, two digits at a time, without a loop or a call. */
+@inline export function numberAt(o: usize, v: u64): usize {
+  if (v >= 100000) return u64At(o, v);
+  const w = <u32>v;
+  if (w < 100) {
+    if (w < 10) {
+      store<u8>(o, <u8>(0x30 + w));
+      return o + 1;
+    }
+    store<u16>(o, load<u16>(DIGIT_PAIRS + <usize>(w << 1)));
+    return o + 2;
+  }
+  const high = w / 100;
+  const low = w - high * 100;
+  if (high < 10) {
+    store<u8>(o, <u8>(0x30 + high));
+    o++;
+  } else if (high < 100) {
+    store<u16>(o, load<u16>(DIGIT_PAIRS + <usize>(high << 1)));
+    o += 2;
+  } else {
+    const top = high / 100;
+    store<u8>(o, <u8>(0x30 + top));
+    store<u16>(o + 1, load<u16>(DIGIT_PAIRS + <usize>((high - top * 100) << 1)));
+    o += 3;
+  }
+  store<u16>(o, load<u16>(DIGIT_PAIRS + <usize>(low << 1)));
+  return o + 2;
+}
+
+/** Writes v in decimal at o; returns the position after it. */
+export function u64At(o: usize, v: u64): usize {
   // Digits are produced backwards into a scratch area past the write position, then moved.
   // Ports and most counters fit 32 bits, where division is cheaper.
   let n = 0;
-  const tmp = outBuf + <usize>outPos + 24;
+  const tmp = o + 24;
   while (v > 0xffffffff) {
     store<u8>(tmp + 23 - n, <u8>(0x30 + <u32>(v % 10)));
     v /= 10;
@@ -114,8 +174,8 @@ export function putU64(v: u64): void {
     store<u8>(tmp + 23 - n, <u8>(0x30 + w));
     n++;
   }
-  copyBytes(outBuf + <usize>outPos, tmp + 24 - n, n);
-  outPos += n;
+  copyBytes(o, tmp + 24 - n, n);
+  return o + <usize>n;
 }
 
 // Which bytes need attention inside a JSON string: 1 = escape it, 2 = 0xED (a possible
@@ -215,7 +275,7 @@ export function putEscaped(ptr: usize, len: i32): void {
         store<u64>(o, x);
         const mask = specialBytes(x);
         if (mask != 0) {
-          const k = <usize>(ctz(mask) >> 3);
+          const k = firstMarkedByte(mask);
           p += k;
           o += k;
           break;

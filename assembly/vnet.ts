@@ -2,7 +2,8 @@
 import { F_MAC, F_OPERATION, F_RULE, F_TIME, F_FLOW0, hasText, ptrOf, lenOf, verbatimOf } from "./json-scanner";
 import { MAP_OK, MAP_INVALID_FIELD, MAP_INVALID_TIME, MAP_NO_TIMESTAMP, textLen, checkCommonFields, badField } from "./fields";
 import * as tuple from "./tuple";
-import { parseIsoTimeCached, parsedMicros, millisToMicros, formatMicros } from "./time";
+import { parseIsoTimeCached, parsedMicros, millisToMicros } from "./time";
+import { facts } from "./flow-facts";
 import {
   ecs, fillEndpoints, VNET_START, VNET_INFO, VNET_END, VNET_DENIED, VNET_INBOUND, VNET_OUTBOUND,
 } from "./ecs-writer";
@@ -16,11 +17,15 @@ export function mapVnet(): i32 {
     tupleMicros = millisToMicros(tuple.epoch);
   }
   const parsed = tupleMicros >= 0;
+  facts.vnet = true;
+  facts.tupleParsed = parsed;
+  if (parsed) facts.tupleMicros = tupleMicros;
   const hasTime = hasText(F_TIME);
   if (hasTime && !parseIsoTimeCached(ptrOf(F_TIME), lenOf(F_TIME))) return MAP_INVALID_TIME;
   // `time` (which may precede 1970) stands in when the tuple has no usable epoch.
   if (!parsed && !hasTime) return MAP_NO_TIMESTAMP;
-  formatMicros(parsed ? tupleMicros : parsedMicros);
+  if (hasTime) facts.recordMicros = parsedMicros;
+  facts.timestampMicros = parsed ? tupleMicros : parsedMicros;
 
   ecs.eventCode.set(ptrOf(F_OPERATION), textLen(F_OPERATION), verbatimOf(F_OPERATION));
   ecs.operationName.set(ptrOf(F_OPERATION), textLen(F_OPERATION), verbatimOf(F_OPERATION));

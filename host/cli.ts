@@ -4,13 +4,14 @@
 import { writeSync } from "node:fs";
 import { once } from "node:events";
 import type { Writable } from "node:stream";
-import { FlowTransform, ModuleError, defaultWasmPath } from "./loader.js";
+import { FlowTransform, ModuleError, PROFILES, defaultWasmPath, type MapOptions, type Profile } from "./loader.js";
 import { runCheck } from "./check.js";
 import { type StreamOptions, type StreamTotals } from "./stream.js";
 import { FlowPool } from "./parallel.js";
 
 const USAGE = `Usage:
-  nsg-flow-ecs [--wasm FILE] [--threads N] [--quiet] [--flatten] [--from-offset N] [FILE ...]
+  nsg-flow-ecs [--profile sekoia|ecs] [--community-id-seed N] [--wasm FILE] [--threads N]
+               [--quiet] [--flatten] [--from-offset N] [FILE ...]
       Maps Azure NSG / VNet flow logs to ECS. Each FILE ("-" or none: stdin) is either a
       PT1H.json blob ({"records":[…]}, as Azure writes it), whose every flow tuple becomes one
       event, or NDJSON: one flattened raw event a line ({"macAddress":…,"flow.0":"<tuple>",…}),
@@ -20,8 +21,16 @@ const USAGE = `Usage:
   nsg-flow-ecs check [--wasm FILE]
       Runs the documented samples through the module (the built one, or FILE) and prints a
       pass/fail line per sample. Exit 0 only when all pass.
+  nsg-flow-ecs collect [--connection-string CS] [--out FILE] [--once | --interval S] ...
+      Reads the flow-log blobs of an Azure storage account as they grow, checkpointed
+      (exactly once into FILE across crashes); \`nsg-flow-ecs collect --help\` lists its options.
 
 Options:
+  --profile P        sekoia (the default): the documented intake's ECS event, which its SIEM
+                     expects; ecs: one complete ECS event per flow tuple (event.id, Community
+                     ID, totals, cloud and resource context, the MAC on the NIC's side)
+  --community-id-seed N
+                     the Community ID seed of the ecs profile, 0-65535 (default 0)
   --wasm FILE        use this WebAssembly module instead of the built one
   --threads N        map on N threads (default: the number of cores); inputs under 32 MiB
                      are mapped on one thread whatever N is
@@ -46,6 +55,8 @@ interface Options {
   flatten: boolean;
   fromOffset?: number;
   threads?: number;
+  profile?: Profile;
+  communityIdSeed?: number;
   files: string[];
 }
 
@@ -74,6 +85,16 @@ export function parseArgs(argv: string[]): Options {
         throw new UsageError("--threads needs a number of threads from 1 to 1024");
       }
       opts.threads = Number(v);
+    } else if (a === "--profile" || a.startsWith("--profile=")) {
+      const v = a.includes("=") ? a.slice(a.indexOf("=") + 1) : argv[++i];
+      if (!PROFILES.includes(v as Profile)) throw new UsageError(`--profile needs one of ${PROFILES.join(", ")}`);
+      opts.profile = v as Profile;
+    } else if (a === "--community-id-seed" || a.startsWith("--community-id-seed=")) {
+      const v = a.includes("=") ? a.slice(a.indexOf("=") + 1) : argv[++i];
+      if (v === undefined || !/^[0-9]{1,5}$/.test(v) || Number(v) > 65535) {
+        throw new UsageError("--community-id-seed needs a whole number from 0 to 65535");
+      }
+      opts.communityIdSeed = Number(v);
     } else if (a === "--wasm") {
       if (i + 1 >= argv.length) throw new UsageError("--wasm needs a file");
       opts.wasm = argv[++i];
@@ -84,6 +105,15 @@ export function parseArgs(argv: string[]): Options {
   }
   if (opts.command === "check" && opts.files.length > 0) throw new UsageError("check takes no files");
   if (opts.fromOffset !== undefined && opts.files.length > 1) throw new UsageError("--from-offset reads one blob");
+  if (opts.flatten && (opts.profile !== undefined || opts.communityIdSeed !== undefined)) {
+    throw new UsageError("--flatten writes the raw events: --profile and --community-id-seed do not apply");
+  }
+  if (opts.communityIdSeed !== undefined && opts.profile !== "ecs") {
+    throw new UsageError("--community-id-seed applies to --profile ecs only");
+  }
+  if (opts.command === "check" && (opts.profile !== undefined || opts.communityIdSeed !== undefined)) {
+    throw new UsageError("check runs the documented samples, which pin the sekoia profile: it takes no --profile");
+  }
   return opts;
 }
 
@@ -105,6 +135,7 @@ async function writeOut(out: Writable & { fd?: number }, bytes: Uint8Array): Pro
 }
 
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === "collect") return (await import("./collector-cli.js")).collectMain(argv.slice(1));
   let opts: Options;
   try {
     opts = parseArgs(argv);
@@ -124,10 +155,13 @@ async function main(argv: string[]): Promise<number> {
     return result.failed === 0 ? 0 : 1;
   }
 
-  const transform = FlowTransform.fromFile(wasm);
+  const mapOptions: MapOptions = {};
+  if (opts.profile !== undefined) mapOptions.profile = opts.profile;
+  if (opts.communityIdSeed !== undefined) mapOptions.communityIdSeed = opts.communityIdSeed;
+  const transform = FlowTransform.fromFile(wasm, mapOptions);
   transform.outputViews = true; // writeOut writes or copies each batch before the next call
   // writeOut writes or copies each chunk before the next: the pool may reuse its buffers.
-  const pool = new FlowPool({ wasm, transform, threads: opts.threads, outputViews: true });
+  const pool = new FlowPool({ wasm, transform, transformOptions: mapOptions, threads: opts.threads, outputViews: true });
   try {
     return await mapFiles(opts, pool);
   } finally {

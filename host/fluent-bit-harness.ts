@@ -1,16 +1,14 @@
 // Calls the filter export exactly as Fluent Bit's `filter wasm` does (src/wasm/flb_wasm.c,
 // flb_wasm_call_function_format_json): the record as compact JSON, non-ASCII escaped as \uXXXX
 // (json.escape_unicode on, the default), copied into the module with the module's own
-// allocator (__new + __pin, as WAMR's module_malloc does for an AssemblyScript module) with a
-// NUL terminator not counted in the length; six i32 arguments; the result read up to its NUL
-// and copied; both inputs released with __unpin. What Fluent Bit would do with the result is
-// reported too: it keeps the record only when the result is a JSON object.
+// allocator, which WAMR finds by export name (wasm_loader.c): `malloc`/`free`, or
+// AssemblyScript's `__new` + `__pin` and `__unpin`; with a NUL terminator not counted in the
+// length; six i32 arguments; the result read up to its NUL and copied; both inputs freed. What
+// Fluent Bit would do with the result is reported too: it keeps the record only when the result
+// is a JSON object.
 
 interface FilterExports {
   memory: WebAssembly.Memory;
-  __new(size: number, id: number): number;
-  __pin(ptr: number): number;
-  __unpin(ptr: number): void;
   [name: string]: unknown;
 }
 
@@ -32,12 +30,24 @@ export function fluentBitJson(record: unknown, escapeUnicode = true): string {
 export class FluentBitFilter {
   readonly exports: FilterExports;
   private readonly fn: (...args: number[]) => number;
+  /** WAMR's module_malloc / module_free for this module. */
+  readonly malloc: (size: number) => number;
+  readonly free: (ptr: number) => void;
 
   constructor(module: WebAssembly.Module, readonly functionName = "nsg_flow_ecs") {
     this.exports = new WebAssembly.Instance(module, {}).exports as unknown as FilterExports;
     const fn = this.exports[functionName];
-    if (typeof fn !== "function" || !this.exports.__new || !this.exports.__pin || !this.exports.__unpin) {
-      throw new Error(`module does not export ${functionName}(6 × i32) -> i32 with __new/__pin/__unpin`);
+    const f = (name: string) => (typeof this.exports[name] === "function" ? this.exports[name] as (...a: number[]) => number : undefined);
+    const [malloc, free, newObject, pin, unpin] = [f("malloc"), f("free"), f("__new"), f("__pin"), f("__unpin")];
+    if (typeof fn !== "function") throw new Error(`module does not export ${functionName}(6 × i32) -> i32`);
+    if (malloc && free) {
+      this.malloc = (size) => malloc(size);
+      this.free = (ptr) => void free(ptr);
+    } else if (newObject && pin && unpin) {
+      this.malloc = (size) => pin(newObject(size, 0));
+      this.free = (ptr) => void unpin(ptr);
+    } else {
+      throw new Error("module exports no allocator WAMR can use (malloc/free, or __new/__pin/__unpin)");
     }
     this.fn = fn as (...args: number[]) => number;
   }
@@ -51,7 +61,7 @@ export class FluentBitFilter {
   }
 
   private dup(bytes: Uint8Array): number {
-    const ptr = this.exports.__pin(this.exports.__new(bytes.length + 1, 0));
+    const ptr = this.malloc(bytes.length + 1);
     const mem = new Uint8Array(this.exports.memory.buffer);
     mem.set(bytes, ptr);
     mem[ptr + bytes.length] = 0;
@@ -68,8 +78,8 @@ export class FluentBitFilter {
     try {
       resultPtr = this.fn(tagPtr, tagBytes.length, time.sec >>> 0, time.nsec >>> 0, recPtr, recBytes.length);
     } finally {
-      this.exports.__unpin(tagPtr);
-      this.exports.__unpin(recPtr);
+      this.free(tagPtr);
+      this.free(recPtr);
     }
     const mem = new Uint8Array(this.exports.memory.buffer);
     if (resultPtr <= 0 || resultPtr >= mem.length) return { text: "", kept: false };

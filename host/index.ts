@@ -8,7 +8,7 @@
 //   for await (const chunk of pool.transformFile("PT1H.json")) out.write(chunk);
 export {
   FlowTransform, ModuleError, builtWasm, defaultWasmPath, looksLikeBlob, type TransformResult, type BlobOptions,
-  type MapOptions,
+  type MapOptions, type Profile,
 } from "./loader.js";
 export { transformStream, transformBlob, transformInput, type StreamTotals, type StreamOptions } from "./stream.js";
 export { FlowPool, PARALLEL_FROM, type PoolOptions, type ParallelStreamOptions } from "./parallel.js";

@@ -44,11 +44,23 @@ export interface BlobOptions {
   flattenOnly?: boolean;
 }
 
+/** The output profiles: the documented intake's (the default) or the full ECS event. */
+export type Profile = "sekoia" | "ecs";
+export const PROFILES: readonly Profile[] = ["sekoia", "ecs"];
+
 /** How this transform maps (the module's own defaults when left out). */
 export interface MapOptions {
   /** Give every ECS event an `event.id`: the same for the same flow tuple whichever path,
-   * process or machine maps it (see DEVELOPERS.md, "event.id"), for deduplication downstream. */
+   * process or machine maps it (see DEVELOPERS.md, "event.id"), for deduplication downstream.
+   * The ecs profile always does. */
   eventId?: boolean;
+  /** "sekoia" (the default): the documented intake's output, which its SIEM expects. "ecs": one
+   * complete ECS event per flow tuple (Community ID, totals, cloud and resource context…; see
+   * README, "The full-ECS profile"). */
+  profile?: Profile;
+  /** The Community ID seed of the ecs profile, 0-65535 (default 0): set it when the other
+   * sensors whose flows you join with these use another. */
+  communityIdSeed?: number;
 }
 
 /** The .wasm files the build produces, found from this file both as TypeScript source
@@ -133,7 +145,7 @@ export class FlowTransform {
       const bytes = Buffer.from(this.optionsJson);
       this.write(bytes);
       if (this.exports.configure!(bytes.length) !== 0) {
-        throw new ModuleError(`the module does not know one of the options ${this.optionsJson}: it was built from another nsg-flow-ecs version`);
+        throw new ModuleError(`the module does not take the options ${this.optionsJson}: it was built from another nsg-flow-ecs version`);
       }
     }
   }
@@ -326,13 +338,25 @@ export class FlowTransform {
 
 /** The options as the module's `configure` takes them, or undefined when all are defaults (so
  * that a module without `configure` still loads). */
-function encodeOptions(options: MapOptions): string | undefined {
-  const known = new Set(["eventId"]);
+export function encodeOptions(options: MapOptions): string | undefined {
+  const known = new Set(["eventId", "profile", "communityIdSeed"]);
   for (const key of Object.keys(options)) {
     if (!known.has(key)) throw new TypeError(`unknown option ${JSON.stringify(key)}`);
   }
-  if (options.eventId !== undefined && typeof options.eventId !== "boolean") throw new TypeError("eventId must be a boolean");
-  return options.eventId ? JSON.stringify({ eventId: true }) : undefined;
+  const { eventId, profile, communityIdSeed } = options;
+  if (eventId !== undefined && typeof eventId !== "boolean") throw new TypeError("eventId must be a boolean");
+  if (profile !== undefined && !PROFILES.includes(profile)) {
+    throw new TypeError(`profile must be one of ${PROFILES.map((p) => JSON.stringify(p)).join(", ")}`);
+  }
+  if (communityIdSeed !== undefined && !(Number.isInteger(communityIdSeed) && communityIdSeed >= 0 && communityIdSeed <= 65535)) {
+    throw new TypeError("communityIdSeed must be an integer from 0 to 65535");
+  }
+  if (profile === "ecs" && eventId === false) throw new TypeError("the ecs profile always writes event.id: eventId cannot be false");
+  const json: Record<string, unknown> = {};
+  if (eventId) json.eventId = true;
+  if (profile === "ecs") json.profile = "ecs";
+  if (communityIdSeed) json.communityIdSeed = communityIdSeed;
+  return Object.keys(json).length > 0 ? JSON.stringify(json) : undefined;
 }
 
 function concat(results: TransformResult[]): TransformResult {

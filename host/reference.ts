@@ -7,10 +7,13 @@
 // after the mapping.
 
 import { createHash } from "node:crypto";
+import { mapFullEcs } from "./reference-ecs.js";
 
 /** The options of host/loader.ts's MapOptions that change the output. */
 export interface ReferenceOptions {
   eventId?: boolean;
+  profile?: "sekoia" | "ecs";
+  communityIdSeed?: number;
 }
 
 /** One entry point: one raw record in, exactly one line of JSON out (no newline). */
@@ -28,7 +31,7 @@ const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const lossyUtf8 = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
 const utf8Encoder = new TextEncoder();
 
-type JsonObjectValue = { [key: string]: unknown };
+export type JsonObjectValue = { [key: string]: unknown };
 // In Node 20, not in the ES2022 lib this project compiles against.
 type Es2024String = string & { isWellFormed(): boolean; toWellFormed(): string };
 
@@ -404,6 +407,10 @@ function mapRecord(text: string, record: JsonObjectValue, options: ReferenceOpti
     if (time === undefined) return errorEvent(text, "invalid_time", `cannot parse time "${fields.time}"`);
   }
 
+  // The full-ECS profile (host/reference-ecs.ts) always has the id.
+  if (options.profile === "ecs") {
+    return mapFullEcs({ message: text, record, fields, time, vnet, id: eventId(text, record), seed: options.communityIdSeed ?? 0 });
+  }
   const id = options.eventId ? eventId(text, record) : undefined;
   return vnet ? mapVnet(text, fields, time, id) : mapNsg(text, fields, time, id);
 }
@@ -448,17 +455,20 @@ function wtf8(s: string): Uint8Array {
 
 // ─── NSG output ─────────────────────────────────────────────────────────────────────────────
 
-const NSG_FLOW_STATE = { B: "begin", C: "continue", E: "end" } as const;
+export const NSG_FLOW_STATE = { B: "begin", C: "continue", E: "end" } as const;
 const NSG_DECISION = { A: "accept", D: "reject" } as const;
 const NSG_EVENT_TYPE = { A: "allowed", D: "denied" } as const;
 const TRANSPORT = { T: "tcp", U: "udp" } as const;
-const DIRECTION = { I: "inbound", O: "outbound" } as const;
+export const DIRECTION = { I: "inbound", O: "outbound" } as const;
+
+export const NO_TIMESTAMP_NSG = "no \"time\" and no epoch from a documented \"flow.0\" tuple";
+export const NO_TIMESTAMP_VNET = "no epoch from a documented \"flow.0\" tuple and no \"time\"";
 
 function mapNsg(message: string, f: Fields, time: Instant | undefined, id: string | undefined): string {
   const tuple = f["flow.0"] === undefined ? undefined : parseNsgTuple(f["flow.0"]);
   const start = time ?? (tuple ? instantFromEpochSeconds(tuple.epochSeconds) : undefined);
   if (start === undefined) {
-    return errorEvent(message, "no_timestamp", "no \"time\" and no epoch from a documented \"flow.0\" tuple");
+    return errorEvent(message, "no_timestamp", NO_TIMESTAMP_NSG);
   }
   const timestamp = formatTime(start);
 
@@ -524,7 +534,7 @@ function mapVnet(message: string, f: Fields, time: Instant | undefined, id: stri
   const tuple = f["flow.0"] === undefined ? undefined : parseVnetTuple(f["flow.0"]);
   const at = tuple ? instantFromEpochMilliseconds(tuple.epochMilliseconds) : time;
   if (at === undefined) {
-    return errorEvent(message, "no_timestamp", "no epoch from a documented \"flow.0\" tuple and no \"time\"");
+    return errorEvent(message, "no_timestamp", NO_TIMESTAMP_VNET);
   }
 
   return serialize({
@@ -577,7 +587,7 @@ function distinctIps(source: string | undefined, destination: string | undefined
 export type ErrorType = "too_large" | "invalid_utf8" | "invalid_json" | "too_deep" | "not_an_object"
   | "invalid_field" | "invalid_time" | "no_timestamp";
 
-function errorEvent(message: string, type: ErrorType, what: string): string {
+export function errorEvent(message: string, type: ErrorType, what: string): string {
   return serialize({ message, error: { type, message: what }, event: { kind: "pipeline_error" } });
 }
 
@@ -605,22 +615,22 @@ function isJsonObject(v: unknown): v is JsonObjectValue {
 // numbers travel as their digits. Absent (undefined) members are skipped, and an object or a
 // list left empty is skipped too: absent inputs give absent outputs, never null or {}.
 
-class JsonNumber {
+export class JsonNumber {
   constructor(readonly digits: string) {}
 }
 
-type OutValue = string | JsonNumber | OutValue[] | OutObject | undefined;
-interface OutObject { [key: string]: OutValue }
+export type OutValue = string | JsonNumber | OutValue[] | OutObject | undefined;
+export interface OutObject { [key: string]: OutValue }
 
-function portNumber(port: number | undefined): JsonNumber | undefined {
+export function portNumber(port: number | undefined): JsonNumber | undefined {
   return port === undefined ? undefined : new JsonNumber(String(port));
 }
 
-function counterNumber(digits: string | undefined): JsonNumber | undefined {
+export function counterNumber(digits: string | undefined): JsonNumber | undefined {
   return digits === undefined ? undefined : new JsonNumber(digits);
 }
 
-function serialize(v: OutObject): string {
+export function serialize(v: OutObject): string {
   return serializeValue(v) ?? "{}";
 }
 
@@ -820,13 +830,13 @@ export function tooDeepOffset(b: Uint8Array): number {
   return -1;
 }
 
-interface Member {
+export interface Member {
   index: number; // position among the top-level members, of the occurrence that wins
   token: string; // its value as written
 }
 
 /** The top-level members of a text JSON.parse accepted as an object, keys unescaped. */
-function topLevelMembers(text: string): Map<string, Member> {
+export function topLevelMembers(text: string): Map<string, Member> {
   const members = new Map<string, Member>();
   let i = skipJsonWhitespace(text, 0) + 1; // past `{`
   for (let index = 0; ; index++) {

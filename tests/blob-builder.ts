@@ -105,6 +105,8 @@ export function flattenVnet(r: VnetRecord): string[] {
           flowLogVersion: 4,
           flowLogGUID: r.flowLogGUID,
           macAddress: r.macAddress,
+          flowLogResourceID: r.flowLogResourceID,
+          targetResourceID: r.targetResourceID,
           operationName: "FlowLogFlowEvent",
           aclID: acl.aclID,
           ...(group.rule === undefined ? {} : { rule: group.rule }),

@@ -273,9 +273,10 @@ test("property: every event of a generated blob is the reference mapping of its 
   // checks that shortcut against the full path, on odd values as well as plain ones.
   const fc = (await import("fast-check")).default;
   const t = new FlowTransform(modules["nsg-flow-ecs-simd.wasm"]);
-  const run = (bytes: Uint8Array, flattenOnly: boolean) => {
-    t.startBlob({ flattenOnly });
-    const out = Buffer.concat([t.pushBlob(bytes).output, t.endBlob().output]).toString("utf8");
+  const full = new FlowTransform(modules["nsg-flow-ecs-simd.wasm"], { profile: "ecs" });
+  const run = (bytes: Uint8Array, flattenOnly: boolean, transform = t) => {
+    transform.startBlob({ flattenOnly });
+    const out = Buffer.concat([transform.pushBlob(bytes).output, transform.endBlob().output]).toString("utf8");
     return out.split("\n").filter((l) => l !== "");
   };
   fc.assert(fc.property(fc.array(blobRecord, { minLength: 1, maxLength: 4 }), (records) => {
@@ -286,6 +287,11 @@ test("property: every event of a generated blob is the reference mapping of its 
     mapped.forEach((line, i) => {
       const f = flattened[i];
       expect(line).toBe(f.startsWith('{"message":') ? f : referenceMap(Buffer.from(f)));
+    });
+    // The full-ECS profile through the same shortcut.
+    run(bytes, false, full).forEach((line, i) => {
+      const f = flattened[i];
+      expect(line).toBe(f.startsWith('{"message":') ? f : referenceMap(Buffer.from(f), { profile: "ecs" }));
     });
   }), { numRuns: 300 });
 });

@@ -11,15 +11,19 @@ import { event, hostileCases, mutated, randomBytes, wrapped } from "./generators
 const modules = ["nsg-flow-ecs.wasm", "nsg-flow-ecs-simd.wasm"].map(
   (f) => [f, new WebAssembly.Module(readFileSync(builtWasm(f)))] as const,
 );
-const transforms = (options: MapOptions) => modules.map(([f, m]) => [f, new FlowTransform(m, options)] as const);
-const builds = transforms({});
-const buildsWithEventId = transforms({ eventId: true });
+// One pair of transforms per set of options, made on first use.
+const builds = new Map<string, (readonly [string, FlowTransform])[]>();
+const transforms = (options: MapOptions) => {
+  const key = JSON.stringify(options);
+  if (!builds.has(key)) builds.set(key, modules.map(([f, m]) => [f, new FlowTransform(m, options)] as const));
+  return builds.get(key)!;
+};
 
 /** Maps with every implementation; fails the property on any disagreement or trap. */
 function agree(raw: Uint8Array, options: ReferenceOptions = {}): void {
   const expected = referenceMap(raw, options);
   const expectedValue = JSON.parse(expected);
-  for (const [name, t] of options.eventId ? buildsWithEventId : builds) {
+  for (const [name, t] of transforms(options)) {
     const before = t.traps;
     const got = t.mapRecord(raw);
     if (t.traps !== before) throw new Error(`${name} trapped on ${JSON.stringify(Buffer.from(raw).toString("latin1"))}`);
@@ -61,6 +65,18 @@ test("with event.id: generated, wrapped and mutated events agree", () => {
   fc.assert(fc.property(cut, withId), { numRuns: 500 });
 });
 
+test("the full-ECS profile: generated, wrapped, mutated and cut events agree", () => {
+  const ecs = (raw: Uint8Array) => agree(raw, { profile: "ecs" });
+  fc.assert(fc.property(event, (raw) => ecs(utf8.encode(raw))), { numRuns: 3000 });
+  fc.assert(fc.property(wrapped, (raw) => ecs(utf8.encode(raw))), { numRuns: 300 });
+  const cut = fc.tuple(event, fc.nat()).map(([raw, at]) => utf8.encode(raw).subarray(0, at % (raw.length + 1)));
+  fc.assert(fc.property(cut, ecs), { numRuns: 500 });
+});
+
+test("the full-ECS profile with a Community ID seed agrees", () => {
+  fc.assert(fc.property(event, fc.integer({ min: 1, max: 65535 }), (raw, seed) => agree(utf8.encode(raw), { profile: "ecs", communityIdSeed: seed })), { numRuns: 300 });
+});
+
 test("hostile shapes: 10,000-deep nesting, a 1 MB string, a huge number of keys, binary", () => {
   for (const raw of hostileCases()) agree(raw);
 });
@@ -74,6 +90,7 @@ test("a key one byte away from a mapped key, anywhere in it, is not that key (fo
       const raw = utf8.encode(`{"time":"2024-03-18T13:21:42Z","flow.0":"1710768066,1.1.1.1,2.2.2.2,1,2,T,I,A","${key}":"v"}`);
       agree(raw);
       agree(raw, { eventId: true });
+      agree(raw, { profile: "ecs" });
     }
   }
 });

@@ -19,10 +19,11 @@ function settings(text: string, key: string): string[] {
 
 test.each(["fluent-bit.conf", "fluent-bit.yaml"])("%s: the filter config names files that exist and a function the module exports", (file) => {
   const text = fb(file);
-  expect(settings(text, "wasm_path")).toEqual(["build/nsg-flow-ecs.wasm"]);
+  // The AOT file (built where flb-wamrc is found), compiled from the portable module.
+  expect(settings(text, "wasm_path")).toEqual(["build/nsg-flow-ecs.aot"]);
   expect(settings(text, "function_name")).toEqual(["nsg_flow_ecs"]);
   expect(settings(text, "event_format")).toEqual(["json"]);
-  for (const p of [...settings(text, "path"), ...settings(text, "parsers_file"), ...settings(text, "wasm_path")]) {
+  for (const p of [...settings(text, "path"), ...settings(text, "parsers_file"), "build/nsg-flow-ecs.wasm"]) {
     expect(existsSync(join(root, p))).toBe(true);
   }
   expect(FluentBitFilter.hasFilter(module, "nsg_flow_ecs")).toBe(true);

@@ -31,7 +31,7 @@ const nsgTuple = fc.oneof(
 );
 const vnetTuple = fc.tuple(
   fc.oneof(fc.bigInt({ min: 0n, max: 253402300799999n }).map(String), fc.constantFrom("253402300800000", "99999999999999999999", "")),
-  ip, ip, port, port, fc.constantFrom("6", "17", "1", "256", "tcp", ""), fc.constantFrom("I", "O", "X"),
+  ip, ip, port, port, fc.constantFrom("6", "17", "1", "58", "47", "132", "006", "0", "255", "146", "147", "256", "999", "tcp", ""), fc.constantFrom("I", "O", "X"),
   fc.constantFrom("B", "C", "E", "D", "A"), fc.constantFrom("NX", "X", "NX_HW_NOT_SUPPORTED", ""), counters,
 ).map(([...f]) => [...f.slice(0, 9), ...(f[9] as string[])].join(","));
 export const tuple = fc.oneof(nsgTuple, vnetTuple, fc.constantFrom("", "garbage", "1,2,3", "1,1.1.1.1,2.2.2.2,1,2,T,I,A,B,1,2,3,4,5"));
@@ -60,8 +60,23 @@ function valueOf(good: fc.Arbitrary<string>): fc.Arbitrary<unknown> {
   );
 }
 
+/** Azure resource ids: the documented shape with keywords in any case, and ids cut short, with
+ * empty or extra segments, or not ids at all. */
+const segment = fc.oneof(fc.stringMatching(/^[A-Za-z0-9_.\-]{1,12}$/), fc.constantFrom("", "é", "a b", "\"q\""));
+const anyCase = (word: string) => fc.array(fc.boolean(), { minLength: word.length, maxLength: word.length })
+  .map((up) => [...word].map((c, i) => (up[i] ? c.toUpperCase() : c.toLowerCase())).join(""));
+const resourceId = fc.oneof(
+  { weight: 3, arbitrary: fc.tuple(anyCase("subscriptions"), segment, fc.boolean(), anyCase("resourceGroups"), segment, fc.boolean(), anyCase("providers"),
+    segment, segment, fc.array(segment, { maxLength: 4 }), fc.integer({ min: 2, max: 12 }))
+    .map(([sub, s, withGroup, rg, g, withProvider, pr, ns, type, names, keep]) =>
+      ["", sub, s, ...(withGroup ? [rg, g] : []), ...(withProvider ? [pr, ns, type, ...names] : [])].slice(0, keep).join("/")) },
+  { weight: 1, arbitrary: fc.constantFrom("/SUBSCRIPTIONS/S/RESOURCEGROUPS/G/PROVIDERS/MICROSOFT.NETWORK/NETWORKSECURITYGROUPS/N", "subscriptions/s", "/", "/subscriptions/", "/subscriptionsX/s") },
+  { weight: 1, arbitrary: text },
+);
+const mac = fc.oneof(hex(12), fc.stringMatching(/^([0-9a-fA-F]{2}[-:]){5}[0-9a-fA-F]{2}$/), fc.constantFrom("00-0D-3A-F8-78:56", "000D3AF8785G", "000D3AF8785"));
+
 const fields: Record<string, fc.Arbitrary<unknown>> = {
-  macAddress: valueOf(fc.oneof(hex(12), text)),
+  macAddress: valueOf(fc.oneof(mac, text)),
   operationName: valueOf(fc.constantFrom("NetworkSecurityGroupFlowEvents", "FlowLogFlowEvent", "Other")),
   rule: valueOf(fc.oneof(fc.constantFrom("DefaultRule_DenyAllInBound", "UserRule_allow"), text)),
   time: valueOf(time),
@@ -72,10 +87,10 @@ const fields: Record<string, fc.Arbitrary<unknown>> = {
   destination_addr: valueOf(fc.oneof(ip, fc.constant(""))),
   source_port: fc.oneof(port, fc.integer({ min: -1, max: 70000 }), fc.constantFrom(null, 1.5, "8e1")),
   destination_port: fc.oneof(port, fc.integer({ min: 0, max: 65535 })),
-  flowLogVersion: fc.constantFrom(4, "4", null, 2),
-  resourceId: valueOf(fc.oneof(fc.constantFrom("/SUBSCRIPTIONS/S/RESOURCEGROUPS/G/PROVIDERS/MICROSOFT.NETWORK/NETWORKSECURITYGROUPS/N"), text)),
-  flowLogResourceID: valueOf(text),
-  targetResourceID: valueOf(text),
+  flowLogVersion: fc.constantFrom(4, "4", null, 2, 4.5, "", true),
+  resourceId: valueOf(resourceId),
+  flowLogResourceID: valueOf(resourceId),
+  targetResourceID: valueOf(resourceId),
   flowLogGUID: valueOf(text),
   aclID: valueOf(text),
   nested: fc.jsonValue({ maxDepth: 3 }),
@@ -163,8 +178,11 @@ const nsgRec = fc.record({ time: fc.oneof(fc.constant("2018-11-13T12:00:35.38992
   rule: blobValue, mac: fc.oneof(fc.constant(undefined), blobValue), tuples: fc.array(blobTuple, { minLength: 1, maxLength: 3 }) })
   .map((r) => ({ time: r.time, macAddress: r.macAddress, resourceId: r.resourceId, operationName: "NetworkSecurityGroupFlowEvents",
     properties: { Version: r.version, flows: [{ rule: r.rule, flows: [{ ...(r.mac === undefined ? {} : { mac: r.mac }), flowTuples: r.tuples }] }] } }));
-const vnetRec = fc.record({ time: blobValue, macAddress: blobValue, rule: blobValue, aclID: blobValue, tuples: fc.array(blobTuple, { minLength: 1, maxLength: 3 }) })
-  .map((r) => ({ time: r.time, flowLogVersion: 4, flowLogGUID: "g", macAddress: r.macAddress, operationName: "FlowLogFlowEvent",
+const blobResourceId = fc.oneof(blobValue, fc.constant("/subscriptions/s/resourceGroups/g/providers/Microsoft.Network/virtualNetworks/v"));
+const vnetRec = fc.record({ time: blobValue, macAddress: blobValue, rule: blobValue, aclID: blobValue, flowLogResourceID: blobResourceId, targetResourceID: blobResourceId,
+  tuples: fc.array(blobTuple, { minLength: 1, maxLength: 3 }) })
+  .map((r) => ({ time: r.time, flowLogVersion: 4, flowLogGUID: "g", macAddress: r.macAddress, flowLogResourceID: r.flowLogResourceID,
+    targetResourceID: r.targetResourceID, operationName: "FlowLogFlowEvent",
     flowRecords: { flows: [{ aclID: r.aclID, flowGroups: [{ rule: r.rule, flowTuples: r.tuples }] }] } }));
 
 /** One NSG or VNet record of a blob. */

@@ -12,7 +12,7 @@ const module = new WebAssembly.Module(readFileSync(builtWasm("nsg-flow-ecs-wasi.
 const cases = loadDocumentedCases();
 
 /** Runs the command with `input` on stdin; files stand in for the pipes. */
-export function runWasi(input: string | Buffer): { code: number; stdout: string; stderr: string } {
+export function runWasi(input: string | Buffer, args: string[] = []): { code: number; stdout: string; stderr: string } {
   const dir = mkdtempSync(join(tmpdir(), "nsg-flow-ecs-wasi-"));
   const [inPath, outPath, errPath] = ["in", "out", "err"].map((n) => join(dir, n));
   writeFileSync(inPath, input);
@@ -20,7 +20,7 @@ export function runWasi(input: string | Buffer): { code: number; stdout: string;
   writeFileSync(errPath, "");
   const fds = [openSync(inPath, "r"), openSync(outPath, "w"), openSync(errPath, "w")];
   try {
-    const wasi = new WASI({ version: "preview1", args: ["nsg-flow-ecs"], stdin: fds[0], stdout: fds[1], stderr: fds[2], returnOnExit: true });
+    const wasi = new WASI({ version: "preview1", args: ["nsg-flow-ecs", ...args], stdin: fds[0], stdout: fds[1], stderr: fds[2], returnOnExit: true });
     const instance = new WebAssembly.Instance(module, wasi.getImportObject() as WebAssembly.Imports);
     const code = wasi.start(instance);
     return { code, stdout: readFileSync(outPath, "utf8"), stderr: readFileSync(errPath, "utf8") };
@@ -89,4 +89,32 @@ test("a PT1H.json blob on stdin (told from its first bytes): what the library gi
   const truncated = runWasi(readFileSync(new URL("../examples/blobs/vnet-PT1H.json", import.meta.url)).subarray(0, 900));
   expect(truncated.code).toBe(1);
   expect((lines(truncated.stdout).at(-1) as Record<string, any>).error.type).toBe("truncated_blob");
+});
+
+test("imports only what it needs from WASI", () => {
+  const imports = WebAssembly.Module.imports(module).map((i) => `${i.module}.${i.name}`).sort();
+  expect(imports).toEqual(["args_get", "args_sizes_get", "fd_read", "fd_write", "proc_exit"].map((n) => `wasi_snapshot_preview1.${n}`));
+});
+
+test("--profile ecs (and a Community ID seed): what the library gives, byte for byte, for NDJSON and a blob", () => {
+  const ndjson = readFileSync(new URL("../examples/flattened-events.ndjson", import.meta.url));
+  const r = runWasi(ndjson, ["--profile", "ecs"]);
+  const t = FlowTransform.fromFile(builtWasm("nsg-flow-ecs.wasm"), { profile: "ecs" });
+  expect(r.code).toBe(0);
+  expect(r.stdout).toBe(Buffer.concat([t.push(ndjson).output, t.end().output]).toString("utf8"));
+  expect((lines(r.stdout)[0] as Record<string, any>).ecs).toEqual({ version: "8.17.0" });
+  const blobBytes = readFileSync(new URL("../examples/blobs/vnet-PT1H.json", import.meta.url));
+  const b = runWasi(blobBytes, ["--community-id-seed", "9", "--profile", "ecs"]);
+  const seeded = FlowTransform.fromFile(builtWasm("nsg-flow-ecs.wasm"), { profile: "ecs", communityIdSeed: 9 });
+  seeded.startBlob();
+  expect(b.stdout).toBe(Buffer.concat([seeded.pushBlob(blobBytes).output, seeded.endBlob().output]).toString("utf8"));
+  expect(runWasi(ndjson, ["--profile", "sekoia"]).stdout).toBe(runWasi(ndjson).stdout);
+});
+
+test("bad arguments: exit 2, the usage on stderr, nothing mapped", () => {
+  for (const args of [["--profile"], ["--profile", "elastic"], ["--frobnicate"], ["--community-id-seed", "65536", "--profile", "ecs"], ["--community-id-seed", "1"]]) {
+    const r = runWasi(cases[0].input, args);
+    expect({ args, code: r.code, stdout: r.stdout }).toEqual({ args, code: 2, stdout: "" });
+    expect(r.stderr).toContain("usage: nsg-flow-ecs-wasi");
+  }
 });

@@ -1,8 +1,10 @@
 // The WASI command: NDJSON or a PT1H.json blob on stdin (told from the first bytes), ECS NDJSON
 // on stdout, a summary on stderr, exit status as the CLI's (0 all mapped, 1 some error events).
-// Only wasi_snapshot_preview1 fd_read, fd_write and proc_exit are used, so it runs under
-// wasmtime, node:wasi and Fluent Bit's exec_wasi.
-import { lit, Lit } from "../bytes";
+// Arguments: `--profile sekoia|ecs` and `--community-id-seed N`, as the CLI's. Only
+// wasi_snapshot_preview1 args_sizes_get, args_get, fd_read, fd_write and proc_exit are used, so
+// it runs under wasmtime, node:wasi and Fluent Bit's exec_wasi.
+import { lit, Lit, spanEquals, parseSmallUint } from "../bytes";
+import { setFullProfile, setCommunityIdSeed } from "../settings";
 import { outBuf, outPos, outReset, putLit, putU64, reserve, linesOut, errorLinesOut } from "../output";
 import { feedLines, MODE_MAP } from "../ndjson";
 import { blobStart, blobFeed, blobResume, blobPending, looksLikeBlob } from "../blob";
@@ -13,6 +15,10 @@ declare function fd_read(fd: u32, iovs: usize, iovsLen: u32, nread: usize): u16;
 declare function fd_write(fd: u32, iovs: usize, iovsLen: u32, nwritten: usize): u16;
 @external("wasi_snapshot_preview1", "proc_exit")
 declare function proc_exit(code: u32): void;
+@external("wasi_snapshot_preview1", "args_sizes_get")
+declare function args_sizes_get(argc: usize, argvBufSize: usize): u16;
+@external("wasi_snapshot_preview1", "args_get")
+declare function args_get(argv: usize, argvBuf: usize): u16;
 
 const STDIN = 0;
 const STDOUT = 1;
@@ -59,7 +65,75 @@ function say(l: Lit): void {
   writeAll(STDERR, l.ptr, l.len);
 }
 
+const ARG_PROFILE = lit("--profile");
+const ARG_SEED = lit("--community-id-seed");
+const PROFILE_SEKOIA = lit("sekoia");
+const PROFILE_ECS = lit("ecs");
+const USAGE = lit(
+  "usage: nsg-flow-ecs-wasi [--profile sekoia|ecs] [--community-id-seed N] < input > output\n" +
+  "  --profile sekoia   the documented intake's ECS event (the default)\n" +
+  "  --profile ecs      one complete ECS event per flow tuple\n" +
+  "  --community-id-seed N   the Community ID seed of the ecs profile, 0-65535 (default 0)\n",
+);
+const BAD_ARGUMENT = lit("nsg-flow-ecs: bad argument: ");
+const NEWLINE = lit("\n");
+const SEED_WITHOUT_ECS = lit("nsg-flow-ecs: --community-id-seed applies to --profile ecs only\n");
+
+/** The arguments after the program name, applied to the settings; false (after saying why on
+ * stderr) on a usage error. */
+function applyArguments(): bool {
+  const sizes = heap.alloc(8);
+  if (args_sizes_get(sizes, sizes + 4) != 0) return true;
+  const argc = <i32>load<u32>(sizes);
+  const argv = heap.alloc(<usize>argc * 4 + 4);
+  const buf = heap.alloc(<usize>load<u32>(sizes + 4) + 1);
+  if (args_get(argv, buf) != 0) return true;
+  let seed = -1;
+  let full = false;
+  for (let i = 1; i < argc; i++) {
+    const arg = <usize>load<u32>(argv + <usize>i * 4);
+    const value: usize = i + 1 < argc ? <usize>load<u32>(argv + <usize>(i + 1) * 4) : 0;
+    if (spanEquals(arg, cLength(arg), ARG_PROFILE) && value != 0) {
+      const n = cLength(value);
+      if (spanEquals(value, n, PROFILE_ECS)) full = true;
+      else if (spanEquals(value, n, PROFILE_SEKOIA)) full = false;
+      else return badArgument(value);
+      i++;
+    } else if (spanEquals(arg, cLength(arg), ARG_SEED) && value != 0) {
+      const v = parseSmallUint(value, cLength(value), 5);
+      if (v < 0 || v > 65535) return badArgument(value);
+      seed = <i32>v;
+      i++;
+    } else {
+      return badArgument(arg);
+    }
+  }
+  if (seed >= 0 && !full) {
+    say(SEED_WITHOUT_ECS);
+    say(USAGE);
+    return false;
+  }
+  setFullProfile(full);
+  if (seed >= 0) setCommunityIdSeed(<u32>seed);
+  return true;
+}
+
+function cLength(p: usize): i32 {
+  let n = 0;
+  while (load<u8>(p + <usize>n) != 0) n++;
+  return n;
+}
+
+function badArgument(arg: usize): bool {
+  say(BAD_ARGUMENT);
+  writeAll(STDERR, arg, cLength(arg));
+  say(NEWLINE);
+  say(USAGE);
+  return false;
+}
+
 export function _start(): void {
+  if (!applyArguments()) proc_exit(2);
   outReset();
   let failed = false;
   // Which format: read until the first bytes tell (a pipe may deliver a few bytes at a time).

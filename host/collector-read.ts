@@ -1,0 +1,217 @@
+// Reading what is new in one PT1H.json blob: the committed bytes after the checkpoint, from one
+// version of the blob, through the core's incremental blob reader, out to the output.
+//
+// Network Watcher commits the document `{"records":[` … `]}` again with each new block inserted
+// just before its tail block `]}`, so the bytes before the tail never change while the blob
+// lives. The tail itself is held back from the reader: a commit that ends in the middle of a
+// record then reads as "not written yet" instead of as a broken record, and the next read
+// resumes at the byte after the last complete record. Only once the blob's hour is over (and
+// its grace period) does an unfinished record become an error event.
+import type { ContainerClient } from "@azure/storage-blob";
+import type { FlowTransform } from "./loader.js";
+import { BlobChanged, readRange, type BlobRange, type SourceBlob } from "./collector-azure.js";
+import { FINGERPRINT_BYTES, type Checkpoint } from "./collector-checkpoints.js";
+import { OutputError, type Output } from "./collector-output.js";
+
+export interface ReadCounts {
+  records: number;
+  errors: number;
+  bytes: number;
+}
+
+export interface ReadContext {
+  transform: FlowTransform;
+  output: Output;
+  flatten: boolean;
+  counts: ReadCounts;
+  stopping(): boolean;
+  /** Aborted on SIGINT/SIGTERM: a read waiting on the network stops at once. */
+  signal: AbortSignal;
+  /** A checkpoint whose events are all written: saved when due, or now when `final`. */
+  checkpoint(checkpoint: Checkpoint, final: boolean): Promise<void>;
+  log(line: string): void;
+}
+
+export type ReadOutcome = "read" | "stopped" | "gone";
+
+/** The end of the document: `]`, `}`, whitespace around them. */
+const DOCUMENT_END = /\]\s*\}\s*$/;
+/** Enough to hold the document's end with any whitespace a formatter would put around it. */
+const HOLD_BACK = 64;
+
+function differentCreation(checkpoint: Checkpoint | undefined, createdOn: Date | undefined): boolean {
+  return checkpoint?.created !== undefined && createdOn !== undefined && checkpoint.created !== createdOn.toISOString();
+}
+
+/** Reads the blob's new records. `closing`: its hour and grace period are over, so this read
+ * is its last (an unfinished record at its end becomes an error event, and it is closed). */
+export async function readBlob(container: ContainerClient, blob: SourceBlob, checkpoint: Checkpoint | undefined,
+  closing: boolean, ctx: ReadContext): Promise<ReadOutcome> {
+  // Whether the blob is the one the checkpoint describes is judged from the read itself, never
+  // from the listing: a listing can be older than a checkpoint another collector just saved.
+  const outcome = await new BlobRead(container, blob, checkpoint, closing, ctx).run();
+  if (outcome !== "replaced") return outcome;
+  ctx.log(`${blob.container}/${blob.name} was re-created: reading it again from the start`);
+  const again = await new BlobRead(container, blob, undefined, closing, ctx).run();
+  return again === "replaced" ? "read" : again;
+}
+
+class BlobRead {
+  private readonly from: number;
+  /** Absolute position of the next byte handed to the transform. */
+  private position: number;
+  /** The bytes just before `position` (up to FINGERPRINT_BYTES of them). */
+  private before: Buffer;
+  /** The fingerprint of the transform's current offset. */
+  private tail: string;
+  private range?: BlobRange;
+
+  constructor(private readonly container: ContainerClient, private readonly blob: SourceBlob,
+    private readonly previous: Checkpoint | undefined, private readonly closing: boolean,
+    private readonly ctx: ReadContext) {
+    this.from = previous?.offset ?? 0;
+    this.position = this.from;
+    this.tail = previous?.tail ?? "";
+    this.before = Buffer.from(this.tail, "hex");
+  }
+
+  /** "replaced": the blob is not the one the checkpoint describes (a different creation time,
+   * shorter than the offset, or other bytes before it). */
+  async run(): Promise<ReadOutcome | "replaced"> {
+    const expected = this.before;
+    try {
+      this.range = await readRange(this.container, this.blob.name, this.from - expected.length, undefined, undefined,
+        this.ctx.signal);
+    } catch (err) {
+      if (this.ctx.stopping()) return "stopped";
+      if (!(err instanceof BlobChanged)) throw err;
+      return err.status === 404 ? "gone" : "replaced";
+    }
+    const range = this.range;
+    if (differentCreation(this.previous, range.createdOn)) {
+      range.cancel();
+      return "replaced";
+    }
+    const { transform, flatten, signal } = this.ctx;
+    transform.startBlob({ fromOffset: this.from, incremental: true, flattenOnly: flatten });
+    let held = Buffer.alloc(0);
+    let toVerify = expected.length;
+    const stop = () => range.cancel();
+    signal.addEventListener("abort", stop);
+    try {
+      for await (let chunk of range.body) {
+        this.ctx.counts.bytes += chunk.length;
+        if (toVerify > 0) {
+          // The bytes before the offset must be those the checkpoint saw: else the blob was replaced.
+          const n = Math.min(toVerify, chunk.length);
+          const at = expected.length - toVerify;
+          if (!chunk.subarray(0, n).equals(expected.subarray(at, at + n))) {
+            range.cancel();
+            return "replaced";
+          }
+          toVerify -= n;
+          chunk = chunk.subarray(n);
+        }
+        // Everything but the last HOLD_BACK bytes seen so far goes to the reader.
+        if (chunk.length >= HOLD_BACK) {
+          if (held.length > 0) await this.feed(held);
+          await this.feed(chunk.subarray(0, chunk.length - HOLD_BACK));
+          held = Buffer.from(chunk.subarray(chunk.length - HOLD_BACK));
+        } else {
+          held = Buffer.concat([held, chunk]);
+          if (held.length > HOLD_BACK) {
+            await this.feed(held.subarray(0, held.length - HOLD_BACK));
+            held = held.subarray(held.length - HOLD_BACK);
+          }
+        }
+        if (this.ctx.stopping()) break;
+        await this.ctx.checkpoint(this.current(this.previous?.etag, false), false);
+      }
+      // Stopped (the download cut short ends like a finished one): keep what was written.
+      if (this.ctx.stopping()) {
+        range.cancel();
+        await this.ctx.checkpoint(this.current(this.previous?.etag, false), true);
+        return "stopped";
+      }
+      const end = DOCUMENT_END.exec(held.toString("latin1"));
+      await this.feed(end ? held.subarray(0, end.index) : held);
+      await this.feed(new Uint8Array(0), true);
+    } catch (err) {
+      // What was fed is written: keep that much (a network error is retried from there). After
+      // an output error nothing is known to be written: the restart cuts the file back.
+      if (!(err instanceof OutputError)) {
+        await this.ctx.checkpoint(this.current(this.previous?.etag, false), true).catch(() => undefined);
+        if (this.ctx.stopping()) return "stopped";
+      }
+      throw err;
+    } finally {
+      signal.removeEventListener("abort", stop);
+    }
+    const done = this.current(range.etag, false);
+    await this.ctx.checkpoint(done, true);
+    if (this.closing && await this.closeUnfinished(range.etag)) await this.ctx.checkpoint({ ...done, closed: true }, true);
+    return "read";
+  }
+
+  private current(etag: string | undefined, closed: boolean): Checkpoint {
+    return {
+      offset: this.ctx.transform.blobOffset,
+      created: this.range?.createdOn?.toISOString(),
+      etag,
+      tail: this.tail,
+      closed,
+    };
+  }
+
+  /** Hands bytes to the transform and writes what comes out; keeps the fingerprint of the
+   * transform's offset (which, when it moves, moves into these bytes). */
+  private async feed(bytes: Uint8Array, last = false): Promise<void> {
+    const { transform } = this.ctx;
+    const offsetBefore = transform.blobOffset;
+    await this.write(bytes, last);
+    if (bytes.length === 0) return;
+    const offset = transform.blobOffset;
+    if (offset !== offsetBefore) this.tail = this.bytesBefore(bytes, offset).toString("hex");
+    this.before = this.bytesBefore(bytes, this.position + bytes.length);
+    this.position += bytes.length;
+  }
+
+  /** The (up to) FINGERPRINT_BYTES bytes before the absolute position `end`, which lies in
+   * `bytes` (starting at this.position) or just after the bytes kept in this.before. */
+  private bytesBefore(bytes: Uint8Array, end: number): Buffer {
+    const inBytes = end - this.position;
+    if (inBytes >= FINGERPRINT_BYTES) return Buffer.from(bytes.subarray(inBytes - FINGERPRINT_BYTES, inBytes));
+    const kept = Math.min(this.before.length, FINGERPRINT_BYTES - inBytes);
+    return Buffer.concat([this.before.subarray(this.before.length - kept), bytes.subarray(0, inBytes)]);
+  }
+
+  /** The hour is over: whatever follows the last complete record (a record Network Watcher
+   * never finished) is mapped as the end of a document, which makes it an error event. The
+   * checkpoint stays before it, so that a late completion would still be read. */
+  private async closeUnfinished(etag: string): Promise<boolean> {
+    const offset = this.ctx.transform.blobOffset;
+    if (offset >= this.position) return true;
+    let rest: BlobRange;
+    try {
+      rest = await readRange(this.container, this.blob.name, offset, this.position - offset, etag);
+    } catch (err) {
+      // Changed since: the next pass reads it again, and closes it then.
+      if (err instanceof BlobChanged) return false;
+      throw err;
+    }
+    const { transform, flatten } = this.ctx;
+    transform.startBlob({ fromOffset: offset, incremental: false, flattenOnly: flatten });
+    for await (const chunk of rest.body) await this.write(chunk, false);
+    await this.write(new Uint8Array(0), true);
+    return true;
+  }
+
+  private async write(bytes: Uint8Array, last: boolean): Promise<void> {
+    const { transform, output, counts } = this.ctx;
+    for (const slice of transform.blobSlices(bytes, last)) {
+      counts.records += slice.records;
+      counts.errors += slice.errors;
+      if (slice.output.length > 0) await output.write(slice.output);
+    }
+  }
+}
