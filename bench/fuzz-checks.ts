@@ -9,7 +9,7 @@
 // plain-TypeScript reference (referenceMap); linear memory that stops growing.
 import { readFileSync } from "node:fs";
 import fc from "fast-check";
-import { FlowTransform, builtWasm, type BlobOptions } from "../host/loader.js";
+import { FlowTransform, builtWasm, type BlobOptions, type MapOptions } from "../host/loader.js";
 import { FluentBitFilter, fluentBitJson } from "../host/fluent-bit-harness.js";
 import { referenceMap, type ReferenceOptions } from "../host/reference.js";
 import { recordEnds } from "../host/boundaries.js";
@@ -41,8 +41,8 @@ export interface Batch {
   blob: Uint8Array;
   /** How the NDJSON of the events is cut into chunks, and the blob. */
   chunks: number[];
-  /** Map with the option eventId (every other batch). */
-  eventId: boolean;
+  /** Which of OPTION_SETS to map with (they take turns, batch by batch). */
+  options: number;
 }
 
 /** A 32-bit seed for one part of one batch. */
@@ -112,7 +112,7 @@ export function makeBatch(seed: number, batch: number): Batch {
     fc.oneof(fc.constant([] as Edit[]), edits)), s(9), 1)[0]!;
   const text = utf8.encode(blob(records, pretty));
   const chunks = sample(fc.array(fc.integer({ min: 1, max: 5000 }), { minLength: 1, maxLength: 6 }), s(10), 1)[0]!;
-  return { events, blob: blobEdits.length > 0 ? mutate(text, blobEdits) : text, chunks, eventId: batch % 2 === 1 };
+  return { events, blob: blobEdits.length > 0 ? mutate(text, blobEdits) : text, chunks, options: batch % OPTION_SETS.length };
 }
 
 // ─── Checks ─────────────────────────────────────────────────────────────────────────────────
@@ -123,20 +123,29 @@ export interface Failure {
   check: string;
   detail: string;
   input: Uint8Array;
-  /** Mapped with the option eventId. */
-  eventId?: boolean;
+  /** Mapped with OPTION_SETS[options]. */
+  options?: number;
 }
 
 export type Oracle = (raw: Uint8Array, options?: ReferenceOptions) => string;
 
+/** The mapping options batches take turns with: the default (the documented intake's event),
+ * with event.id, and the full-ECS profile (with the default Community ID seed and another). */
+export const OPTION_SETS: { name: string; options: MapOptions & ReferenceOptions }[] = [
+  { name: "", options: {} },
+  { name: "eventId", options: { eventId: true } },
+  { name: "ecs", options: { profile: "ecs" } },
+  { name: "ecs seed", options: { profile: "ecs", communityIdSeed: 4242 } },
+];
+
 /** The WASM instances under test, kept for the whole run (state and memory carry over). */
 export class Fuzzer {
-  /** Each build, as a transform without options and one with eventId. */
-  readonly builds: [string, FlowTransform, FlowTransform][];
+  /** Each build, with a transform per option set. */
+  readonly builds: [string, FlowTransform[]][];
   filter: FluentBitFilter;
   private readonly portable: WebAssembly.Module;
   private readonly oracle: Oracle;
-  private eventId = false;
+  private options = 0;
 
   /** `reference`: the oracle (referenceMap; the fuzzer's own test passes a wrong one). */
   constructor(options: { reference?: Oracle } = {}) {
@@ -144,29 +153,29 @@ export class Fuzzer {
     const load = (f: string) => new WebAssembly.Module(readFileSync(builtWasm(f)));
     this.portable = load("nsg-flow-ecs.wasm");
     const simd = load("nsg-flow-ecs-simd.wasm");
-    this.builds = [
-      ["portable", new FlowTransform(this.portable), new FlowTransform(this.portable, { eventId: true })],
-      ["simd", new FlowTransform(simd), new FlowTransform(simd, { eventId: true })],
-    ];
+    this.builds = [["portable", this.portable], ["simd", simd]].map(([name, m]) =>
+      [name as string, OPTION_SETS.map((o) => new FlowTransform(m as WebAssembly.Module, o.options))]);
     this.filter = new FluentBitFilter(this.portable);
   }
 
-  /** The transforms of the options in use, by build. */
+  /** The transforms of the option set in use, by build. */
   private transforms(): [string, FlowTransform][] {
-    return this.builds.map(([name, plain, withId]) => [this.eventId ? `${name} eventId` : name, this.eventId ? withId : plain]);
+    const label = OPTION_SETS[this.options]!.name;
+    return this.builds.map(([name, ts]) => [label ? `${name} ${label}` : name, ts[this.options]!]);
   }
 
   private reference(raw: Uint8Array): string {
-    return this.oracle(raw, this.eventId ? { eventId: true } : {});
+    return this.oracle(raw, OPTION_SETS[this.options]!.options);
   }
 
   /** Linear memory of each instance, in bytes. */
   memory(): Record<string, number> {
     const m: Record<string, number> = {};
-    for (const [name, plain, withId] of this.builds) {
-      for (const [label, t] of [[name, plain], [`${name} eventId`, withId]] as const) {
-        m[`batch ${label}`] = (t as unknown as { exports: { memory: WebAssembly.Memory } }).exports.memory.buffer.byteLength;
-      }
+    for (const [name, ts] of this.builds) {
+      ts.forEach((t, i) => {
+        const label = OPTION_SETS[i]!.name;
+        m[`batch ${label ? `${name} ${label}` : name}`] = (t as unknown as { exports: { memory: WebAssembly.Memory } }).exports.memory.buffer.byteLength;
+      });
     }
     m["filter"] = this.filter.memoryBytes;
     return m;
@@ -174,27 +183,27 @@ export class Fuzzer {
 
   /** Every check on a batch; the failures found (none, normally). */
   batch(b: Batch): Failure[] {
-    return [...this.events(b.events, b.chunks, b.eventId), ...this.blob(b.blob, b.chunks, b.eventId)];
+    return [...this.events(b.events, b.chunks, b.options), ...this.blob(b.blob, b.chunks, b.options)];
   }
 
-  /** The checks of `run`, mapping with the option eventId or without. */
-  private withOptions(eventId: boolean, run: (failures: Failure[]) => void): Failure[] {
+  /** The checks of `run`, mapping with OPTION_SETS[options]. */
+  private withOptions(options: number, run: (failures: Failure[]) => void): Failure[] {
     const failures: Failure[] = [];
-    this.eventId = eventId;
+    this.options = options;
     try {
       run(failures);
     } finally {
-      this.eventId = false;
+      this.options = 0;
     }
-    return failures.map((f) => ({ ...f, eventId }));
+    return failures.map((f) => ({ ...f, options }));
   }
 
-  events(events: Batch["events"], chunks: number[], eventId = false): Failure[] {
-    return this.withOptions(eventId, (failures) => this.checkEvents(events, chunks, failures));
+  events(events: Batch["events"], chunks: number[], options = 0): Failure[] {
+    return this.withOptions(options, (failures) => this.checkEvents(events, chunks, failures));
   }
 
-  blob(bytes: Uint8Array, chunks: number[], eventId = false): Failure[] {
-    return this.withOptions(eventId, (failures) => this.checkBlob(bytes, chunks, failures));
+  blob(bytes: Uint8Array, chunks: number[], options = 0): Failure[] {
+    return this.withOptions(options, (failures) => this.checkBlob(bytes, chunks, failures));
   }
 
   private checkEvents(events: Batch["events"], chunks: number[], failures: Failure[]): void {
@@ -304,7 +313,7 @@ export class Fuzzer {
       return [raw, JSON.stringify({ message: raw }), JSON.stringify({ log: raw })];
     }).map((s) => ({ kind: "oversized" as Kind, bytes: utf8.encode(s) }));
     for (let round = 0; round < 2; round++) {
-      for (const eventId of [false, true]) failures.push(...this.events(big, [65536], eventId));
+      OPTION_SETS.forEach((_, options) => failures.push(...this.events(big, [65536], options)));
     }
     return failures;
   }
@@ -398,9 +407,9 @@ export function shrink(input: Uint8Array, fails: (candidate: Uint8Array) => bool
 
 /** Whether this input alone still fails the same check (for shrinking). */
 export function failsAlike(fuzzer: Fuzzer, failure: Failure, candidate: Uint8Array): boolean {
-  const eventId = failure.eventId ?? false;
-  const got = failure.kind === "blob" ? fuzzer.blob(candidate, [97], eventId)
-    : fuzzer.events([{ kind: failure.kind === "hostile" ? "deep" : failure.kind, bytes: candidate }], [4096], eventId);
+  const options = failure.options ?? 0;
+  const got = failure.kind === "blob" ? fuzzer.blob(candidate, [97], options)
+    : fuzzer.events([{ kind: failure.kind === "hostile" ? "deep" : failure.kind, bytes: candidate }], [4096], options);
   const what = failure.check.replace(/ \d+ /g, " N ").replace(/event \d+/, "event N");
   return got.some((f) => f.check.replace(/ \d+ /g, " N ").replace(/event \d+/, "event N") === what);
 }

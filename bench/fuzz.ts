@@ -273,7 +273,8 @@ async function main(): Promise<void> {
   const s = await fuzz(o);
   console.log("");
   console.log(`records:  ${s.records.toLocaleString("en-US")} (${BATCH_RECORDS - 24} events and a blob of 24 records a batch; each event through ` +
-    "the batch ABI as NDJSON and alone, both builds, and the Fluent Bit filter ABI; every other batch with event.id)");
+    "the batch ABI as NDJSON and alone, both builds, and the Fluent Bit filter ABI; batches take turns with the default mapping, " +
+    "event.id, the full-ECS profile and the full-ECS profile with a Community ID seed)");
   console.log(`time:     ${clock(s.seconds)} (${Math.round(s.records / s.seconds).toLocaleString("en-US")} records/s)`);
   for (const [i, m] of s.memory.entries()) {
     console.log(`memory:   worker ${i} (${m.batches} batches), after its warm-up → at the end: ` + Object.keys(m.end).map((k) =>

@@ -15,7 +15,9 @@ test("30,000 fuzzed records: no trap, one JSON object each, the reference's byte
   expect(s.failures).toEqual([]);
   expect(s.records).toBe(30_000);
   expect(s.memoryGrew).toBe(false);
-  expect(Object.keys(s.memory[0]!.end)).toEqual(["batch portable", "batch portable eventId", "batch simd", "batch simd eventId", "filter"]);
+  expect(Object.keys(s.memory[0]!.end)).toEqual([
+    "batch portable", "batch portable eventId", "batch portable ecs", "batch portable ecs seed",
+    "batch simd", "batch simd eventId", "batch simd ecs", "batch simd ecs seed", "filter"]);
 }, 300_000);
 
 test("the memory rule: a heap that doubles once after settling has stopped growing; one that doubles twice has not", () => {

@@ -174,14 +174,14 @@ test("files: transformFile reads straight into shared buffers and gives the same
   }
 });
 
-test("options reach every thread: with event.id, the same bytes as one thread", async () => {
-  const p = new FlowPool({ wasm, threads: 2, parallelFrom: 0, jobBytes: 8192, transformOptions: { eventId: true } });
+test.each([[{ eventId: true }], [{ profile: "ecs" as const, communityIdSeed: 7 }]])("options reach every thread (%j): the same bytes as one thread", async (options) => {
+  const p = new FlowPool({ wasm, threads: 2, parallelFrom: 0, jobBytes: 8192, transformOptions: options });
   await p.warm();
-  const withId = new FlowTransform(new WebAssembly.Module(readFileSync(wasm)), { eventId: true });
-  for (const [bytes, options] of [[ndjson, {}], [Buffer.from(compact), { format: "blob" }]] as const) {
+  const withOptions = new FlowTransform(new WebAssembly.Module(readFileSync(wasm)), options);
+  for (const [bytes, streamOptions] of [[ndjson, {}], [Buffer.from(compact), { format: "blob" }]] as const) {
     const totals = { records: 0, errors: 0 };
-    const expected = await drain(transformInput(chunked(bytes, [1 << 20]), withId, totals, options));
-    const got = await pooled(p, bytes, [3000], options);
+    const expected = await drain(transformInput(chunked(bytes, [1 << 20]), withOptions, totals, streamOptions));
+    const got = await pooled(p, bytes, [3000], streamOptions);
     expect(expected.toString("utf8")).toMatch(/"event":\{[^}]*"id":"[0-9a-f]{40}"/);
     expect(got.out === expected.toString("utf8")).toBe(true);
     expect(got.totals).toEqual(totals);
