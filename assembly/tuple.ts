@@ -205,13 +205,19 @@ function parseCounters(p: usize, end: usize): bool {
   return p == end;
 }
 
-/** Whether the 20 bytes at p are digits not above 2^64 - 1. */
+/** Whether the 20 bytes at p are digits not above 2^64 - 1. Every byte is checked to be a digit,
+ * also after the first that tells the comparison (found by npm run fuzz: "1234567890123456789x"
+ * passed for a number). */
 function fitsU64(p: usize): bool {
+  let below = false;
   for (let i: usize = 0; i < 20; i++) {
     const c = load<u8>(p + i);
     const m = load<u8>(U64_MAX_DIGITS + i);
     if (c - 0x30 > 9) return false;
-    if (c != m) return c < m;
+    if (!below && c != m) {
+      if (c > m) return false;
+      below = true;
+    }
   }
   return true;
 }

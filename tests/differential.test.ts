@@ -94,3 +94,17 @@ test("a key one byte away from a mapped key, anywhere in it, is not that key (fo
     }
   }
 });
+
+test("a 20-character counter is a number only when all 20 are digits (found by npm run fuzz)", () => {
+  const twenty = "12345678901234567890";
+  for (let i = 0; i < 20; i++) {
+    for (const bad of ["x", "?", "/", ":", " "]) {
+      const counter = twenty.slice(0, i) + bad + twenty.slice(i + 1);
+      agree(utf8.encode(`{"time":"2024-03-18T13:21:42Z","flow.0":"1,1.1.1.1,2.2.2.2,3,4,U,I,A,B,5,6,${counter},7"}`));
+      agree(utf8.encode(`{"flow.0":"1663146000000,10.0.0.1,192.0.2.180,1024,443,6,O,B,NX,5,${counter},7,8"}`));
+    }
+  }
+  for (const edge of ["18446744073709551615", "18446744073709551616", "18446744073709551609", "09999999999999999999", "99999999999999999999"]) {
+    agree(utf8.encode(`{"time":"2024-03-18T13:21:42Z","flow.0":"1,1.1.1.1,2.2.2.2,3,4,U,I,A,B,${edge},6,7,8"}`));
+  }
+});
