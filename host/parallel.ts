@@ -532,8 +532,14 @@ export class FlowPool {
     if (run.queue.length === before) await tick;
   }
 
-  /** Starts the worker threads now rather than when a large input comes, and waits until they
-   * are ready (or could not start: see workerError). */
+  /** Starts the worker threads now rather than when a large input comes (a thread takes tens of
+   * milliseconds to start): for a caller that knows one is coming. */
+  start(): void {
+    this.startWorkers();
+  }
+
+  /** Starts the worker threads and waits until they are ready (or could not start: see
+   * workerError). */
   async warm(): Promise<void> {
     this.startWorkers();
     while (!this.workerError && this.lanes.some((l) => !l.ready)) await this.tick;
