@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The `nsg-flow-ecs` command: flow events in (files or stdin), ECS NDJSON out, a summary on
 // stderr. Exit 0 when every record mapped, 1 when any became an error event, 2 on usage errors.
-import { statSync, writeSync } from "node:fs";
+import { writeSync } from "node:fs";
 import { once } from "node:events";
 import type { Writable } from "node:stream";
 import { ModuleError, PROFILES, defaultWasmPath, type MapOptions, type Profile } from "./loader.js";
@@ -134,14 +134,6 @@ async function writeOut(out: Writable & { fd?: number }, bytes: Uint8Array): Pro
   if (!out.write(Buffer.from(bytes.subarray(done)))) await once(out, "drain");
 }
 
-function sizeOf(file: string): number {
-  try {
-    return statSync(file).size;
-  } catch {
-    return 0; // reading it says what is wrong
-  }
-}
-
 async function main(argv: string[]): Promise<number> {
   if (argv[0] === "collect") return (await import("./collector-cli.js")).collectMain(argv.slice(1));
   let opts: Options;
@@ -166,12 +158,11 @@ async function main(argv: string[]): Promise<number> {
   const mapOptions: MapOptions = {};
   if (opts.profile !== undefined) mapOptions.profile = opts.profile;
   if (opts.communityIdSeed !== undefined) mapOptions.communityIdSeed = opts.communityIdSeed;
-  // writeOut writes or copies each chunk before the next: the pool may reuse its buffers.
+  // writeOut writes or copies each chunk before the next: the pool may reuse its buffers, and
+  // the module's own (outputViews).
   const pool = new FlowPool({ wasm, transformOptions: mapOptions, threads: opts.threads, outputViews: true });
-  // A large file: its threads start while this one loads its own module and opens the file.
-  if (opts.files.some((f) => f !== "-" && sizeOf(f) >= pool.parallelFrom)) pool.start();
   try {
-    pool.transform.outputViews = true; // the one-thread path writes its views out the same way
+    void pool.transform; // loaded now: an unusable --wasm is said before any file is read
     return await mapFiles(opts, pool);
   } finally {
     void pool.close(); // not awaited: the process exits without waiting for threads to stop

@@ -25,7 +25,9 @@ import { JobRunner, OutputBuffers, recordFailed, type Format, type JobMessage, t
 import { passThrough, sniffFormat, transformBlob, transformInput, transformStream, type StreamOptions, type StreamTotals } from "./stream.js";
 import type { WorkerConfig } from "./worker.js";
 
-/** Inputs smaller than this stay on one thread (bytes; see README, Performance). */
+/** NDJSON inputs smaller than this stay on one thread, blobs under half of it (a blob's bytes
+ * hold about three times the mapping work of NDJSON's). Measured break-even on 2 cores, where a
+ * worker takes 50-80 ms to start: about 40 MB of NDJSON, 20 MB of a blob (README, Performance). */
 export const PARALLEL_FROM = 32 << 20;
 /** Input bytes per job: an NDJSON job's output is ~2.7× its input, a blob job's up to ~20×. */
 const JOB_BYTES: Record<Format, number> = { ndjson: 1 << 20, blob: 256 << 10 };
@@ -44,12 +46,14 @@ export interface PoolOptions {
   transformOptions?: MapOptions;
   /** Threads that map (default: the number of cores). 1: everything on the calling thread. */
   threads?: number;
-  /** Inputs smaller than this many bytes are mapped on the calling thread only. */
+  /** NDJSON inputs smaller than this many bytes (blobs: half as many) are mapped on the calling
+   * thread only (default PARALLEL_FROM). */
   parallelFrom?: number;
   /** The calling thread's FlowTransform (default: loaded from `wasm` with `transformOptions`). */
   transform?: FlowTransform;
   /** Each output chunk is valid only until the next one is asked for (its buffer is then
-   * reused): for a caller that writes each chunk out at once, as the CLI does. */
+   * reused, or it is a view of the calling thread's module): for a caller that writes each chunk
+   * out at once, as the CLI does. Sets the transform's outputViews too. */
   outputViews?: boolean;
   /** Input bytes per job (default 1 MiB of NDJSON, 256 KiB of a blob). */
   jobBytes?: number;
@@ -152,8 +156,9 @@ export class FlowPool {
     this.parallelFrom = options.parallelFrom ?? PARALLEL_FROM;
     this.wasm = options.wasm ?? defaultWasmPath();
     this.transformOptions = options.transformOptions;
-    this.mainTransform = options.transform;
     this.outputViews = options.outputViews ?? false;
+    this.mainTransform = options.transform;
+    if (this.mainTransform && this.outputViews) this.mainTransform.outputViews = true;
     this.jobBytes = options.jobBytes;
     this.rearm();
   }
@@ -163,9 +168,13 @@ export class FlowPool {
     return this.lanes.length;
   }
 
-  /** The calling thread's FlowTransform. */
+  /** The calling thread's FlowTransform (loaded when first needed). */
   get transform(): FlowTransform {
-    return (this.mainTransform ??= FlowTransform.fromFile(this.wasm, this.transformOptions));
+    if (!this.mainTransform) {
+      this.mainTransform = FlowTransform.fromFile(this.wasm, this.transformOptions);
+      if (this.outputViews) this.mainTransform.outputViews = true;
+    }
+    return this.mainTransform;
   }
 
   /** Like transformInput (stream.ts): NDJSON or a blob in, ECS NDJSON out in input order,
@@ -256,7 +265,8 @@ export class FlowPool {
     let filled = 0;
     let lastCut = -1; // in buf: just after the last record end
     let seen = 0;
-    if ((options.sizeHint ?? 0) >= this.parallelFrom) this.startWorkers();
+    const parallelFrom = format === "blob" ? this.parallelFrom / 2 : this.parallelFrom;
+    if ((options.sizeHint ?? 0) >= parallelFrom) this.startWorkers();
     for (;;) {
       // A job of about jobBytes; past that, on to the buffer's end looking for a record end.
       const n = await fill(buf.subarray(filled, filled < jobBytes ? jobBytes : buf.length));
@@ -266,7 +276,7 @@ export class FlowPool {
       if (cut > 0) lastCut = filled + cut;
       filled += n;
       seen += n;
-      if (seen >= this.parallelFrom) this.startWorkers();
+      if (seen >= parallelFrom) this.startWorkers();
       if (filled < jobBytes) continue;
       if (lastCut > 0) {
         const next = this.buffer(jobBytes);
@@ -379,7 +389,7 @@ export class FlowPool {
       this.runner().handle(message, (reply) => this.onReply(job, reply, MAIN));
     } catch (err) {
       if (!(err instanceof RangeError)) throw err;
-      this.mainTransform = FlowTransform.fromFile(this.wasm, this.transformOptions);
+      this.mainTransform = undefined; // a fresh one when next needed
       this.mainRunner = undefined;
       this.mainOpen = undefined;
       this.restarts++;
@@ -530,12 +540,6 @@ export class FlowPool {
     const before = run.queue.length;
     yield* this.ready(run);
     if (run.queue.length === before) await tick;
-  }
-
-  /** Starts the worker threads now rather than when a large input comes (a thread takes tens of
-   * milliseconds to start): for a caller that knows one is coming. */
-  start(): void {
-    this.startWorkers();
   }
 
   /** Starts the worker threads and waits until they are ready (or could not start: see
