@@ -2,7 +2,9 @@
 // progress lines on stderr.
 import { parseArgs } from "node:util";
 import { resolve } from "node:path";
+import { availableParallelism } from "node:os";
 import { FlowTransform, PROFILES, defaultWasmPath, type MapOptions, type Profile } from "./loader.js";
+import { LocalBlobMapper, WorkerBlobMapper } from "./collector-mapper.js";
 import { storageClient } from "./collector-azure.js";
 import { DiskCheckpoints, StateError, type CheckpointStore } from "./collector-checkpoints.js";
 import { LeasedCheckpoints } from "./collector-leases.js";
@@ -13,7 +15,7 @@ export const COLLECT_USAGE = `  nsg-flow-ecs collect [--connection-string CS] [-
                        [--state DIR | --state-container NAME] [--out FILE]
                        [--once | --interval SECONDS] [--flatten] [--grace SECONDS]
                        [--retries N] [--profile sekoia|ecs] [--community-id-seed N]
-                       [--wasm FILE] [--quiet]
+                       [--threads N] [--wasm FILE] [--quiet]
       Reads the flow-log blobs of an Azure storage account as Network Watcher writes them
       (only the committed bytes that are new since the last read), maps them, and appends
       ECS NDJSON to FILE or stdout. Checkpoints make FILE exactly once across crashes.
@@ -35,6 +37,9 @@ export const COLLECT_USAGE = `  nsg-flow-ecs collect [--connection-string CS] [-
                                ecs: one complete ECS event per flow tuple (as the CLI)
       --community-id-seed N    the Community ID seed of the ecs profile (default 0)
       --flatten                write the flattened raw events instead of ECS
+      --threads N              read and map up to N blobs at once, each on its own thread,
+                               when a pass finds several to read (default: the number of
+                               cores; 1: one blob at a time, on the main thread)
       Exit status: 0 done (or stopped by SIGINT/SIGTERM after a checkpoint); 1 storage
       unreachable after the retries, or the output cannot be written; 2 usage error.
 `;
@@ -56,6 +61,7 @@ export interface CollectArgs {
   communityIdSeed?: number;
   flatten: boolean;
   wasm?: string;
+  threads: number;
   quiet: boolean;
 }
 
@@ -81,6 +87,7 @@ export function parseCollectArgs(argv: string[], env: NodeJS.ProcessEnv = proces
         "community-id-seed": { type: "string" },
         flatten: { type: "boolean" },
         wasm: { type: "string" },
+        threads: { type: "string" },
         quiet: { type: "boolean", short: "q" },
         help: { type: "boolean", short: "h" },
       },
@@ -102,6 +109,8 @@ export function parseCollectArgs(argv: string[], env: NodeJS.ProcessEnv = proces
   if (seed !== undefined && (!/^[0-9]{1,5}$/.test(seed) || Number(seed) > 65535)) {
     throw new UsageError("--community-id-seed needs a whole number from 0 to 65535");
   }
+  const threads = values.threads === undefined ? availableParallelism() : count("--threads", values.threads);
+  if (threads < 1 || threads > 1024) throw new UsageError("--threads needs a number of threads from 1 to 1024");
   return {
     connectionString,
     containers: values.container ?? [],
@@ -117,6 +126,7 @@ export function parseCollectArgs(argv: string[], env: NodeJS.ProcessEnv = proces
     communityIdSeed: seed === undefined ? undefined : Number(seed),
     flatten: values.flatten ?? false,
     wasm: values.wasm,
+    threads,
     quiet: values.quiet ?? false,
   };
 }
@@ -164,15 +174,15 @@ export async function collectMain(argv: string[]): Promise<number> {
   }
   // Every event gets its event.id: what lets a downstream index drop at-least-once re-sends.
   const mapOptions: MapOptions = { eventId: true, profile: args.profile, communityIdSeed: args.communityIdSeed };
+  const wasm = args.wasm ?? defaultWasmPath();
   let transform: FlowTransform;
   try {
-    transform = FlowTransform.fromFile(args.wasm ?? defaultWasmPath(), mapOptions);
+    transform = FlowTransform.fromFile(wasm, mapOptions);
   } catch (err) {
     if (!(err instanceof TypeError)) throw err;
     process.stderr.write(`nsg-flow-ecs collect: this module cannot take these options: ${err.message}\n`);
     return 2;
   }
-  transform.outputViews = true; // each slice is written (or copied) before the next call
 
   let store: CheckpointStore | undefined;
   let output: Output | undefined;
@@ -203,7 +213,8 @@ export async function collectMain(argv: string[]): Promise<number> {
     const totals: PassSummary = { listed: 0, read: 0, records: 0, errors: 0, bytes: 0, lagMs: 0 };
     let passes = 0;
     let lastLine = 0;
-    collector = new Collector(service, store, output, transform, {
+    collector = new Collector(service, store, output, new LocalBlobMapper(transform),
+      () => new WorkerBlobMapper({ wasm, transformOptions: mapOptions }), {
       containers: args.containers,
       prefix: args.prefix,
       flatten: args.flatten,
@@ -212,6 +223,7 @@ export async function collectMain(argv: string[]): Promise<number> {
       intervalMs: args.intervalMs,
       maxRetries: args.maxRetries,
       shuffle: args.stateContainer !== undefined,
+      threads: args.threads,
     }, say, (pass, secs) => {
       passes++;
       totals.read += pass.read;
@@ -238,6 +250,7 @@ export async function collectMain(argv: string[]): Promise<number> {
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
+    await collector?.close();
     output?.close();
     await store?.close();
   }

@@ -8,7 +8,7 @@
 // resumes at the byte after the last complete record. Only once the blob's hour is over (and
 // its grace period) does an unfinished record become an error event.
 import type { ContainerClient } from "@azure/storage-blob";
-import type { FlowTransform } from "./loader.js";
+import type { BlobMapper } from "./collector-mapper.js";
 import { BlobChanged, readRange, type BlobRange, type SourceBlob } from "./collector-azure.js";
 import { FINGERPRINT_BYTES, type Checkpoint } from "./collector-checkpoints.js";
 import { OutputError, type Output } from "./collector-output.js";
@@ -20,7 +20,7 @@ export interface ReadCounts {
 }
 
 export interface ReadContext {
-  transform: FlowTransform;
+  mapper: BlobMapper;
   output: Output;
   flatten: boolean;
   counts: ReadCounts;
@@ -29,6 +29,9 @@ export interface ReadContext {
   signal: AbortSignal;
   /** A checkpoint whose events are all written: saved when due, or now when `final`. */
   checkpoint(checkpoint: Checkpoint, final: boolean): Promise<void>;
+  /** Called with the read's checkpoint in the same synchronous run as each write of its
+   * output: what a save taken at any moment (by this read or another) records for it. */
+  progress(checkpoint: Checkpoint): void;
   log(line: string): void;
 }
 
@@ -58,11 +61,11 @@ export async function readBlob(container: ContainerClient, blob: SourceBlob, che
 
 class BlobRead {
   private readonly from: number;
-  /** Absolute position of the next byte handed to the transform. */
+  /** Absolute position of the next byte handed to the mapper. */
   private position: number;
   /** The bytes just before `position` (up to FINGERPRINT_BYTES of them). */
   private before: Buffer;
-  /** The fingerprint of the transform's current offset. */
+  /** The fingerprint of the mapper's current offset. */
   private tail: string;
   private range?: BlobRange;
 
@@ -92,8 +95,8 @@ class BlobRead {
       range.cancel();
       return "replaced";
     }
-    const { transform, flatten, signal } = this.ctx;
-    transform.startBlob({ fromOffset: this.from, incremental: true, flattenOnly: flatten });
+    const { mapper, flatten, signal } = this.ctx;
+    mapper.startBlob({ fromOffset: this.from, incremental: true, flattenOnly: flatten });
     let held = Buffer.alloc(0);
     let toVerify = expected.length;
     const stop = () => range.cancel();
@@ -155,7 +158,7 @@ class BlobRead {
 
   private current(etag: string | undefined, closed: boolean): Checkpoint {
     return {
-      offset: this.ctx.transform.blobOffset,
+      offset: this.ctx.mapper.blobOffset,
       created: this.range?.createdOn?.toISOString(),
       etag,
       tail: this.tail,
@@ -163,17 +166,18 @@ class BlobRead {
     };
   }
 
-  /** Hands bytes to the transform and writes what comes out; keeps the fingerprint of the
-   * transform's offset (which, when it moves, moves into these bytes). */
+  /** Hands bytes to the mapper and writes what comes out; keeps the fingerprint of the
+   * mapper's offset (which, when it moves, moves into these bytes). */
   private async feed(bytes: Uint8Array, last = false): Promise<void> {
-    const { transform } = this.ctx;
-    const offsetBefore = transform.blobOffset;
-    await this.write(bytes, last);
-    if (bytes.length === 0) return;
-    const offset = transform.blobOffset;
-    if (offset !== offsetBefore) this.tail = this.bytesBefore(bytes, offset).toString("hex");
-    this.before = this.bytesBefore(bytes, this.position + bytes.length);
-    this.position += bytes.length;
+    const { mapper } = this.ctx;
+    const offsetBefore = mapper.blobOffset;
+    await this.write(bytes, last, () => {
+      if (bytes.length === 0) return;
+      const offset = mapper.blobOffset;
+      if (offset !== offsetBefore) this.tail = this.bytesBefore(bytes, offset).toString("hex");
+      this.before = this.bytesBefore(bytes, this.position + bytes.length);
+      this.position += bytes.length;
+    });
   }
 
   /** The (up to) FINGERPRINT_BYTES bytes before the absolute position `end`, which lies in
@@ -189,7 +193,7 @@ class BlobRead {
    * never finished) is mapped as the end of a document, which makes it an error event. The
    * checkpoint stays before it, so that a late completion would still be read. */
   private async closeUnfinished(etag: string): Promise<boolean> {
-    const offset = this.ctx.transform.blobOffset;
+    const offset = this.ctx.mapper.blobOffset;
     if (offset >= this.position) return true;
     let rest: BlobRange;
     try {
@@ -199,19 +203,32 @@ class BlobRead {
       if (err instanceof BlobChanged) return false;
       throw err;
     }
-    const { transform, flatten } = this.ctx;
-    transform.startBlob({ fromOffset: offset, incremental: false, flattenOnly: flatten });
-    for await (const chunk of rest.body) await this.write(chunk, false);
-    await this.write(new Uint8Array(0), true);
+    const { mapper, flatten } = this.ctx;
+    mapper.startBlob({ fromOffset: offset, incremental: false, flattenOnly: flatten });
+    // The checkpoint stays before the unfinished record until its error event is written, and
+    // says "closed" from then on (else a crash in between would write that error event twice).
+    const before = this.current(etag, false);
+    before.offset = offset;
+    for await (const chunk of rest.body) await this.write(chunk, false, undefined, () => before);
+    await this.write(new Uint8Array(0), true, undefined, () => ({ ...before, closed: true }));
     return true;
   }
 
-  private async write(bytes: Uint8Array, last: boolean): Promise<void> {
-    const { transform, output, counts } = this.ctx;
-    for (const slice of transform.blobSlices(bytes, last)) {
-      counts.records += slice.records;
-      counts.errors += slice.errors;
-      if (slice.output.length > 0) await output.write(slice.output);
-    }
+  /** Maps bytes and writes their output; in the same synchronous run, `after` moves this read's
+   * position and the checkpoint that counts the output is handed to progress(). */
+  private async write(bytes: Uint8Array, last: boolean, after?: () => void, checkpoint?: () => Checkpoint): Promise<void> {
+    const { mapper, output, counts } = this.ctx;
+    const writes: Promise<void>[] = [];
+    await mapper.map(bytes, last, (piece) => {
+      const written = output.write(piece);
+      written.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
+      writes.push(written);
+    }, (mapped) => {
+      counts.records += mapped.records;
+      counts.errors += mapped.errors;
+      after?.();
+      this.ctx.progress(checkpoint ? checkpoint() : this.current(this.previous?.etag, false));
+    });
+    await Promise.all(writes);
   }
 }

@@ -2,8 +2,14 @@
 // read what is new, checkpoint), retries with backoff when the storage account cannot be
 // reached, and the order that makes the output and the checkpoints agree: events are written
 // (and, for a file, fsynced) before any checkpoint that counts them.
+//
+// Several blobs are read at once when a pass finds more than one to read (up to `threads`, each
+// mapped by its own module: the main thread's and worker threads'). Their events go to one
+// output, so a checkpoint save records every read in progress, as of one moment at which each
+// read's checkpoint counts exactly the events it has written (collector-mapper.ts says why
+// that holds), together with the output's length then; saves and commits take turns.
 import type { BlobServiceClient, ContainerClient } from "@azure/storage-blob";
-import type { FlowTransform } from "./loader.js";
+import type { BlobMapper } from "./collector-mapper.js";
 import { containersToRead, describeFailure, listBlobs, type SourceBlob } from "./collector-azure.js";
 import { blobKey, type Checkpoint, type CheckpointStore, type Claim } from "./collector-checkpoints.js";
 import { FileOutput, OutputError, type Output } from "./collector-output.js";
@@ -21,6 +27,8 @@ export interface CollectOptions {
   maxRetries: number;
   /** Shuffle the blobs of each pass (several collectors then spread over them). */
   shuffle: boolean;
+  /** Blobs read at once, at most (each with its own mapper). */
+  threads: number;
 }
 
 export interface PassSummary extends ReadCounts {
@@ -52,13 +60,23 @@ export class Collector {
     private readonly service: BlobServiceClient,
     private readonly store: CheckpointStore,
     private readonly output: Output,
-    private readonly transform: FlowTransform,
+    /** The first mapper (the main thread's), then more made by `newMapper` as needed. */
+    mapper: BlobMapper,
+    private readonly newMapper: () => BlobMapper,
     private readonly options: CollectOptions,
     private readonly log: (line: string) => void,
     private readonly report: (pass: PassSummary, seconds: number) => void,
   ) {
     this.accounted = output.length;
+    this.mappers = [mapper];
   }
+
+  private readonly mappers: BlobMapper[];
+  /** Each read in progress: the checkpoint that counts what it has written. */
+  private readonly latest = new Map<Claim, Checkpoint>();
+  /** The checkpoint last saved through each claim. */
+  private readonly saved = new Map<Claim, Checkpoint>();
+  private turn: Promise<unknown> = Promise.resolve();
 
   /** Finish the current write, checkpoint, and return (SIGINT/SIGTERM). */
   stop(): void {
@@ -107,6 +125,11 @@ export class Collector {
     return 0;
   }
 
+  /** Stops the worker threads. */
+  async close(): Promise<void> {
+    await Promise.all(this.mappers.slice(1).map((m) => m.close()));
+  }
+
   private async pass(summary: PassSummary): Promise<void> {
     await this.store.refresh();
     const containers = await containersToRead(this.service, this.options.containers);
@@ -125,33 +148,23 @@ export class Collector {
     }
     summary.listed = blobs.length;
     if (this.options.shuffle) shuffle(blobs);
-    for (const { container, blob } of blobs) {
-      if (this.stopRequested) break;
-      const now = Date.now();
-      if (!needsRead(blob, this.store.known(blob), now, this.options.graceMs)) continue;
-      const claim = await this.store.claim(blob);
-      if (!claim) continue;
-      try {
-        if (!needsRead(blob, claim.checkpoint, now, this.options.graceMs)) continue;
-        const before = summary.records;
-        const outcome = await readBlob(container, blob, claim.checkpoint, now >= closesAt(blob, this.options.graceMs), {
-          transform: this.transform,
-          output: this.output,
-          flatten: this.options.flatten,
-          counts: summary,
-          stopping: () => this.stopRequested,
-          signal: this.stopSignal.signal,
-          checkpoint: (checkpoint, final) => this.save(claim, checkpoint, final),
-          log: this.log,
-        });
-        if (outcome === "gone") continue;
-        summary.read++;
-        if (summary.records > before) summary.lagMs = Math.max(summary.lagMs, Date.now() - blob.lastModified.getTime());
-      } finally {
-        await claim.release();
+    const toRead = blobs.filter(({ blob }) => needsRead(blob, this.store.known(blob), Date.now(), this.options.graceMs));
+    const lanes = Math.max(1, Math.min(this.options.threads, toRead.length));
+    while (this.mappers.length < lanes) this.mappers.push(this.newMapper());
+    let next = 0;
+    let failure: { err: unknown } | undefined;
+    await Promise.all(this.mappers.slice(0, lanes).map(async (mapper) => {
+      while (!this.stopRequested && !failure && next < toRead.length) {
+        const { container, blob } = toRead[next++];
+        try {
+          await this.readOne(container, blob, mapper, summary);
+        } catch (err) {
+          // The other reads finish the blob they are in, then the pass fails with this.
+          failure ??= { err };
+        }
       }
-      await this.commitIfDue();
-    }
+    }));
+    if (failure) throw failure.err;
     if (!this.stopRequested) {
       const names = new Set(containers.map((c) => c.containerName));
       const prefix = this.options.prefix ?? "";
@@ -160,20 +173,68 @@ export class Collector {
     await this.commit();
   }
 
+  private async readOne(container: ContainerClient, blob: SourceBlob, mapper: BlobMapper, summary: PassSummary): Promise<void> {
+    const now = Date.now();
+    const claim = await this.store.claim(blob);
+    if (!claim) return;
+    try {
+      if (!needsRead(blob, claim.checkpoint, now, this.options.graceMs)) return;
+      const before = summary.records;
+      const outcome = await readBlob(container, blob, claim.checkpoint, now >= closesAt(blob, this.options.graceMs), {
+        mapper,
+        output: this.output,
+        flatten: this.options.flatten,
+        counts: summary,
+        stopping: () => this.stopRequested,
+        signal: this.stopSignal.signal,
+        checkpoint: (checkpoint, final) => this.save(claim, checkpoint, final),
+        progress: (checkpoint) => this.latest.set(claim, checkpoint),
+        log: this.log,
+      });
+      if (outcome === "gone") return;
+      summary.read++;
+      if (summary.records > before) summary.lagMs = Math.max(summary.lagMs, Date.now() - blob.lastModified.getTime());
+    } finally {
+      // Its last checkpoint was saved (reads end with a final save): nothing of it is left to save.
+      this.latest.delete(claim);
+      this.saved.delete(claim);
+      // After any save already under way (it may hold this claim's checkpoint) has finished.
+      await this.inTurn(() => claim.release());
+    }
+    await this.commitIfDue();
+  }
+
   private savedAt = 0;
   /** The output's length when the last checkpoint was saved: what the checkpoints account for.
    * Only this length is committed; bytes after it are cut on a restart (or a failed pass). */
   private accounted: number | undefined;
 
   private async save(claim: Claim, checkpoint: Checkpoint, final: boolean): Promise<void> {
+    this.latest.set(claim, checkpoint);
     const bytes = this.output.length ?? 0;
     const due = Date.now() - this.savedAt >= SAVE_EVERY_MS || bytes - (this.accounted ?? 0) >= SAVE_EVERY_BYTES;
     if (!final && !due) return;
-    if (this.store.savesAreDurable) await this.output.sync();
-    await claim.save(checkpoint);
-    this.savedAt = Date.now();
-    this.accounted = this.output.length;
+    await this.inTurn(async () => {
+      // One moment: every read's checkpoint then counts exactly what it has written.
+      const length = this.output.length;
+      const reads = [...this.latest];
+      if (this.store.savesAreDurable) await this.output.sync();
+      for (const [c, cp] of reads) {
+        if (this.saved.get(c) === cp) continue;
+        await c.save(cp);
+        this.saved.set(c, cp);
+      }
+      this.savedAt = Date.now();
+      this.accounted = length;
+    });
     await this.commitIfDue();
+  }
+
+  /** Saves and commits one at a time: a commit must not see half of a save's checkpoints. */
+  private inTurn<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.turn.then(fn, fn);
+    this.turn = run.catch(() => undefined);
+    return run;
   }
 
   /** After a failed pass: events written that no saved checkpoint counts (a read that failed
@@ -190,10 +251,12 @@ export class Collector {
   }
 
   /** The output is made durable first, then the checkpoints that count on it. */
-  private async commit(): Promise<void> {
-    await this.output.sync();
-    await this.store.commit(this.accounted);
-    this.lastCommit = Date.now();
+  private commit(): Promise<void> {
+    return this.inTurn(async () => {
+      await this.output.sync();
+      await this.store.commit(this.accounted);
+      this.lastCommit = Date.now();
+    });
   }
 
   private sleep(ms: number): Promise<void> {

@@ -56,6 +56,8 @@ test("exactly once into --out FILE across kill -9 at random moments, Network Wat
   process.stdout.write(`collect kill test: seed ${seed} (replay with COLLECT_SEED=${seed})\n`);
   const random = seededRandom(seed);
   const ws = workspace("--once");
+  // Three blobs read at once (mapped on three threads): a save must account for every one.
+  ws.args.push("--threads", "3");
   const all = await blobs(OPEN_HOUR, 3, 2);
   const pending = new Set<FlowLogBlob>();
   const STEPS = 24;
@@ -232,6 +234,8 @@ test("usage errors exit 2; --help exits 0", async () => {
     ["--connection-string", cs, "--retries", "-1"],
     ["--connection-string", cs, "--profile", "splunk"],
     ["--connection-string", cs, "--community-id-seed", "70000"],
+    ["--connection-string", cs, "--threads", "0"],
+    ["--connection-string", cs, "--threads", "many"],
     ["--connection-string", cs, "--bogus"],
     ["--connection-string", cs, "stray"],
     ["--connection-string", "not a connection string"],

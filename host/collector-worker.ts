@@ -1,0 +1,25 @@
+// A mapping thread of `collect` (WorkerBlobMapper in collector-mapper.ts): one FlowTransform,
+// one blob read at a time, each chunk answered with its output. Anything thrown here other than
+// a trap (which the transform handles) ends the thread, and the collector reports it.
+import { parentPort, workerData } from "node:worker_threads";
+import { FlowTransform } from "./loader.js";
+import type { MapperReply, MapperRequest, MapperWorkerConfig } from "./collector-mapper.js";
+
+const config = workerData as MapperWorkerConfig;
+const transform = FlowTransform.fromFile(config.wasm, config.transformOptions);
+transform.outputViews = true; // each slice is copied into a buffer of its own below
+const port = parentPort!;
+port.on("message", (request: MapperRequest) => {
+  if ("start" in request) {
+    transform.startBlob(request.start);
+    return;
+  }
+  const reply: MapperReply = { parts: [], records: 0, errors: 0, blobOffset: 0 };
+  for (const slice of transform.blobSlices(request.chunk, request.last)) {
+    reply.records += slice.records;
+    reply.errors += slice.errors;
+    if (slice.output.length > 0) reply.parts.push(Uint8Array.from(slice.output));
+  }
+  reply.blobOffset = transform.blobOffset;
+  port.postMessage(reply, reply.parts.map((p) => p.buffer as ArrayBuffer));
+});
