@@ -16,6 +16,7 @@
 //       the corpus's NSG flows grouped into records; (4c) the CLI on that blob, whole process,
 //       on every core, (4d) on one thread (--threads 1);
 //  (5)  the CLI, whole process, on the corpus file to /dev/null, on every core; (5b) on one thread;
+//       (5c), (5d) the same with the file given 7 times in one run (a backfill: threads start once);
 //  (6)  the plain Node mapper (readline + JSON.parse + JSON.stringify), whole process, likewise;
 //  (7)  the filter in a real Fluent Bit, when one is found (bench/fluent-bit.ts): µs per record of
 //       CPU above no filter, for a copy floor, the same mapping in Lua, the .wasm and the .aot.
@@ -42,6 +43,8 @@ const HOST = path.join(ROOT, "dist", "host");
 const RESULTS_DIR = path.join(ROOT, "bench-results");
 const CHUNK = 1 << 20;
 const MB = 1e6;
+/** Files in the backfill rows (5c), (5d): the corpus file given this many times in one run. */
+const BACKFILL_FILES = 7;
 
 // ─── Options ────────────────────────────────────────────────────────────────────────────────
 
@@ -574,13 +577,18 @@ async function main(): Promise<void> {
       ["cli-1", "(5b) the same with --threads 1", [path.join(HOST, "cli.js"), "--quiet", "--threads", "1", files.corpus], wasmRow.m],
       ["node-mapper", "(6)  plain Node mapper, whole process, > /dev/null", [path.join(HERE, "node-mapper.js"), files.corpus], naiveRow.m],
     ];
+    // A backfill: many files in one run, where the threads start once for all of them.
+    const backfill = Array<string>(BACKFILL_FILES).fill(files.corpus);
+    processRows.push(["cli-backfill", `(5c) the same, FILE given ${BACKFILL_FILES} times in one run (${host.cores} threads)`, [path.join(HOST, "cli.js"), "--quiet", ...backfill], wasmRow.m]);
+    processRows.push(["cli-backfill-1", "(5d) the same with --threads 1", [path.join(HOST, "cli.js"), "--quiet", "--threads", "1", ...backfill], wasmRow.m]);
     processRows.push(["cli-blob", `(4c) CLI on the PT1H.json blob, whole process, > /dev/null (${host.cores} threads)`, [path.join(HOST, "cli.js"), "--quiet", files.blob], byId("blob").m]);
     processRows.push(["cli-blob-1", "(4d) the same with --threads 1", [path.join(HOST, "cli.js"), "--quiet", "--threads", "1", files.blob], byId("blob").m]);
     for (const [id, label, args, expect] of processRows) {
       t0 = process.hrtime.bigint();
+      const copies = id.startsWith("cli-backfill") ? BACKFILL_FILES : 1;
       const m = await measureProcess(args, o.runs, id.startsWith("cli-blob")
         ? { records: corpus.blobTuples, errors: 0, inBytes: corpus.blob.length, outBytes: expect.outBytes }
-        : { records: corpus.stats.records, errors: 0, inBytes: corpus.ndjson.length, outBytes: expect.outBytes });
+        : { records: corpus.stats.records * copies, errors: 0, inBytes: corpus.ndjson.length * copies, outBytes: expect.outBytes * copies });
       process.stderr.write(`  ${label.trim()}: ${seconds(t0).toFixed(1)} s\n`);
       rows.push(toRow(id, label, "process", m));
     }
@@ -600,7 +608,8 @@ async function main(): Promise<void> {
     }
     for (const r of rows) {
       if (r.m.notAvailable) continue;
-      const expected = r.id.startsWith("blob") || r.id.startsWith("cli-blob") ? corpus.blobTuples : corpus.stats.records;
+      const expected = r.id.startsWith("blob") || r.id.startsWith("cli-blob") ? corpus.blobTuples
+        : corpus.stats.records * (r.id.startsWith("cli-backfill") ? BACKFILL_FILES : 1);
       if (r.m.errors !== 0) problems.push(`${r.label.trim()}: ${r.m.errors} error events (expected 0)`);
       if (r.m.records !== expected) problems.push(`${r.label.trim()}: ${r.m.records} records (expected ${expected})`);
     }
@@ -613,7 +622,7 @@ async function main(): Promise<void> {
       for (const p of fluentBit.problems) problems.push(`(7) ${p}`);
     }
 
-    const ORDER = ["wasm", "wasm-portable", "wasm-copies", "wasm-ecs", "wasm-event-id", "reference", "naive", "copy", "blob-split", "blob", "cli-blob", "cli-blob-1", "cli", "cli-1", "node-mapper"];
+    const ORDER = ["wasm", "wasm-portable", "wasm-copies", "wasm-ecs", "wasm-event-id", "reference", "naive", "copy", "blob-split", "blob", "cli-blob", "cli-blob-1", "cli", "cli-1", "cli-backfill", "cli-backfill-1", "node-mapper"];
     rows.sort((a, b) => ORDER.indexOf(a.id) - ORDER.indexOf(b.id));
     console.log("");
     printTable(rows);
@@ -628,7 +637,8 @@ async function main(): Promise<void> {
     console.log("    (4) is the splitting alone (what a collector does: every tuple to its flattened raw event); (4b) also maps each to ECS.");
     console.log("(4c) is the CLI reading the same blob file (it tells a blob from NDJSON by the first bytes); (4d) the same on one thread.");
     console.log("(5), (6): wall time of the whole process (start-up, WASM compile, reading, writing to /dev/null); peak RSS = the process's maxRSS.");
-    console.log(`(4c), (5) map on every core (the CLI's default, for inputs of ${PARALLEL_FROM / 2 ** 20} MiB and more); (4d), (5b) on one thread.`);
+    console.log(`(4c), (5), (5c) map on every core (the CLI's default, for inputs of ${PARALLEL_FROM / 2 ** 20} MiB and more); (4d), (5b), (5d) on one thread.`);
+    console.log(`(5c), (5d): ${BACKFILL_FILES} files in one run (a backfill), ${fmtInt(corpus.stats.records * BACKFILL_FILES)} events: the process and its threads start once.`);
 
     const blob = byId("blob-split");
     const cli = byId("cli");
@@ -642,6 +652,7 @@ async function main(): Promise<void> {
         `(${(100 * byId("wasm-ecs").recordsPerSecond / byId("wasm-event-id").recordsPerSecond).toFixed(1)}% of (1e), with event.id)`, pass: byId("wasm-ecs").recordsPerSecond >= 0.75 * wasmRow.recordsPerSecond },
       { what: "CLI (5) vs plain Node mapper (6), end to end", target: "≥ 10×", value: `${(cli.recordsPerSecond / mapper.recordsPerSecond).toFixed(2)}×`, pass: cli.recordsPerSecond / mapper.recordsPerSecond >= 10 },
       { what: `CLI (5), ${host.cores} threads, vs one thread (5b)`, target: "≥ 1.6×", value: `${(cli.recordsPerSecond / cliOne.recordsPerSecond).toFixed(2)}×`, pass: cli.recordsPerSecond / cliOne.recordsPerSecond >= 1.6 },
+      { what: `CLI (5c), ${host.cores} threads, vs one thread (5d), backfill`, target: "(context)", value: `${(byId("cli-backfill").recordsPerSecond / byId("cli-backfill-1").recordsPerSecond).toFixed(2)}×`, pass: undefined },
       { what: "blob splitting (4)", target: "≥ 200 MB/s, peak RSS < 200 MB", value: `${blob.inMBps.toFixed(1)} MB/s, ${blob.peakRssMB.toFixed(0)} MB`, pass: blob.inMBps >= 200 && blob.peakRssMB < 200 },
     ];
     console.log("");

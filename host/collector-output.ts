@@ -10,6 +10,8 @@ export class OutputError extends Error {}
 export interface Output {
   /** The file's length, which the checkpoints record; undefined for stdout. */
   readonly length: number | undefined;
+  /** Set once a write failed: from then on nothing may be checkpointed. */
+  readonly failure: OutputError | undefined;
   /** Writes the bytes (a view that the next call may overwrite: used before returning, or copied). */
   write(bytes: Uint8Array): Promise<void>;
   /** Makes everything written so far durable. */
@@ -19,6 +21,7 @@ export interface Output {
 
 export class FileOutput implements Output {
   private dirty = false;
+  failure: OutputError | undefined;
 
   private constructor(readonly path: string, private readonly fd: number, public length: number) {}
 
@@ -68,7 +71,8 @@ export class FileOutput implements Output {
       this.length += bytes.length;
       this.dirty = true;
     } catch (err) {
-      throw new OutputError(`cannot write ${this.path}: ${(err as Error).message}`);
+      this.failure = new OutputError(`cannot write ${this.path}: ${(err as Error).message}`);
+      throw this.failure;
     }
   }
 
@@ -89,7 +93,7 @@ export class FileOutput implements Output {
 
 export class StdoutOutput implements Output {
   readonly length = undefined;
-  private failure?: OutputError;
+  failure: OutputError | undefined;
 
   constructor() {
     // For the map command a closed stdout (`| head`) is a normal way to stop, and cli.ts exits

@@ -215,6 +215,8 @@ export class Collector {
     const due = Date.now() - this.savedAt >= SAVE_EVERY_MS || bytes - (this.accounted ?? 0) >= SAVE_EVERY_BYTES;
     if (!final && !due) return;
     await this.inTurn(async () => {
+      // A write that failed may be counted by a read's checkpoint already: save nothing.
+      if (this.output.failure) throw this.output.failure;
       // One moment: every read's checkpoint then counts exactly what it has written.
       const length = this.output.length;
       const reads = [...this.latest];
