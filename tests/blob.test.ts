@@ -1,5 +1,6 @@
 // PT1H.json blobs through the core's streaming splitter (both builds): one correct event per
 // tuple in blob order, any chunking, incremental reads of a growing blob, bad records.
+import fc from "fast-check";
 import { readFileSync } from "node:fs";
 import { FlowTransform, builtWasm, looksLikeBlob, type BlobOptions } from "../host/loader.js";
 import { referenceMap } from "../host/reference.js";
@@ -226,7 +227,6 @@ describe("property: mutated blobs never trap, every line is a JSON object, chunk
   };
 
   test("random byte edits of a valid blob", async () => {
-    const fc = (await import("fast-check")).default;
     const edits = fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 }), fc.constantFrom("set", "insert", "delete")), { minLength: 1, maxLength: 6 });
     fc.assert(fc.property(edits, fc.integer({ min: 1, max: 700 }), fc.boolean(), (ops, chunk, flattenOnly) => {
       const b = Array.from(utf8.encode(base));
@@ -250,7 +250,6 @@ describe("property: mutated blobs never trap, every line is a JSON object, chunk
   });
 
   test("reads cut anywhere and resumed from the reported offsets give the whole read's events, once each", async () => {
-    const fc = (await import("fast-check")).default;
     const bytes = utf8.encode(base);
     const whole = splitOut(bytes, 1 << 20, { flattenOnly: true }).text;
     fc.assert(fc.property(fc.uniqueArray(fc.integer({ min: 1, max: bytes.length - 1 }), { maxLength: 8 }), (cuts) => {
@@ -271,7 +270,6 @@ describe("property: mutated blobs never trap, every line is a JSON object, chunk
 test("property: every event of a generated blob is the reference mapping of its flattened event", async () => {
   // The splitter maps its own flattened events without scanning them again when it can; this
   // checks that shortcut against the full path, on odd values as well as plain ones.
-  const fc = (await import("fast-check")).default;
   const t = new FlowTransform(modules["nsg-flow-ecs-simd.wasm"]);
   const full = new FlowTransform(modules["nsg-flow-ecs-simd.wasm"], { profile: "ecs" });
   const run = (bytes: Uint8Array, flattenOnly: boolean, transform = t) => {

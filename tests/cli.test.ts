@@ -1,13 +1,13 @@
 // The built CLI as a user runs it: files and stdin, exit codes, summary, check, and the
 // workplace's documented-case checker when it is there.
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, readFileSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ecsDiff } from "../host/compare.js";
 import { loadDocumentedCases } from "../host/documented.js";
-import asc from "assemblyscript/asc";
+import { compileFixture } from "./compile-fixture.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const cli = join(root, "dist/host/cli.js");
@@ -100,8 +100,7 @@ test("check passes every documented sample through the built module and both Flu
 
 test("check --wasm rejects a module that maps wrongly, with the field-level difference", async () => {
   const path = join(mkdtempSync(join(tmpdir(), "nsg-flow-ecs-")), "echo.wasm");
-  const { error } = await asc.main([join(root, "tests/fixtures/echo-module.ts"), "--config", join(root, "tests/fixtures/echo-module.asconfig.json"), "--outFile", path]);
-  expect(error).toBeNull();
+  compileFixture("echo-module.ts", "echo-module.asconfig.json", path);
   const r = run(["check", "--wasm", path]);
   expect(r.code).toBe(1);
   expect(r.stdout).toMatch(/^FAIL seed\/begin\.json \(batch\)$/m);
@@ -117,7 +116,6 @@ const checker = join(root, "../shared/tools/check-documented.mjs");
 });
 
 test("a slow reader on the pipe gets every byte, in order (back-pressure, non-blocking pipes)", async () => {
-  const { spawn } = await import("node:child_process");
   const lines = cases.map((c) => c.input);
   const input = Array.from({ length: 40_000 }, (_, i) => lines[i % lines.length]).join("\n") + "\n";
   const expected = run(["--quiet"], input).stdout;

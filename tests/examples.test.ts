@@ -1,5 +1,6 @@
 // The examples are what the READMEs tell a user to run: the files they name exist, the module
 // has the function they call, and the outputs they show are what the module gives.
+import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -61,7 +62,6 @@ test("the Fluent Bit README's table of the 7 outputs holds", () => {
 });
 
 test("the embedding example runs and prints what the library computes", async () => {
-  const { spawnSync } = await import("node:child_process");
   const r = spawnSync("node", [join(root, "examples/embedding.mjs")], { encoding: "utf8" });
   expect(r.status).toBe(0);
   expect(r.stdout).toBe("reject 94.102.49.190 -> 10.5.16.4:443\n15 events (0 errors), 9 denied\n");

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import fc from "fast-check";
-import asc from "assemblyscript/asc";
+import { compileFixture } from "./compile-fixture.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 
@@ -27,8 +27,7 @@ let x: HashExports;
 
 beforeAll(async () => {
   const path = join(mkdtempSync(join(tmpdir(), "nsg-flow-ecs-hash-")), "hash.wasm");
-  const { error, stderr } = await asc.main([join(root, "tests/fixtures/hash-module.ts"), "--config", join(root, "tests/fixtures/hash-module.asconfig.json"), "--outFile", path]);
-  if (error) throw new Error(`${error.message}\n${stderr.toString()}`);
+  compileFixture("hash-module.ts", "hash-module.asconfig.json", path);
   x = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(path)), {}).exports as unknown as HashExports;
 });
 

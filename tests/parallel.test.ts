@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import fc from "fast-check";
-import asc from "assemblyscript/asc";
+import { compileFixture } from "./compile-fixture.js";
 import { FlowTransform, builtWasm } from "../host/loader.js";
 import { FlowPool } from "../host/parallel.js";
 import { recordEnds } from "../host/boundaries.js";
@@ -207,8 +207,7 @@ describe("a module that traps, and one that kills its thread", () => {
   let faulty: FlowPool;
   beforeAll(async () => {
     const path = join(dir, "fault.wasm");
-    const { error } = await asc.main([join(root, "tests/fixtures/fault-module.ts"), "--config", join(root, "tests/fixtures/echo-module.asconfig.json"), "--outFile", path]);
-    expect(error).toBeNull();
+    compileFixture("fault-module.ts", "echo-module.asconfig.json", path);
     faulty = new FlowPool({ wasm: path, threads: 2, parallelFrom: 0, jobBytes: 256 });
     await faulty.warm();
   });
