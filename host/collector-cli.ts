@@ -175,6 +175,8 @@ export async function collectMain(argv: string[]): Promise<number> {
   // Every event gets its event.id: what lets a downstream index drop at-least-once re-sends.
   const mapOptions: MapOptions = { eventId: true, profile: args.profile, communityIdSeed: args.communityIdSeed };
   const wasm = args.wasm ?? defaultWasmPath();
+  // Loaded even when worker threads map: a module that cannot take the options is said here,
+  // before anything starts.
   let transform: FlowTransform;
   try {
     transform = FlowTransform.fromFile(wasm, mapOptions);
@@ -213,8 +215,13 @@ export async function collectMain(argv: string[]): Promise<number> {
     const totals: PassSummary = { listed: 0, read: 0, records: 0, errors: 0, bytes: 0, lagMs: 0 };
     let passes = 0;
     let lastLine = 0;
-    collector = new Collector(service, store, output, new LocalBlobMapper(transform),
-      () => new WorkerBlobMapper({ wasm, transformOptions: mapOptions }), {
+    // One thread: the main thread maps. More: every lane maps on a worker thread of its own and
+    // the main thread only downloads, writes and checkpoints (it is busy enough with that: the
+    // storage SDK and the output take about as much CPU as the mapping).
+    const transformForOneThread = transform;
+    collector = new Collector(service, store, output, args.threads === 1
+      ? () => new LocalBlobMapper(transformForOneThread)
+      : () => new WorkerBlobMapper({ wasm, transformOptions: mapOptions }), {
       containers: args.containers,
       prefix: args.prefix,
       flatten: args.flatten,

@@ -53,8 +53,9 @@ export class LocalBlobMapper implements BlobMapper {
   async close(): Promise<void> {}
 }
 
-/** What the worker is sent: a blob's start, or one chunk of it. */
-export type MapperRequest = { start: BlobOptions } | { chunk: Uint8Array; last: boolean };
+/** What the worker is sent: a blob's start, or one chunk of it, with the output buffers of
+ * earlier replies, written out, to reuse (fresh ones would cost a page fault every 4 KiB). */
+export type MapperRequest = { start: BlobOptions } | { chunk: Uint8Array; last: boolean; recycle: ArrayBuffer[] };
 /** What it answers for a chunk: its output, in buffers of their own (transferred). */
 export interface MapperReply extends MappedCounts {
   parts: Uint8Array[];
@@ -74,6 +75,8 @@ export class WorkerBlobMapper implements BlobMapper {
   private offset = 0;
   private waiting?: { resolve: (reply: MapperReply) => void; reject: (err: Error) => void };
   private failure?: Error;
+  /** Buffers of the last reply's parts, written out by now: they go back with the next chunk. */
+  private written: ArrayBuffer[] = [];
 
   constructor(config: MapperWorkerConfig) {
     this.worker = new Worker(workerFile(), { workerData: config });
@@ -102,11 +105,13 @@ export class WorkerBlobMapper implements BlobMapper {
       if (this.failure) return reject(this.failure);
       this.waiting = { resolve, reject };
       // A copy: the caller's chunk may be a view of a buffer it goes on using.
-      this.post({ chunk: Uint8Array.from(chunk), last });
+      this.post({ chunk: Uint8Array.from(chunk), last, recycle: this.written });
     });
     this.offset = reply.blobOffset;
     for (const part of reply.parts) emit(part);
     done(reply);
+    // emit() writes or copies each part before it returns (the BlobMapper contract).
+    this.written = reply.parts.map((p) => p.buffer as ArrayBuffer);
   }
 
   get blobOffset(): number {
@@ -119,7 +124,7 @@ export class WorkerBlobMapper implements BlobMapper {
   }
 
   private post(request: MapperRequest): void {
-    this.worker.postMessage(request, "chunk" in request ? [request.chunk.buffer as ArrayBuffer] : []);
+    this.worker.postMessage(request, "chunk" in request ? [request.chunk.buffer as ArrayBuffer, ...request.recycle] : []);
   }
 }
 

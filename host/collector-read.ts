@@ -41,6 +41,9 @@ export type ReadOutcome = "read" | "stopped" | "gone";
 const DOCUMENT_END = /\]\s*\}\s*$/;
 /** Enough to hold the document's end with any whitespace a formatter would put around it. */
 const HOLD_BACK = 64;
+/** Downloaded bytes are handed to the mapper in runs of about this many, not per network chunk
+ * (tens of KB): each run is a round trip to a mapping thread. */
+const FEED_BYTES = 1 << 20;
 
 function differentCreation(checkpoint: Checkpoint | undefined, createdOn: Date | undefined): boolean {
   return checkpoint?.created !== undefined && createdOn !== undefined && checkpoint.created !== createdOn.toISOString();
@@ -97,7 +100,9 @@ class BlobRead {
     }
     const { mapper, flatten, signal } = this.ctx;
     mapper.startBlob({ fromOffset: this.from, incremental: true, flattenOnly: flatten });
-    let held = Buffer.alloc(0);
+    // Received and not yet fed: the last HOLD_BACK bytes always stay here.
+    let held: Buffer[] = [];
+    let heldBytes = 0;
     let toVerify = expected.length;
     const stop = () => range.cancel();
     signal.addEventListener("abort", stop);
@@ -115,17 +120,13 @@ class BlobRead {
           toVerify -= n;
           chunk = chunk.subarray(n);
         }
-        // Everything but the last HOLD_BACK bytes seen so far goes to the reader.
-        if (chunk.length >= HOLD_BACK) {
-          if (held.length > 0) await this.feed(held);
-          await this.feed(chunk.subarray(0, chunk.length - HOLD_BACK));
-          held = Buffer.from(chunk.subarray(chunk.length - HOLD_BACK));
-        } else {
-          held = Buffer.concat([held, chunk]);
-          if (held.length > HOLD_BACK) {
-            await this.feed(held.subarray(0, held.length - HOLD_BACK));
-            held = held.subarray(held.length - HOLD_BACK);
-          }
+        held.push(chunk);
+        heldBytes += chunk.length;
+        if (heldBytes >= FEED_BYTES + HOLD_BACK) {
+          const all = Buffer.concat(held, heldBytes);
+          await this.feed(all.subarray(0, heldBytes - HOLD_BACK));
+          held = [all.subarray(heldBytes - HOLD_BACK)];
+          heldBytes = HOLD_BACK;
         }
         if (this.ctx.stopping()) break;
         await this.ctx.checkpoint(this.current(this.previous?.etag, false), false);
@@ -136,8 +137,10 @@ class BlobRead {
         await this.ctx.checkpoint(this.current(this.previous?.etag, false), true);
         return "stopped";
       }
-      const end = DOCUMENT_END.exec(held.toString("latin1"));
-      await this.feed(end ? held.subarray(0, end.index) : held);
+      const rest = Buffer.concat(held, heldBytes);
+      const tailAt = Math.max(0, rest.length - HOLD_BACK);
+      const end = DOCUMENT_END.exec(rest.toString("latin1", tailAt));
+      await this.feed(end ? rest.subarray(0, tailAt + end.index) : rest);
       await this.feed(new Uint8Array(0), true);
     } catch (err) {
       // What was fed is written: keep that much (a network error is retried from there). After

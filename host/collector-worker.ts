@@ -3,22 +3,28 @@
 // a trap (which the transform handles) ends the thread, and the collector reports it.
 import { parentPort, workerData } from "node:worker_threads";
 import { FlowTransform } from "./loader.js";
+import { OutputBuffers } from "./jobs.js";
 import type { MapperReply, MapperRequest, MapperWorkerConfig } from "./collector-mapper.js";
 
 const config = workerData as MapperWorkerConfig;
 const transform = FlowTransform.fromFile(config.wasm, config.transformOptions);
 transform.outputViews = true; // each slice is copied into a buffer of its own below
+const buffers = new OutputBuffers();
 const port = parentPort!;
 port.on("message", (request: MapperRequest) => {
   if ("start" in request) {
     transform.startBlob(request.start);
     return;
   }
+  for (const b of request.recycle) buffers.giveBack(b);
   const reply: MapperReply = { parts: [], records: 0, errors: 0, blobOffset: 0 };
   for (const slice of transform.blobSlices(request.chunk, request.last)) {
     reply.records += slice.records;
     reply.errors += slice.errors;
-    if (slice.output.length > 0) reply.parts.push(Uint8Array.from(slice.output));
+    if (slice.output.length === 0) continue;
+    const part = buffers.take(slice.output.length);
+    part.set(slice.output);
+    reply.parts.push(part);
   }
   reply.blobOffset = transform.blobOffset;
   port.postMessage(reply, reply.parts.map((p) => p.buffer as ArrayBuffer));

@@ -4,7 +4,7 @@
 // (and, for a file, fsynced) before any checkpoint that counts them.
 //
 // Several blobs are read at once when a pass finds more than one to read (up to `threads`, each
-// mapped by its own module: the main thread's and worker threads'). Their events go to one
+// mapped by its own module, in a worker thread of its own). Their events go to one
 // output, so a checkpoint save records every read in progress, as of one moment at which each
 // read's checkpoint counts exactly the events it has written (collector-mapper.ts says why
 // that holds), together with the output's length then; saves and commits take turns.
@@ -60,18 +60,16 @@ export class Collector {
     private readonly service: BlobServiceClient,
     private readonly store: CheckpointStore,
     private readonly output: Output,
-    /** The first mapper (the main thread's), then more made by `newMapper` as needed. */
-    mapper: BlobMapper,
+    /** Makes the mapper of each lane, as a pass first needs it. */
     private readonly newMapper: () => BlobMapper,
     private readonly options: CollectOptions,
     private readonly log: (line: string) => void,
     private readonly report: (pass: PassSummary, seconds: number) => void,
   ) {
     this.accounted = output.length;
-    this.mappers = [mapper];
   }
 
-  private readonly mappers: BlobMapper[];
+  private readonly mappers: BlobMapper[] = [];
   /** Each read in progress: the checkpoint that counts what it has written. */
   private readonly latest = new Map<Claim, Checkpoint>();
   /** The checkpoint last saved through each claim. */
@@ -127,7 +125,7 @@ export class Collector {
 
   /** Stops the worker threads. */
   async close(): Promise<void> {
-    await Promise.all(this.mappers.slice(1).map((m) => m.close()));
+    await Promise.all(this.mappers.map((m) => m.close()));
   }
 
   private async pass(summary: PassSummary): Promise<void> {
@@ -149,7 +147,7 @@ export class Collector {
     summary.listed = blobs.length;
     if (this.options.shuffle) shuffle(blobs);
     const toRead = blobs.filter(({ blob }) => needsRead(blob, this.store.known(blob), Date.now(), this.options.graceMs));
-    const lanes = Math.max(1, Math.min(this.options.threads, toRead.length));
+    const lanes = Math.min(this.options.threads, toRead.length);
     while (this.mappers.length < lanes) this.mappers.push(this.newMapper());
     let next = 0;
     let failure: { err: unknown } | undefined;
