@@ -3,7 +3,7 @@
 // a trap (which the transform handles) ends the thread, and the collector reports it.
 import { parentPort, workerData } from "node:worker_threads";
 import { FlowTransform } from "./loader.js";
-import { OutputBuffers } from "./jobs.js";
+import { OutputBuffers, addResult } from "./jobs.js";
 import type { MapperReply, MapperRequest, MapperWorkerConfig } from "./collector-mapper.js";
 
 const config = workerData as MapperWorkerConfig;
@@ -18,14 +18,7 @@ port.on("message", (request: MapperRequest) => {
   }
   for (const b of request.recycle) buffers.giveBack(b);
   const reply: MapperReply = { parts: [], records: 0, errors: 0, blobOffset: 0 };
-  for (const slice of transform.blobSlices(request.chunk, request.last)) {
-    reply.records += slice.records;
-    reply.errors += slice.errors;
-    if (slice.output.length === 0) continue;
-    const part = buffers.take(slice.output.length);
-    part.set(slice.output);
-    reply.parts.push(part);
-  }
+  for (const slice of transform.blobSlices(request.chunk, request.last)) addResult(reply, slice, buffers.take);
   reply.blobOffset = transform.blobOffset;
   port.postMessage(reply, reply.parts.map((p) => p.buffer as ArrayBuffer));
 });

@@ -159,13 +159,19 @@ export class JobRunner {
   }
 
   private take(reply: JobReply, r: TransformResult): void {
-    reply.records += r.records;
-    reply.errors += r.errors;
-    if (r.output.length === 0) return;
-    const copy = this.output(r.output.length);
-    copy.set(r.output);
-    reply.parts.push(copy);
+    addResult(reply, r, this.output);
   }
+}
+
+/** Adds one result of a transform to a reply: its counts, and its output copied into a buffer
+ * from `output` (transferable to another thread). */
+export function addResult(reply: { parts: Uint8Array[]; records: number; errors: number }, r: TransformResult, output: OutputBuffer): void {
+  reply.records += r.records;
+  reply.errors += r.errors;
+  if (r.output.length === 0) return;
+  const copy = output(r.output.length);
+  copy.set(r.output);
+  reply.parts.push(copy);
 }
 
 function blobOptions(start: JobStart, offset: number) {
