@@ -22,7 +22,7 @@ import { Worker } from "node:worker_threads";
 import { FlowTransform, defaultWasmPath, looksLikeBlob, type MapOptions } from "./loader.js";
 import { BlobBoundaries, recordEnds } from "./boundaries.js";
 import { JobRunner, OutputBuffers, recordFailed, type Format, type JobMessage, type JobReply, type JobStart } from "./jobs.js";
-import { passThrough, sniffFormat, transformBlob, transformInput, transformStream, type StreamOptions, type StreamTotals } from "./stream.js";
+import { passThrough, sniffFormat, transformInput, type StreamOptions, type StreamTotals } from "./stream.js";
 import type { WorkerConfig } from "./worker.js";
 
 /** NDJSON inputs smaller than this stay on one thread, blobs under half of it (a blob's bytes
