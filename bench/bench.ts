@@ -29,9 +29,9 @@ import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, 
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { FlowTransform, builtWasm, type MapOptions, type TransformResult } from "../host/loader.js";
-import { referenceMap } from "../host/reference.js";
-import { PARALLEL_FROM } from "../host/parallel.js";
+import { FlowTransform, builtWasm, type MapOptions, type TransformResult } from "../host/transform/loader.js";
+import { referenceMap } from "../host/reference/map.js";
+import { PARALLEL_FROM } from "../host/pool/pool.js";
 import { naiveMap } from "./node-mapper.js";
 import { generateCorpus, describeCorpus, DEFAULT_SEED, type Corpus } from "./corpus.js";
 import { barChart } from "./svg.js";

@@ -9,10 +9,10 @@
 // plain-TypeScript reference (referenceMap); linear memory that stops growing.
 import { readFileSync } from "node:fs";
 import fc from "fast-check";
-import { FlowTransform, builtWasm, type BlobOptions, type MapOptions } from "../host/loader.js";
-import { FluentBitFilter, fluentBitJson } from "../host/fluent-bit-harness.js";
-import { referenceMap, type ReferenceOptions } from "../host/reference.js";
-import { recordEnds } from "../host/boundaries.js";
+import { FlowTransform, builtWasm, type BlobOptions, type MapOptions } from "../host/transform/loader.js";
+import { FluentBitFilter, fluentBitJson } from "../host/check/fluent-bit-harness.js";
+import { referenceMap, type ReferenceOptions } from "../host/reference/map.js";
+import { recordEnds } from "../host/pool/boundaries.js";
 import { blob } from "../tests/blob-builder.js";
 import { blobRecord, edits, event, hostileCases, mutate, mutated, randomBytes, wrapped, type Edit } from "../tests/generators.js";
 

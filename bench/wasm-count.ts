@@ -7,7 +7,7 @@
 //
 // The module is rewritten with a counter per function, bumped at the start of every straight run
 // of instructions by the run's length, then called as Fluent Bit calls it
-// (host/fluent-bit-harness.ts) on the benchmark corpus's flattened events, serialised as Fluent
+// (host/check/fluent-bit-harness.ts) on the benchmark corpus's flattened events, serialised as Fluent
 // Bit serialises them. "ops" leaves out what WAMR's fast interpreter does not dispatch on its own
 // (local.get/tee, drop, constants, block, loop, end, nop: it reads locals and constants in place);
 // "calls" counts entries into the function. Names come
@@ -16,8 +16,8 @@
 //   npx asc assembly/nsg-flow-ecs.ts --config asconfig.json --target release --debug --sourceMap -o /tmp/named.wasm
 import { readFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
-import { FluentBitFilter, fluentBitJson } from "../host/fluent-bit-harness.js";
-import { builtWasm } from "../host/loader.js";
+import { FluentBitFilter, fluentBitJson } from "../host/check/fluent-bit-harness.js";
+import { builtWasm } from "../host/transform/loader.js";
 import { generateCorpus } from "./corpus.js";
 
 // ─── Reading and writing the binary format ───────────────────────────────────────────────────

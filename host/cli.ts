@@ -4,10 +4,10 @@
 import { writeSync } from "node:fs";
 import { once } from "node:events";
 import type { Writable } from "node:stream";
-import { ModuleError, PROFILES, defaultWasmPath, type MapOptions, type Profile } from "./loader.js";
-import { runCheck } from "./check.js";
-import { type StreamOptions, type StreamTotals } from "./stream.js";
-import { FlowPool } from "./parallel.js";
+import { ModuleError, PROFILES, defaultWasmPath, type MapOptions, type Profile } from "./transform/loader.js";
+import { runCheck } from "./check/check.js";
+import { type StreamOptions, type StreamTotals } from "./transform/stream.js";
+import { FlowPool } from "./pool/pool.js";
 
 const USAGE = `Usage:
   nsg-flow-ecs [--profile sekoia|ecs] [--community-id-seed N] [--wasm FILE] [--threads N]
@@ -135,7 +135,7 @@ async function writeOut(out: Writable & { fd?: number }, bytes: Uint8Array): Pro
 }
 
 async function main(argv: string[]): Promise<number> {
-  if (argv[0] === "collect") return (await import("./collector-cli.js")).collectMain(argv.slice(1));
+  if (argv[0] === "collect") return (await import("./collect/cli.js")).collectMain(argv.slice(1));
   let opts: Options;
   try {
     opts = parseArgs(argv);

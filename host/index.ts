@@ -9,9 +9,9 @@
 export {
   FlowTransform, ModuleError, builtWasm, defaultWasmPath, looksLikeBlob, type TransformResult, type BlobOptions,
   type MapOptions, type Profile,
-} from "./loader.js";
-export { transformStream, transformBlob, transformInput, type StreamTotals, type StreamOptions } from "./stream.js";
-export { FlowPool, PARALLEL_FROM, type PoolOptions, type ParallelStreamOptions } from "./parallel.js";
-export { FluentBitFilter, fluentBitJson, type FilterCall } from "./fluent-bit-harness.js";
-export { runCheck, type CheckResult } from "./check.js";
-export { referenceMap } from "./reference.js";
+} from "./transform/loader.js";
+export { transformStream, transformBlob, transformInput, type StreamTotals, type StreamOptions } from "./transform/stream.js";
+export { FlowPool, PARALLEL_FROM, type PoolOptions, type ParallelStreamOptions } from "./pool/pool.js";
+export { FluentBitFilter, fluentBitJson, type FilterCall } from "./check/fluent-bit-harness.js";
+export { runCheck, type CheckResult } from "./check/check.js";
+export { referenceMap } from "./reference/map.js";

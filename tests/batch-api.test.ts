@@ -1,9 +1,9 @@
 // The WASM core through the host loader (the batch ABI): documented cases, framing, ordering,
 // chunking, oversized lines and trap recovery.
 import { readFileSync } from "node:fs";
-import { FlowTransform, builtWasm } from "../host/loader.js";
-import { ecsDiff, type Json } from "../host/compare.js";
-import { loadDocumentedCases } from "../host/documented.js";
+import { FlowTransform, builtWasm } from "../host/transform/loader.js";
+import { ecsDiff, type Json } from "../host/check/compare.js";
+import { loadDocumentedCases } from "../host/check/documented.js";
 
 const modules = {
   portable: new WebAssembly.Module(readFileSync(builtWasm("nsg-flow-ecs.wasm"))),

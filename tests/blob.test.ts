@@ -2,8 +2,8 @@
 // tuple in blob order, any chunking, incremental reads of a growing blob, bad records.
 import fc from "fast-check";
 import { readFileSync } from "node:fs";
-import { FlowTransform, builtWasm, looksLikeBlob, type BlobOptions } from "../host/loader.js";
-import { referenceMap } from "../host/reference.js";
+import { FlowTransform, builtWasm, looksLikeBlob, type BlobOptions } from "../host/transform/loader.js";
+import { referenceMap } from "../host/reference/map.js";
 import {
   blob, blobBlocks, flattenNsg, flattenVnet, nsgRecordJson, vnetRecordJson, nsgTuple, vnetTuple,
   type NsgRecord, type VnetRecord,

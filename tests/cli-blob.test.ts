@@ -5,7 +5,7 @@ import { closeSync, mkdtempSync, openSync, readFileSync, writeFileSync, writeSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { referenceMap } from "../host/reference.js";
+import { referenceMap } from "../host/reference/map.js";
 import { blob, blobBlocks, flattenNsg, nsgRecordJson, nsgTuple, type NsgRecord } from "./blob-builder.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));

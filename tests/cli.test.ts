@@ -5,8 +5,8 @@ import { existsSync, readFileSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ecsDiff } from "../host/compare.js";
-import { loadDocumentedCases } from "../host/documented.js";
+import { ecsDiff } from "../host/check/compare.js";
+import { loadDocumentedCases } from "../host/check/documented.js";
 import { compileFixture } from "./compile-fixture.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));

@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { FlowTransform } from "../host/loader.js";
+import { FlowTransform } from "../host/transform/loader.js";
 import type { FlowLogBlob } from "./network-watcher.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));

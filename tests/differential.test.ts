@@ -3,9 +3,9 @@
 // and always answer with exactly one JSON object.
 import { readFileSync } from "node:fs";
 import fc from "fast-check";
-import { FlowTransform, builtWasm } from "../host/loader.js";
-import { referenceMap, type ReferenceOptions } from "../host/reference.js";
-import type { MapOptions } from "../host/loader.js";
+import { FlowTransform, builtWasm } from "../host/transform/loader.js";
+import { referenceMap, type ReferenceOptions } from "../host/reference/map.js";
+import type { MapOptions } from "../host/transform/loader.js";
 import { event, hostileCases, mutated, randomBytes, wrapped } from "./generators.js";
 
 const modules = ["nsg-flow-ecs.wasm", "nsg-flow-ecs-simd.wasm"].map(

@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import fc from "fast-check";
-import { FlowTransform, builtWasm } from "../host/loader.js";
+import { FlowTransform, builtWasm } from "../host/transform/loader.js";
 import { blob, flattenNsg, flattenVnet, nsgRecordJson, nsgTuple, vnetRecordJson, vnetTuple, type NsgRecord, type VnetRecord } from "./blob-builder.js";
 
 const modules = ["nsg-flow-ecs.wasm", "nsg-flow-ecs-simd.wasm"].map((f) => new WebAssembly.Module(readFileSync(builtWasm(f))));

@@ -4,9 +4,9 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { FluentBitFilter, fluentBitJson } from "../host/fluent-bit-harness.js";
-import { builtWasm } from "../host/loader.js";
-import { ecsDiff, type Json } from "../host/compare.js";
+import { FluentBitFilter, fluentBitJson } from "../host/check/fluent-bit-harness.js";
+import { builtWasm } from "../host/transform/loader.js";
+import { ecsDiff, type Json } from "../host/check/compare.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const fb = (f: string) => readFileSync(join(root, "examples/fluent-bit", f), "utf8");

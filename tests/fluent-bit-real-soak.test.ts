@@ -11,7 +11,7 @@ import os from "node:os";
 import path from "node:path";
 import { countedRecords, errorLines, findFluentBit, writePipeline, ROOT } from "../bench/fluent-bit.js";
 import { generateCorpus } from "../bench/corpus.js";
-import { loadDocumentedCases } from "../host/documented.js";
+import { loadDocumentedCases } from "../host/check/documented.js";
 
 const RECORDS = 1_000_000;
 const found = findFluentBit();

@@ -18,10 +18,10 @@ import path from "node:path";
 import { spawn } from "node:child_process";
 import { buildProbe, errorLines, findFluentBit, runFluentBit, writePipeline, ROOT, type Filter } from "../bench/fluent-bit.js";
 import { generateCorpus } from "../bench/corpus.js";
-import { FlowTransform } from "../host/loader.js";
-import { fluentBitJson } from "../host/fluent-bit-harness.js";
-import { loadDocumentedCases } from "../host/documented.js";
-import { canon, ecsDiff, type Json } from "../host/compare.js";
+import { FlowTransform } from "../host/transform/loader.js";
+import { fluentBitJson } from "../host/check/fluent-bit-harness.js";
+import { loadDocumentedCases } from "../host/check/documented.js";
+import { canon, ecsDiff, type Json } from "../host/check/compare.js";
 import { asFluentBitKeepsIt, parseJsonKeepingNumbers, sameJson } from "./fluent-bit-real-json.js";
 
 const found = findFluentBit();
@@ -189,7 +189,7 @@ withFluentBit("documented samples, odd and bad records and 20,000 generated even
     test("Fluent Bit hands the filter every record, serialised as the in-process harness assumes", () => {
       expect(handed).toHaveLength(records.length);
       // The generated events are plain JSON objects: Fluent Bit's JSON is JSON.stringify's, with
-      // non-ASCII as \uXXXX when escape_unicode is on (host/fluent-bit-harness.ts, fluentBitJson).
+      // non-ASCII as \uXXXX when escape_unicode is on (host/check/fluent-bit-harness.ts, fluentBitJson).
       for (let i = generatedFrom; i < records.length; i++) {
         const record = v.parser ? JSON.parse(records[i]!.toString("utf8")) : { log: records[i]!.toString("utf8") };
         expect(handed[i]!.toString("utf8")).toBe(fluentBitJson(record, v.escapeUnicode));

@@ -1,14 +1,14 @@
 // build/nsg-flow-ecs.wasm called exactly as Fluent Bit's `filter wasm` calls it (see
-// host/fluent-bit-harness.ts): documented cases in both record shapes, bad input, state between
+// host/check/fluent-bit-harness.ts): documented cases in both record shapes, bad input, state between
 // calls, flat memory over a million records, and no wasm feature Fluent Bit's WAMR lacks.
 import { readFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import fc from "fast-check";
 import { fileURLToPath } from "node:url";
-import { FluentBitFilter, fluentBitJson } from "../host/fluent-bit-harness.js";
-import { builtWasm } from "../host/loader.js";
-import { ecsDiff, type Json } from "../host/compare.js";
-import { loadDocumentedCases } from "../host/documented.js";
+import { FluentBitFilter, fluentBitJson } from "../host/check/fluent-bit-harness.js";
+import { builtWasm } from "../host/transform/loader.js";
+import { ecsDiff, type Json } from "../host/check/compare.js";
+import { loadDocumentedCases } from "../host/check/documented.js";
 
 const module = new WebAssembly.Module(readFileSync(builtWasm("nsg-flow-ecs.wasm")));
 const cases = loadDocumentedCases();

@@ -4,7 +4,7 @@
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { referenceMap } from "../host/reference.js";
+import { referenceMap } from "../host/reference/map.js";
 import { fuzzInProcess, memoryGrew, reportFailures } from "../bench/fuzz.js";
 import { BATCH_RECORDS, Fuzzer, failsAlike, makeBatch, shrink } from "../bench/fuzz-checks.js";
 

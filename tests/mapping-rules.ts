@@ -1,8 +1,8 @@
 // The mapping rules of DEVELOPERS.md, as tests that any implementation must pass: the plain
 // TypeScript reference (tests/reference.test.ts) and the WASM core, both builds
 // (tests/wasm-rules.test.ts). Every expected value here is written by hand from the contract.
-import { loadDocumentedCases } from "../host/documented.js";
-import { ecsDiff } from "../host/compare.js";
+import { loadDocumentedCases } from "../host/check/documented.js";
+import { ecsDiff } from "../host/check/compare.js";
 
 /** One raw record in, exactly one line of JSON out. */
 export type MapRecord = (raw: Uint8Array) => string;

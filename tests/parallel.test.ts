@@ -1,4 +1,4 @@
-// The worker pool (host/parallel.ts): whatever the input, its chunking and the cutting into jobs,
+// The worker pool (host/pool/pool.ts): whatever the input, its chunking and the cutting into jobs,
 // the output is the one-thread output byte for byte — in order, one line per record — on NDJSON
 // and on blobs (whole, or read from an offset); a record that traps or kills a worker becomes one
 // error event and the rest still comes out; small inputs stay on one thread; the CLI's --threads.
@@ -9,10 +9,10 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import fc from "fast-check";
 import { compileFixture } from "./compile-fixture.js";
-import { FlowTransform, builtWasm } from "../host/loader.js";
-import { FlowPool } from "../host/parallel.js";
-import { recordEnds } from "../host/boundaries.js";
-import { transformInput, type StreamOptions, type StreamTotals } from "../host/stream.js";
+import { FlowTransform, builtWasm } from "../host/transform/loader.js";
+import { FlowPool } from "../host/pool/pool.js";
+import { recordEnds } from "../host/pool/boundaries.js";
+import { transformInput, type StreamOptions, type StreamTotals } from "../host/transform/stream.js";
 import { generateCorpus } from "../bench/corpus.js";
 import { blob, nsgRecordJson, nsgTuple, vnetRecordJson, vnetTuple } from "./blob-builder.js";
 

@@ -9,10 +9,10 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { FlowTransform, builtWasm, type MapOptions } from "../host/loader.js";
-import { referenceMap } from "../host/reference.js";
-import { FluentBitFilter, fluentBitJson } from "../host/fluent-bit-harness.js";
-import { loadDocumentedCases } from "../host/documented.js";
+import { FlowTransform, builtWasm, type MapOptions } from "../host/transform/loader.js";
+import { referenceMap } from "../host/reference/map.js";
+import { FluentBitFilter, fluentBitJson } from "../host/check/fluent-bit-harness.js";
+import { loadDocumentedCases } from "../host/check/documented.js";
 import { blob, flattenNsg, flattenVnet, nsgRecordJson, vnetRecordJson, type NsgRecord, type VnetRecord } from "./blob-builder.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));

@@ -1,10 +1,9 @@
-// The TypeScript reference mapping (host/reference.ts): the shared rule suite, plus unit tests
+// The TypeScript reference mapping (host/reference/): the shared rule suite, plus unit tests
 // of the helpers it is built from.
-import {
-  referenceMap, parseTime, formatTime, isIPv4, isIPv6, parsePort, parseNsgTuple, parseVnetTuple,
-  firstInvalidUtf8, jsonErrorOffset, tooDeepOffset,
-} from "../host/reference.js";
-import { canon, ecsDiff } from "../host/compare.js";
+import { referenceMap } from "../host/reference/map.js";
+import { parseTime, formatTime, isIPv4, isIPv6, parsePort, parseNsgTuple, parseVnetTuple } from "../host/reference/flow.js";
+import { firstInvalidUtf8, jsonErrorOffset, tooDeepOffset } from "../host/reference/json.js";
+import { canon, ecsDiff } from "../host/check/compare.js";
 import { mappingRules } from "./mapping-rules.js";
 
 const utf8 = new TextEncoder();

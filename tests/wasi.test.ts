@@ -4,9 +4,9 @@ import { WASI } from "node:wasi";
 import { closeSync, mkdtempSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { FlowTransform, builtWasm } from "../host/loader.js";
-import { ecsDiff, type Json } from "../host/compare.js";
-import { loadDocumentedCases } from "../host/documented.js";
+import { FlowTransform, builtWasm } from "../host/transform/loader.js";
+import { ecsDiff, type Json } from "../host/check/compare.js";
+import { loadDocumentedCases } from "../host/check/documented.js";
 
 const module = new WebAssembly.Module(readFileSync(builtWasm("nsg-flow-ecs-wasi.wasm")));
 const cases = loadDocumentedCases();

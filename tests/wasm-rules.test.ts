@@ -1,7 +1,7 @@
 // The WASM core, both builds, against the shared rule suite (tests/mapping-rules.ts): one record
 // per call through the batch ABI, exactly as the reference is called.
 import { readFileSync } from "node:fs";
-import { FlowTransform, builtWasm } from "../host/loader.js";
+import { FlowTransform, builtWasm } from "../host/transform/loader.js";
 import { mappingRules } from "./mapping-rules.js";
 
 for (const file of ["nsg-flow-ecs.wasm", "nsg-flow-ecs-simd.wasm"]) {

@@ -1,11 +1,11 @@
 // The batch ABI for hosts that move many records per call (the Node library and CLI): the host
 // writes bytes into the input buffer, calls a *_feed function, and reads the output buffer.
 // Both buffers are reused across calls; pointers change only when a buffer grows.
-import { nextCapacity } from "../bytes";
-import { outBuf, outPos, outReset, put, linesOut, errorLinesOut } from "../output";
-import { feedLines, resetFraming, MODE_MAP, MODE_COPY } from "../ndjson";
-import { blobStart, blobFeed, blobResume, blobPending, blobOffset } from "../blob";
-import { mapRecord, tooLarge, lastWasError, MAX_RECORD_BYTES } from "../mapper";
+import { nextCapacity } from "../base/bytes";
+import { outBuf, outPos, outReset, put, linesOut, errorLinesOut } from "../base/output";
+import { feedLines, resetFraming, MODE_MAP, MODE_COPY } from "../framing/ndjson";
+import { blobStart, blobFeed, blobResume, blobPending, blobOffset } from "../framing/blob";
+import { mapRecord, tooLarge, lastWasError, MAX_RECORD_BYTES } from "../map/mapper";
 import { applyOptions } from "./options";
 
 let inBuf: usize = heap.alloc(65536);

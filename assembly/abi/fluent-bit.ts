@@ -2,9 +2,9 @@
 // body as NUL-terminated JSON; returns a NUL-terminated JSON object that Fluent Bit copies.
 // Never "" or 0, never invalid JSON, never a trap: each of those drops the record, and invalid
 // JSON after a valid record in the same chunk crashes Fluent Bit.
-import { outBuf, outReset, put } from "../output";
-import { mapRecord } from "../mapper";
-import { setFullProfile } from "../settings";
+import { outBuf, outReset, put } from "../base/output";
+import { mapRecord } from "../map/mapper";
+import { setFullProfile } from "../base/settings";
 
 export function nsg_flow_ecs(tag: usize, tagLen: u32, timeSec: u32, timeNsec: u32, record: usize, recordLen: u32): usize {
   setFullProfile(false);

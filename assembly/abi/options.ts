@@ -1,8 +1,8 @@
 // The host's choices for this instance arrive as one small JSON object, decoded with json-as
-// (not the hot path: once per instance). The host (host/loader.ts) validates and writes it, so a
+// (not the hot path: once per instance). The host (host/transform/loader.ts) validates and writes it, so a
 // key or a value this module does not know is a version mismatch worth reporting, not ignoring.
 import { JSON } from "json-as";
-import { setEventIdEnabled, setFullProfile, setCommunityIdSeed } from "../settings";
+import { setEventIdEnabled, setFullProfile, setCommunityIdSeed } from "../base/settings";
 
 @json
 class Options {

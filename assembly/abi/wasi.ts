@@ -3,11 +3,11 @@
 // Arguments: `--profile sekoia|ecs` and `--community-id-seed N`, as the CLI's. Only
 // wasi_snapshot_preview1 args_sizes_get, args_get, fd_read, fd_write and proc_exit are used, so
 // it runs under wasmtime, node:wasi and Fluent Bit's exec_wasi.
-import { lit, Lit, spanEquals, parseSmallUint } from "../bytes";
-import { setFullProfile, setCommunityIdSeed } from "../settings";
-import { outBuf, outPos, outReset, putLit, putU64, reserve, linesOut, errorLinesOut } from "../output";
-import { feedLines, MODE_MAP } from "../ndjson";
-import { blobStart, blobFeed, blobResume, blobPending, looksLikeBlob } from "../blob";
+import { lit, Lit, spanEquals, parseSmallUint } from "../base/bytes";
+import { setFullProfile, setCommunityIdSeed } from "../base/settings";
+import { outBuf, outPos, outReset, putLit, putU64, reserve, linesOut, errorLinesOut } from "../base/output";
+import { feedLines, MODE_MAP } from "../framing/ndjson";
+import { blobStart, blobFeed, blobResume, blobPending, looksLikeBlob } from "../framing/blob";
 
 @external("wasi_snapshot_preview1", "fd_read")
 declare function fd_read(fd: u32, iovs: usize, iovsLen: u32, nread: usize): u16;
