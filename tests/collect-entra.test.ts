@@ -1,0 +1,122 @@
+// `nsg-flow-ecs collect --account-url` with Microsoft Entra ID: the SDK's real
+// DefaultAzureCredential gets its tokens from a loopback managed-identity endpoint, Azurite (HTTPS,
+// `--oauth basic`) checks them. Exactly once across kill -9 and several instances sharing the
+// blobs (the connection-string tests' own scenarios), tokens refreshed mid-run, a SAS in the URL,
+// and the failures that say what to do.
+import { AccountSASPermissions, AccountSASResourceTypes, AccountSASServices, BlobServiceClient, generateAccountSASQueryParameters,
+  StorageSharedKeyCredential } from "@azure/storage-blob";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Azurite, type TlsFiles } from "./azurite.js";
+import { NetworkWatcher, type FlowLogBlob } from "./network-watcher.js";
+import { expectedLines, killLeftovers, outputLines, runCollect, sameEvents, startCollect, until } from "./collect-helpers.js";
+import { noAmbientCredentials, refusingAccount, selfSignedCertificate, TokenEndpoint, trustingClient } from "./entra.js";
+
+let dir: string;
+let tls: TlsFiles;
+let azurite: Azurite;
+let tokens: TokenEndpoint;
+let service: BlobServiceClient;
+let watcher: NetworkWatcher;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "nsg-flow-ecs-entra-"));
+  tls = selfSignedCertificate(dir);
+  azurite = await Azurite.start(tls);
+  tokens = await TokenEndpoint.start();
+  service = trustingClient(azurite.connectionString, tls);
+  watcher = new NetworkWatcher(service);
+});
+
+afterEach(() => {
+  killLeftovers();
+  tokens.lifetimeSeconds = 3600;
+  tokens.audience = undefined;
+});
+
+afterAll(async () => {
+  await tokens?.stop();
+  await azurite?.dispose();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const OPEN_HOUR = new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000 + 86_400_000);
+let workspaces = 0;
+
+/** A state directory and an output file of their own; the collector reads only `prefix`. */
+function workspace(prefix: string) {
+  const ws = join(dir, `ws-${++workspaces}`);
+  return { out: join(ws, "out.ndjson"), args: ["--account-url", azurite.url, "--state", join(ws, "state"), "--out", join(ws, "out.ndjson"), "--prefix", prefix] };
+}
+
+async function nsgBlob(resource: string, mac: string): Promise<FlowLogBlob> {
+  return watcher.blob({ kind: "nsg", hour: OPEN_HOUR, resource, mac });
+}
+
+const prefixOf = (blob: FlowLogBlob) => blob.name.slice(0, blob.name.indexOf("/y="));
+
+test("--account-url signs in with the managed identity DefaultAzureCredential finds; AZURE_CLIENT_ID picks a user-assigned one", async () => {
+  const blob = await nsgBlob("ENTRA-NSG", "000D3AE10001");
+  await blob.addRecord(3);
+  const ws = workspace(prefixOf(blob));
+  const before = tokens.requests.length;
+  const first = await runCollect([...ws.args, "--once"], tokens.env(tls));
+  expect([first.code, first.stderr]).toEqual([0, expect.stringMatching(/1 blobs \(1 read\), 3 records, 3 events/)]);
+  expect(sameEvents(outputLines(ws.out), await expectedLines([blob]))).toEqual({ missing: [], extra: [] });
+  const asked = tokens.requests.slice(before);
+  expect(asked.length).toBeGreaterThan(0);
+  expect(asked.every((r) => r.resource === "https://storage.azure.com" && r.clientId === null)).toBe(true);
+
+  await blob.addRecord(2);
+  const clientId = "9e0f1a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b";
+  const second = await runCollect([...ws.args, "--once"], { ...tokens.env(tls), AZURE_CLIENT_ID: clientId, AZURE_TOKEN_CREDENTIALS: "ManagedIdentityCredential" });
+  expect(second.code).toBe(0);
+  expect(tokens.requests.at(-1)!.clientId).toBe(clientId);
+  expect(sameEvents(outputLines(ws.out), await expectedLines([blob]))).toEqual({ missing: [], extra: [] });
+}, 60_000);
+
+test("a SAS in --account-url is used as it is, no token asked", async () => {
+  const blob = await nsgBlob("SAS-NSG", "000D3AE10002");
+  await blob.addRecord(2);
+  const sas = generateAccountSASQueryParameters({
+    expiresOn: new Date(Date.now() + 3_600_000), permissions: AccountSASPermissions.parse("rl"),
+    resourceTypes: AccountSASResourceTypes.parse("sco").toString(), services: AccountSASServices.parse("b").toString(),
+  }, new StorageSharedKeyCredential(azurite.account, azurite.key)).toString();
+  const ws = workspace(prefixOf(blob));
+  ws.args[1] = `${azurite.url}?${sas}`;
+  const before = tokens.requests.length;
+  const r = await runCollect([...ws.args, "--once"], tokens.env(tls));
+  expect([r.code, r.stderr]).toEqual([0, expect.stringMatching(/1 blobs \(1 read\)/)]);
+  expect(tokens.requests.length).toBe(before);
+  expect(sameEvents(outputLines(ws.out), await expectedLines([blob]))).toEqual({ missing: [], extra: [] });
+}, 60_000);
+
+test("a token for another audience: named, retried, exit 1", async () => {
+  const blob = await nsgBlob("AUD-NSG", "000D3AE10003");
+  await blob.addRecord(1);
+  tokens.audience = "https://management.azure.com/";
+  const ws = workspace(prefixOf(blob));
+  const r = await runCollect([...ws.args, "--once", "--retries", "1"], tokens.env(tls));
+  expect(r.code).toBe(1);
+  expect(r.stderr).toMatch(/the storage account refused the token \(HTTP 40[13] \w+: [^)]*audience[^)]*\): it was issued for another resource than Azure Storage/i);
+  expect(r.stderr).toMatch(/retrying in 1 s \(attempt 1 failed\)/);
+  expect(outputLines(ws.out)).toEqual([]);
+}, 60_000);
+
+test("usage errors of --account-url exit 2", async () => {
+  for (const bad of [
+    ["--account-url", azurite.url, "--connection-string", azurite.connectionString],
+    ["--account-url", azurite.url.replace("https:", "http:")],
+    ["--account-url", "https://flowlogs.dfs.core.windows.net"],
+    ["--account-url", "https://flowlogs.blob.core.windows.net/insights-logs-networksecuritygroupflowevent"],
+    ["--account-url", "https://flowlogs.blob.core.windows.net/?comp=list"],
+    ["--account-url", "not a url"],
+  ]) {
+    const r = await runCollect([...bad, "--once"], tokens.env(tls));
+    expect([bad, r.code]).toEqual([bad, 2]);
+    expect(r.stderr).toMatch(/^nsg-flow-ecs collect: .*--account-url/);
+  }
+  const unknown = await runCollect(["--account-url", azurite.url, "--once"], { ...tokens.env(tls), AZURE_TOKEN_CREDENTIALS: "KerberosCredential" });
+  expect([unknown.code, unknown.stderr]).toEqual([2, expect.stringContaining("Invalid value for AZURE_TOKEN_CREDENTIALS")]);
+}, 60_000);
