@@ -5,12 +5,13 @@
 // and the failures that say what to do.
 import { AccountSASPermissions, AccountSASResourceTypes, AccountSASServices, BlobServiceClient, generateAccountSASQueryParameters,
   StorageSharedKeyCredential } from "@azure/storage-blob";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Azurite, type TlsFiles } from "./azurite.js";
 import { NetworkWatcher, type FlowLogBlob } from "./network-watcher.js";
-import { expectedLines, killLeftovers, outputLines, runCollect, sameEvents, startCollect, until } from "./collect-helpers.js";
+import { completeLines, expectedLines, killLeftovers, outputLines, runCollect, sameEvents, startCollect, until } from "./collect-helpers.js";
+import { exactlyOnceAcrossKills, threeCollectorsShareTheWork } from "./collect-scenarios.js";
 import { noAmbientCredentials, refusingAccount, selfSignedCertificate, TokenEndpoint, trustingClient } from "./entra.js";
 
 let dir: string;
@@ -47,6 +48,7 @@ let workspaces = 0;
 /** A state directory and an output file of their own; the collector reads only `prefix`. */
 function workspace(prefix: string) {
   const ws = join(dir, `ws-${++workspaces}`);
+  mkdirSync(ws);
   return { out: join(ws, "out.ndjson"), args: ["--account-url", azurite.url, "--state", join(ws, "state"), "--out", join(ws, "out.ndjson"), "--prefix", prefix] };
 }
 
@@ -103,6 +105,101 @@ test("a token for another audience: named, retried, exit 1", async () => {
   expect(r.stderr).toMatch(/retrying in 1 s \(attempt 1 failed\)/);
   expect(outputLines(ws.out)).toEqual([]);
 }, 60_000);
+
+test("a token that lives 4 s is refreshed before it expires, pass after pass: no pass fails, every event once", async () => {
+  const blob = await nsgBlob("SHORT-NSG", "000D3AE10004");
+  await blob.addRecord(2);
+  tokens.lifetimeSeconds = 4;
+  const ws = workspace(prefixOf(blob));
+  const before = tokens.requests.length;
+  const run = startCollect([...ws.args, "--interval", "0.3"], tokens.env(tls));
+  await until("the first events", () => completeLines(ws.out).length === 2);
+  const firstExp = tokens.requests[before].exp * 1000;
+  // Records keep coming for three of the tokens' lifetimes: each is read by a pass signed with a
+  // token fetched after the one before expired.
+  let added = 2;
+  while (Date.now() < firstExp + 8_000) {
+    await blob.addRecord(1);
+    added++;
+    await until(`record ${added}`, () => completeLines(ws.out).length === added, 20_000);
+    await new Promise((r) => setTimeout(r, 700));
+  }
+  run.child.kill("SIGTERM");
+  const done = await run.done;
+  expect(done.code).toBe(0);
+  expect(done.stderr).not.toMatch(/refused|failed|retrying/);
+  expect(sameEvents(outputLines(ws.out), await expectedLines([blob]))).toEqual({ missing: [], extra: [] });
+  const issued = tokens.requests.slice(before);
+  // Tokens kept being fetched: the last one expires long after the first had expired.
+  expect(issued.at(-1)!.exp * 1000).toBeGreaterThan(firstExp + 6_000);
+}, 120_000);
+
+test("no credential available: each one tried and why, named on stderr, exit 1 after the retries", async () => {
+  const home = join(dir, "empty-home");
+  const r = await runCollect(["--account-url", azurite.url, "--state", join(dir, "no-credential-state"), "--once", "--retries", "0"],
+    { ...noAmbientCredentials(), HOME: home, PATH: "/nonexistent", NODE_EXTRA_CA_CERTS: tls.cert });
+  expect(r.code).toBe(1);
+  const line = r.stderr.split("\n").find((l) => l.includes("no Microsoft Entra ID credential"));
+  expect(line).toMatch(/tried EnvironmentCredential: AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH are not all set;/);
+  expect(line).toMatch(/AzureCliCredential: [^;]+;/);
+  expect(line).toMatch(/Set one up \(docs\/entra-id\.md\) or give --connection-string; giving up after 1 attempts$/);
+  // Shortened to what a user acts on: no stack, no troubleshooting links.
+  expect(line).not.toMatch(/https?:\/\/|\n|    at /);
+}, 120_000);
+
+test("an account that forbids shared keys, and an identity without a data role: each named with what to do", async () => {
+  const keyless = await refusingAccount(tls, 403, "KeyBasedAuthenticationNotPermitted");
+  const noRole = await refusingAccount(tls, 403, "AuthorizationPermissionMismatch");
+  try {
+    const cs = `DefaultEndpointsProtocol=https;AccountName=devstoreaccount1;AccountKey=${azurite.key};BlobEndpoint=${keyless.url};`;
+    const shared = await runCollect(["--connection-string", cs, "--state", join(dir, "keyless-state"), "--once", "--retries", "0"],
+      { NODE_EXTRA_CA_CERTS: tls.cert });
+    expect(shared.code).toBe(1);
+    expect(shared.stderr).toMatch(/the storage account does not allow shared key authorization \(HTTP 403 KeyBasedAuthenticationNotPermitted: .*use --account-url https:\/\/ACCOUNT\.blob\.core\.windows\.net with Microsoft Entra ID/);
+    expect(keyless.requests()[0].authorization).toMatch(/^SharedKey /);
+
+    const entra = await runCollect(["--account-url", noRole.url, "--state-container", "collect-state", "--once", "--retries", "0"],
+      tokens.env(tls));
+    expect(entra.code).toBe(1);
+    expect(entra.stderr).toMatch(/the identity may not do this \(HTTP 403 AuthorizationPermissionMismatch\): it needs the data-plane role "Storage Blob Data Reader" on the flow-log containers \(or the account\) and "Storage Blob Data Contributor" on the state container collect-state;/);
+    expect(noRole.requests()[0].authorization).toMatch(/^Bearer /);
+    const reader = await runCollect(["--account-url", noRole.url, "--state", join(dir, "no-role-state"), "--once", "--retries", "0"], tokens.env(tls));
+    expect(reader.stderr).toMatch(/"Storage Blob Data Reader" on the flow-log containers \(or the account\);/);
+  } finally {
+    await keyless.stop();
+    await noRole.stop();
+  }
+}, 60_000);
+
+/** A fresh HTTPS Azurite of its own (the scenarios read the default containers whole). */
+async function ownAzurite<T>(fn: (azurite: Azurite, watcher: NetworkWatcher) => Promise<T>): Promise<T> {
+  const own = await Azurite.start(tls);
+  try {
+    return await fn(own, new NetworkWatcher(trustingClient(own.connectionString, tls)));
+  } finally {
+    await own.dispose();
+  }
+}
+
+test("under Entra ID: exactly once into --out FILE across kill -9 at random moments (the connection-string scenario)", async () => {
+  await ownAzurite(async (own, ownWatcher) => {
+    const all: FlowLogBlob[] = [];
+    for (let i = 0; i < 3; i++) all.push(await ownWatcher.blob({ kind: "nsg", hour: OPEN_HOUR, resource: "KILL-NSG", mac: `000D3AE200${i}0` }));
+    for (let i = 0; i < 2; i++) all.push(await ownWatcher.blob({ kind: "vnet", hour: OPEN_HOUR, resource: "KILL-FLOWLOG", mac: `00224800E2${i}0` }));
+    const ws = join(dir, "kill");
+    mkdirSync(ws);
+    const out = join(ws, "out.ndjson");
+    await exactlyOnceAcrossKills(["--account-url", own.url, "--state", join(ws, "state"), "--out", out, "--once"], out, all, tokens.env(tls));
+  });
+}, 300_000);
+
+test("under Entra ID: three collectors sharing the blobs through leases, one killed with -9 (the connection-string scenario)", async () => {
+  await ownAzurite(async (own, ownWatcher) => {
+    const leases = join(dir, "leases");
+    mkdirSync(leases);
+    await threeCollectorsShareTheWork(ownWatcher, ["--account-url", own.url], leases, tokens.env(tls));
+  });
+}, 300_000);
 
 test("usage errors of --account-url exit 2", async () => {
   for (const bad of [

@@ -191,6 +191,9 @@ function shortReason(err: Error): string {
   const known = CHAIN.find(([pattern]) => pattern.test(text));
   if (!known) return sentence(text, 160);
   const name = known[1] || /^([A-Za-z]+Credential)/.exec(text)![1];
+  // MSAL's managed identity errors carry the endpoint's answer deep in a longer text.
+  const answer = /Http status code: (\d+)(?: Http status message: (.*?)(?: Headers:|$))?/.exec(text);
+  if (answer) return `${name}: the managed identity endpoint answered HTTP ${answer[1]}${answer[2] ? ` (${answer[2].trim()})` : ""}`;
   const reason = known[2] ?? sentence(text.replace(/^[A-Za-z]+Credential( - [^:]+)?:?\s*(is unavailable\.?\s*)?/, ""), 160);
   return `${name}: ${reason || "unavailable"}`;
 }
@@ -198,7 +201,7 @@ function shortReason(err: Error): string {
 /** The first sentence, cut to `max` characters. */
 function sentence(text: string, max: number): string {
   const end = text.search(/\.\s/);
-  const first = end < 0 ? text : text.slice(0, end);
+  const first = (end < 0 ? text : text.slice(0, end)).replace(/\.$/, "");
   return first.length > max ? `${first.slice(0, max - 1)}…` : first;
 }
 
