@@ -12,6 +12,7 @@ import { Azurite, type TlsFiles } from "./azurite.js";
 import { NetworkWatcher, type FlowLogBlob } from "./network-watcher.js";
 import { completeLines, expectedLines, killLeftovers, outputLines, runCollect, sameEvents, startCollect, until } from "./collect-helpers.js";
 import { exactlyOnceAcrossKills, threeCollectorsShareTheWork } from "./collect-scenarios.js";
+import { parseAccountUrl } from "../host/collect/credentials.js";
 import { noAmbientCredentials, refusingAccount, selfSignedCertificate, TokenEndpoint, trustingClient } from "./entra.js";
 
 let dir: string;
@@ -200,6 +201,19 @@ test("under Entra ID: three collectors sharing the blobs through leases, one kil
     await threeCollectorsShareTheWork(ownWatcher, ["--account-url", own.url], leases, tokens.env(tls));
   });
 }, 300_000);
+
+test("account URLs of every cloud: the blob endpoint, the SAS told apart, a national cloud's Entra ID authority", () => {
+  expect(parseAccountUrl("https://flowlogs.blob.core.windows.net/")).toEqual({ url: "https://flowlogs.blob.core.windows.net", sas: false, authority: undefined });
+  expect(parseAccountUrl("https://flowlogs.z12.blob.storage.azure.net")).toEqual({ url: "https://flowlogs.z12.blob.storage.azure.net", sas: false, authority: undefined });
+  expect(parseAccountUrl("https://FlowLogs.blob.core.chinacloudapi.cn").authority).toBe("https://login.chinacloudapi.cn");
+  expect(parseAccountUrl("https://flowlogs.blob.core.usgovcloudapi.net").authority).toBe("https://login.microsoftonline.us");
+  expect(parseAccountUrl("https://flowlogs.blob.core.windows.net/?sv=2025-07-05&ss=b&srt=sco&sp=rl&sig=abc%3D")).toEqual({
+    url: "https://flowlogs.blob.core.windows.net?sv=2025-07-05&ss=b&srt=sco&sp=rl&sig=abc%3D", sas: true, authority: undefined });
+  expect(parseAccountUrl("https://[::1]:10000/devstoreaccount1/").url).toBe("https://[::1]:10000/devstoreaccount1");
+  expect(() => parseAccountUrl("https://localhost:10000")).toThrow(/needs the account after the address/);
+  expect(() => parseAccountUrl("https://user:pw@flowlogs.blob.core.windows.net")).toThrow(/user name or password/);
+  expect(() => parseAccountUrl("https://flowlogs-secondary.queue.core.windows.net")).toThrow(/queue endpoint/);
+});
 
 test("usage errors of --account-url exit 2", async () => {
   for (const bad of [
