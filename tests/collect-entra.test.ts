@@ -151,6 +151,7 @@ test("no credential available: each one tried and why, named on stderr, exit 1 a
 test("an account that forbids shared keys, and an identity without a data role: each named with what to do", async () => {
   const keyless = await refusingAccount(tls, 403, "KeyBasedAuthenticationNotPermitted");
   const noRole = await refusingAccount(tls, 403, "AuthorizationPermissionMismatch");
+  const firewalled = await refusingAccount(tls, 403, "AuthorizationFailure");
   try {
     const cs = `DefaultEndpointsProtocol=https;AccountName=devstoreaccount1;AccountKey=${azurite.key};BlobEndpoint=${keyless.url};`;
     const shared = await runCollect(["--connection-string", cs, "--state", join(dir, "keyless-state"), "--once", "--retries", "0"],
@@ -166,9 +167,13 @@ test("an account that forbids shared keys, and an identity without a data role: 
     expect(noRole.requests()[0].authorization).toMatch(/^Bearer /);
     const reader = await runCollect(["--account-url", noRole.url, "--state", join(dir, "no-role-state"), "--once", "--retries", "0"], tokens.env(tls));
     expect(reader.stderr).toMatch(/"Storage Blob Data Reader" on the flow-log containers \(or the account\);/);
+    const outside = await runCollect(["--account-url", firewalled.url, "--state", join(dir, "firewalled-state"), "--once", "--retries", "0"],
+      tokens.env(tls));
+    expect(outside.stderr).toMatch(/the storage account refused this client \(HTTP 403 AuthorizationFailure\): most often its firewall/);
   } finally {
     await keyless.stop();
     await noRole.stop();
+    await firewalled.stop();
   }
 }, 60_000);
 

@@ -118,8 +118,14 @@ export function explainAuthFailure(err: unknown, context: AuthContext): string |
       "false, as the Azure Policy \"Storage accounts should prevent shared key access\" sets): account keys and SAS " +
       `signed with them are refused; use --account-url https://ACCOUNT.blob.core.windows.net with Microsoft Entra ID (${DOCS})`;
   }
+  if (code === "AuthorizationFailure") {
+    // The service's answer when its firewall keeps a client out, whatever the credential.
+    return `the storage account refused this client (${head}): most often its firewall (public network access ` +
+      "from selected networks only, or disabled) does not let this machine's network in; allow it, or reach the " +
+      "account through its private endpoint";
+  }
   if (context.mode === "entra") {
-    if (code === "AuthorizationPermissionMismatch" || code === "AuthorizationFailure") {
+    if (code === "AuthorizationPermissionMismatch") {
       const state = context.stateContainer === undefined ? ""
         : ` and "Storage Blob Data Contributor" on the state container ${context.stateContainer}`;
       return `the identity may not do this (${head}): it needs the data-plane role "Storage Blob Data Reader" on the ` +
