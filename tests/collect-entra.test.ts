@@ -77,6 +77,14 @@ test("--account-url signs in with the managed identity DefaultAzureCredential fi
   expect(second.code).toBe(0);
   expect(tokens.requests.at(-1)!.clientId).toBe(clientId);
   expect(sameEvents(outputLines(ws.out), await expectedLines([blob]))).toEqual({ missing: [], extra: [] });
+
+  // The checkpoints are the account's, however it is reached: the connection string goes on
+  // where Entra ID stopped.
+  await blob.addRecord(1);
+  const byKey = ws.args.map((a) => (a === "--account-url" ? "--connection-string" : a === azurite.url ? azurite.connectionString : a));
+  const third = await runCollect([...byKey, "--once"], { NODE_EXTRA_CA_CERTS: tls.cert });
+  expect([third.code, third.stderr]).toEqual([0, expect.stringMatching(/1 blobs \(1 read\), 1 records/)]);
+  expect(sameEvents(outputLines(ws.out), await expectedLines([blob]))).toEqual({ missing: [], extra: [] });
 }, 60_000);
 
 test("a SAS in --account-url is used as it is, no token asked", async () => {
