@@ -118,13 +118,12 @@ export function explainAuthFailure(err: unknown, context: AuthContext): string |
       "false, as the Azure Policy \"Storage accounts should prevent shared key access\" sets): account keys and SAS " +
       `signed with them are refused; use --account-url https://ACCOUNT.blob.core.windows.net with Microsoft Entra ID (${DOCS})`;
   }
-  if (code === "AuthorizationFailure") {
-    // The service's answer when its firewall keeps a client out, whatever the credential.
-    return `the storage account refused this client (${head}): most often its firewall (public network access ` +
-      "from selected networks only, or disabled) does not let this machine's network in; allow it, or reach the " +
-      "account through its private endpoint";
-  }
+  // The service's answer when its firewall keeps a client out; also what a wrong key or SAS
+  // signature gets (from Azurite always), so with those it is named after them.
+  const firewall = "its firewall (public network access from selected networks only, or disabled) does not let this " +
+    "machine's network in; allow it, or reach the account through its private endpoint";
   if (context.mode === "entra") {
+    if (code === "AuthorizationFailure") return `the storage account refused this client (${head}): most often ${firewall}`;
     if (code === "AuthorizationPermissionMismatch") {
       const state = context.stateContainer === undefined ? ""
         : ` and "Storage Blob Data Contributor" on the state container ${context.stateContainer}`;
@@ -146,12 +145,13 @@ export function explainAuthFailure(err: unknown, context: AuthContext): string |
     }
     return `the storage account refused the token (${head}${detail ? `: ${detail}` : ""}) (${DOCS})`;
   }
+  const orFirewall = code === "AuthorizationFailure" ? `; if they are right, ${firewall}` : "";
   if (context.mode === "sas") {
     return `authentication failed (${head}): check the SAS in --account-url (expiry, permissions: list and read on ` +
-      "the flow-log containers; read, write and create on a state container)";
+      `the flow-log containers; read, write and create on a state container)${orFirewall}`;
   }
   return `authentication failed (${head}): check the connection string's account key or ` +
-    "SAS (expiry, permissions: list and read on the flow-log containers; read, write and create on a state container)";
+    `SAS (expiry, permissions: list and read on the flow-log containers; read, write and create on a state container)${orFirewall}`;
 }
 
 /** The service's AuthenticationErrorDetail when it sent one (why a token was refused). */
