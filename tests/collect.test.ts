@@ -8,8 +8,9 @@ import { join } from "node:path";
 import { Azurite } from "./azurite.js";
 import { NetworkWatcher, type FlowLogBlob } from "./network-watcher.js";
 import {
-  expectedLines, fileSize, killLeftovers, mapBlobs, outputLines, runCollect, sameEvents, seededRandom, startCollect, until,
+  expectedLines, fileSize, killLeftovers, mapBlobs, outputLines, runCollect, sameEvents, startCollect, until,
 } from "./collect-helpers.js";
+import { exactlyOnceAcrossKills } from "./collect-scenarios.js";
 
 // Each test has an Azurite of its own: the default containers, no prefix, nothing shared.
 let azurite: Azurite;
@@ -52,58 +53,8 @@ async function blobs(hour: Date, nsg: number, vnet: number): Promise<FlowLogBlob
 }
 
 test("exactly once into --out FILE across kill -9 at random moments, Network Watcher writing between runs", async () => {
-  const seed = Number(process.env.COLLECT_SEED) || Date.now() % 1_000_000;
-  process.stdout.write(`collect kill test: seed ${seed} (replay with COLLECT_SEED=${seed})\n`);
-  const random = seededRandom(seed);
   const ws = workspace("--once");
-  // Three blobs read at once (mapped on three threads): a save must account for every one.
-  ws.args.push("--threads", "3");
-  const all = await blobs(OPEN_HOUR, 3, 2);
-  const pending = new Set<FlowLogBlob>();
-  const STEPS = 24;
-  let killed = 0;
-  let cut = 0;
-  for (let step = 0; step < STEPS; step++) {
-    const actions = 1 + Math.floor(random() * 3);
-    for (let a = 0; a < actions; a++) {
-      const blob = all[Math.floor(random() * all.length)];
-      if (pending.has(blob)) {
-        await blob.completeRecord();
-        pending.delete(blob);
-      } else if (random() < 0.2) {
-        await blob.addPartialRecord(1 + Math.floor(random() * 200), 20 + Math.floor(random() * 100));
-        pending.add(blob);
-      } else {
-        await blob.addRecord(20 + Math.floor(random() * 200));
-      }
-    }
-    const run = startCollect(ws.args);
-    const kill = random();
-    if (kill < 0.75) {
-      const sizeBefore = fileSize(ws.out);
-      const extra = random();
-      if (kill < 0.25) {
-        // At any moment of the run, start-up included.
-        await new Promise((r) => setTimeout(r, extra * 1500));
-      } else {
-        // While it writes: once the file grows, a few milliseconds later.
-        await until("output", () => fileSize(ws.out) > sizeBefore || run.child.exitCode !== null);
-        await new Promise((r) => setTimeout(r, extra * 10));
-      }
-      if (run.child.exitCode === null) {
-        run.child.kill("SIGKILL");
-        killed++;
-      }
-    }
-    const result = await run.done;
-    if (result.signal !== "SIGKILL") expect([result.code, result.stderr]).toEqual([0, expect.stringContaining("blobs")]);
-    if (/cutting \d+ bytes written after the last checkpoint/.test(result.stderr)) cut++;
-  }
-  process.stdout.write(`collect kill test: ${killed} of ${STEPS} runs killed, ${cut} restarts cut the file back\n`);
-  for (const blob of pending) await blob.completeRecord();
-  expect((await runCollect(ws.args)).code).toBe(0);
-  expect(sameEvents(outputLines(ws.out), await expectedLines(all))).toEqual({ missing: [], extra: [] });
-  expect(killed).toBeGreaterThan(0);
+  await exactlyOnceAcrossKills(ws.args, ws.out, await blobs(OPEN_HOUR, 3, 2));
 }, 300_000);
 
 test("a record cut by a commit is read once it is complete; at the end of a closed hour it is one error event", async () => {

@@ -1,6 +1,8 @@
 // The Azure Storage side of `collect`: the client and its retry policy, listing the flow-log
 // blobs, ranged reads of one blob version, and telling auth and network failures apart.
-import { BlobServiceClient, RestError, StorageRetryPolicyType, type ContainerClient } from "@azure/storage-blob";
+import { AnonymousCredential, BlobServiceClient, RestError, StorageRetryPolicyType, type ContainerClient,
+  type StoragePipelineOptions } from "@azure/storage-blob";
+import { explainAuthFailure, isCredentialFailure, type AuthContext, type StorageAuth } from "./credentials.js";
 
 /** Where Network Watcher writes NSG flow logs and VNet flow logs. */
 export const DEFAULT_CONTAINERS = ["insights-logs-networksecuritygroupflowevent", "insights-logs-flowlogflowevent"];
@@ -16,8 +18,18 @@ export interface SourceBlob {
   length: number;
 }
 
-export function storageClient(connectionString: string): BlobServiceClient {
-  return BlobServiceClient.fromConnectionString(connectionString, {
+/** The client for the account, signed as `auth` says (credentials.ts); the same pipeline
+ * whichever way: the SDK's bearer token policy gets a token before the one it holds expires
+ * (minutes ahead; the credential's cache refreshes long-lived ones at half their lifetime). */
+export function storageClient(auth: StorageAuth): BlobServiceClient {
+  switch (auth.mode) {
+    case "connection-string": return BlobServiceClient.fromConnectionString(auth.connectionString, PIPELINE);
+    case "sas": return new BlobServiceClient(auth.url, new AnonymousCredential(), PIPELINE);
+    case "entra": return new BlobServiceClient(auth.url, auth.credential, PIPELINE);
+  }
+}
+
+const PIPELINE: StoragePipelineOptions = {
     // A short first retry inside the SDK for a dropped connection; the collector's own backoff
     // (seconds to a minute) handles longer outages, so that it can say what is wrong meanwhile.
     retryOptions: {
@@ -28,8 +40,7 @@ export function storageClient(connectionString: string): BlobServiceClient {
       tryTimeoutInMs: 60_000,
     },
     userAgentOptions: { userAgentPrefix: "nsg-flow-ecs" },
-  });
-}
+};
 
 export function unquote(etag: string | undefined): string {
   return (etag ?? "").replace(/^"|"$/g, "");
@@ -133,17 +144,20 @@ async function* withIdleTimeout(stream: NodeJS.ReadableStream & { destroy(err?: 
 
 export type FailureKind = "auth" | "network" | "storage";
 
+/** A failure of the storage account, of the way to it, or of getting a token for it (retried),
+ * rather than a bug. The SDK's download stream reports a response cut short as an AbortError. */
+export function isStorageFailure(err: unknown): boolean {
+  const e = err as { name?: string; statusCode?: number; code?: string };
+  return e?.name === "RestError" || e?.name === "AbortError" || (typeof e?.code === "string" && /^E[A-Z]+$/.test(e.code)) ||
+    isCredentialFailure(err);
+}
+
 /** What went wrong talking to the storage account, in words an operator can act on. */
-export function describeFailure(err: unknown): { kind: FailureKind; text: string } {
+export function describeFailure(err: unknown, auth: AuthContext = { mode: "connection-string" }): { kind: FailureKind; text: string } {
   const e = err as RestError & { code?: string; cause?: { code?: string } };
   const status = e.statusCode;
-  if (status === 401 || status === 403) {
-    return {
-      kind: "auth",
-      text: `authentication failed (HTTP ${status} ${e.code ?? ""}): check the connection string's account key or ` +
-        "SAS (expiry, permissions: list and read on the flow-log containers; read, write and create on a state container)",
-    };
-  }
+  const explained = explainAuthFailure(err, auth);
+  if (explained !== undefined) return { kind: "auth", text: explained };
   if ((err as Error).name === "AbortError") {
     return { kind: "network", text: `the connection to the storage account was cut while reading (${firstLine(e.message)})` };
   }

@@ -6,12 +6,14 @@ import { availableParallelism } from "node:os";
 import { FlowTransform, PROFILES, defaultWasmPath, type MapOptions, type Profile } from "../transform/loader.js";
 import { LocalBlobMapper, WorkerBlobMapper } from "./mapper.js";
 import { storageClient } from "./azure.js";
+import { AuthSetupError, storageAuth, type StorageAuth } from "./credentials.js";
 import { DiskCheckpoints, StateError, type CheckpointStore } from "./checkpoints.js";
 import { LeasedCheckpoints } from "./leases.js";
 import { FileOutput, OutputError, StdoutOutput, type Output } from "./output.js";
 import { Collector, type PassSummary } from "./collector.js";
 
-export const COLLECT_USAGE = `  nsg-flow-ecs collect [--connection-string CS] [--container NAME]... [--prefix P]
+export const COLLECT_USAGE = `  nsg-flow-ecs collect [--connection-string CS | --account-url URL]
+                       [--container NAME]... [--prefix P]
                        [--state DIR | --state-container NAME] [--out FILE]
                        [--once | --interval SECONDS] [--flatten] [--grace SECONDS]
                        [--retries N] [--profile sekoia|ecs] [--community-id-seed N]
@@ -20,6 +22,10 @@ export const COLLECT_USAGE = `  nsg-flow-ecs collect [--connection-string CS] [-
       (only the committed bytes that are new since the last read), maps them, and appends
       ECS NDJSON to FILE or stdout. Checkpoints make FILE exactly once across crashes.
       --connection-string CS   the account (else $AZURE_STORAGE_CONNECTION_STRING)
+      --account-url URL        the account's blob endpoint, https://ACCOUNT.blob.core.windows.net
+                               (or another cloud's), signed in with Microsoft Entra ID:
+                               environment, workload identity, managed identity, Azure CLI
+                               ($AZURE_TOKEN_CREDENTIALS keeps one); with ?sv=…&sig=…, that SAS
       --container NAME         a container to read (repeatable); default: those of
                                insights-logs-networksecuritygroupflowevent and
                                insights-logs-flowlogflowevent that exist
@@ -47,7 +53,10 @@ export const COLLECT_USAGE = `  nsg-flow-ecs collect [--connection-string CS] [-
 class UsageError extends Error {}
 
 export interface CollectArgs {
-  connectionString: string;
+  /** Set when the account is given by a connection string. */
+  connectionString?: string;
+  /** Set when it is given by its URL (Entra ID, or the SAS in it). */
+  accountUrl?: string;
   containers: string[];
   prefix?: string;
   state: string;
@@ -74,6 +83,7 @@ export function parseCollectArgs(argv: string[], env: NodeJS.ProcessEnv = proces
       allowPositionals: false,
       options: {
         "connection-string": { type: "string" },
+        "account-url": { type: "string" },
         container: { type: "string", multiple: true },
         prefix: { type: "string" },
         state: { type: "string" },
@@ -96,8 +106,15 @@ export function parseCollectArgs(argv: string[], env: NodeJS.ProcessEnv = proces
     throw new UsageError((err as Error).message);
   }
   if (values.help) return "help";
-  const connectionString = values["connection-string"] ?? env.AZURE_STORAGE_CONNECTION_STRING;
-  if (!connectionString) throw new UsageError("no storage account: give --connection-string or set AZURE_STORAGE_CONNECTION_STRING");
+  const accountUrl = values["account-url"];
+  if (accountUrl !== undefined && values["connection-string"] !== undefined) {
+    throw new UsageError("--connection-string and --account-url are exclusive: give the one way to the account");
+  }
+  // An explicit --account-url wins over a connection string in the environment.
+  const connectionString = accountUrl === undefined ? values["connection-string"] ?? env.AZURE_STORAGE_CONNECTION_STRING : undefined;
+  if (!connectionString && accountUrl === undefined) {
+    throw new UsageError("no storage account: give --connection-string, --account-url or set AZURE_STORAGE_CONNECTION_STRING");
+  }
   if (values.state !== undefined && values["state-container"] !== undefined) {
     throw new UsageError("--state and --state-container are exclusive");
   }
@@ -112,7 +129,8 @@ export function parseCollectArgs(argv: string[], env: NodeJS.ProcessEnv = proces
   const threads = values.threads === undefined ? availableParallelism() : count("--threads", values.threads);
   if (threads < 1 || threads > 1024) throw new UsageError("--threads needs a number of threads from 1 to 1024");
   return {
-    connectionString,
+    connectionString: connectionString || undefined,
+    accountUrl,
     containers: values.container ?? [],
     prefix: values.prefix,
     state: values.state ?? ".nsg-flow-ecs-state",
@@ -165,11 +183,14 @@ export async function collectMain(argv: string[]): Promise<number> {
     process.stdout.write(`Usage:\n${COLLECT_USAGE}`);
     return 0;
   }
+  let auth: StorageAuth;
   let service;
   try {
-    service = storageClient(args.connectionString);
+    auth = storageAuth(args);
+    service = storageClient(auth);
   } catch (err) {
-    process.stderr.write(`nsg-flow-ecs collect: the connection string cannot be used: ${(err as Error).message}\n`);
+    const what = err instanceof AuthSetupError ? "" : args.accountUrl === undefined ? "the connection string cannot be used: " : "--account-url cannot be used: ";
+    process.stderr.write(`nsg-flow-ecs collect: ${what}${(err as Error).message}\n\nUsage:\n${COLLECT_USAGE}`);
     return 2;
   }
   // Every event gets its event.id: what lets a downstream index drop at-least-once re-sends.
@@ -231,6 +252,7 @@ export async function collectMain(argv: string[]): Promise<number> {
       maxRetries: args.maxRetries,
       shuffle: args.stateContainer !== undefined,
       threads: args.threads,
+      auth: { mode: auth.mode, stateContainer: args.stateContainer },
     }, say, (pass, secs) => {
       passes++;
       totals.read += pass.read;

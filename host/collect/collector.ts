@@ -10,7 +10,8 @@
 // that holds), together with the output's length then; saves and commits take turns.
 import type { BlobServiceClient, ContainerClient } from "@azure/storage-blob";
 import type { BlobMapper } from "./mapper.js";
-import { containersToRead, describeFailure, listBlobs, type SourceBlob } from "./azure.js";
+import { containersToRead, describeFailure, isStorageFailure, listBlobs, type SourceBlob } from "./azure.js";
+import type { AuthContext } from "./credentials.js";
 import { blobKey, type Checkpoint, type CheckpointStore, type Claim } from "./checkpoints.js";
 import { FileOutput, OutputError, type Output } from "./output.js";
 import { readBlob, type ReadCounts } from "./read.js";
@@ -29,6 +30,8 @@ export interface CollectOptions {
   shuffle: boolean;
   /** Blobs read at once, at most (each with its own mapper). */
   threads: number;
+  /** How the collector signs in: what an authentication failure's message says to do. */
+  auth?: AuthContext;
 }
 
 export interface PassSummary extends ReadCounts {
@@ -103,7 +106,7 @@ export class Collector {
         // A request cut short by SIGINT/SIGTERM: what was written is checkpointed; done.
         if (this.stopRequested) break;
         if (!isStorageFailure(err)) throw err;
-        const failure = describeFailure(err);
+        const failure = describeFailure(err, this.options.auth);
         failures++;
         if (failures > this.options.maxRetries) {
           this.log(`${failure.text}; giving up after ${failures} attempts`);
@@ -284,13 +287,6 @@ export function closesAt(blob: SourceBlob, graceMs: number): number {
 function needsRead(blob: SourceBlob, checkpoint: Checkpoint | undefined, now: number, graceMs: number): boolean {
   if (!checkpoint || checkpoint.etag !== blob.etag) return true;
   return !checkpoint.closed && now >= closesAt(blob, graceMs);
-}
-
-/** A failure of the storage account or of the way to it (retried), rather than a bug. The
- * SDK's download stream reports a response cut short as an AbortError. */
-function isStorageFailure(err: unknown): boolean {
-  const e = err as { name?: string; statusCode?: number; code?: string };
-  return e?.name === "RestError" || e?.name === "AbortError" || (typeof e?.code === "string" && /^E[A-Z]+$/.test(e.code));
 }
 
 function shuffle<T>(items: T[]): void {

@@ -23,7 +23,9 @@ export class LeasedCheckpoints implements CheckpointStore {
 
   async refresh(): Promise<void> {
     if (!this.created) {
-      await this.container.createIfNotExists();
+      // Asked first, created only when missing: an identity given a role on this container alone
+      // (Storage Blob Data Contributor) may read it but not create containers.
+      if (!(await this.container.exists())) await this.container.createIfNotExists();
       this.created = true;
     }
     const snapshot = new Map<string, Checkpoint>();
