@@ -13,6 +13,8 @@ import {
 
 let azurite: Azurite;
 let dir: string;
+/** Set when a test failed: its outputs stay for a look. */
+let keepOutputs = false;
 
 beforeAll(async () => {
   azurite = await Azurite.start();
@@ -22,7 +24,7 @@ beforeAll(async () => {
 afterAll(async () => {
   killLeftovers();
   await azurite.dispose();
-  rmSync(dir, { recursive: true, force: true });
+  if (!keepOutputs) rmSync(dir, { recursive: true, force: true });
 });
 
 const idOf = (line: string): string => JSON.parse(line).event.id;
@@ -83,10 +85,10 @@ async function shareTheWork(instances: Running[], outs: string[], blobs: FlowLog
     const got = seen();
     return [...expectedIds].every((id) => got.has(id));
   }, 120_000, 200)
-    .catch((err) => {
+    .catch(async (err) => {
       const got = seen();
       const missing = expected.filter((l) => !got.has(idOf(l)));
-      throw new Error(`${err.message}: ${missing.length} missing, e.g. ${missing[0]}`);
+      throw new Error(`${err.message}: ${missing.length} missing, e.g. ${missing[0]}\n${await whereMissing(missing, blobs, outs)}`);
     });
   const survivors = instances.filter((_, i) => i !== victim);
   for (const s of survivors) s.child.kill("SIGTERM");
@@ -106,6 +108,30 @@ async function shareTheWork(instances: Running[], outs: string[], blobs: FlowLog
   expect(outs.filter((o) => completeLines(o).length > 0).length).toBeGreaterThan(1);
   const survivorIds = outs.filter((_, i) => i !== victim).flatMap((o) => completeLines(o).map(idOf));
   expect(new Set(survivorIds).size).toBe(survivorIds.length);
+}
+
+/** For each blob with missing events: where they stand in the blob, what its checkpoint says,
+ * and how many of its events each output has — to tell a slow machine from a checkpoint that
+ * moved past events nobody wrote. */
+async function whereMissing(missing: string[], blobs: FlowLogBlob[], outs: string[]): Promise<string> {
+  const service = BlobServiceClient.fromConnectionString(azurite.connectionString);
+  const tupleOf = (line: string) => JSON.parse(JSON.parse(line).message)["flow.0"] as string;
+  const said: string[] = [];
+  for (const blob of blobs) {
+    const text = (await blob.text()).toString("latin1");
+    const lost = missing.filter((l) => text.includes(tupleOf(l)));
+    if (lost.length === 0) continue;
+    const props = await service.getContainerClient(blob.container).getBlobClient(blob.name).getProperties();
+    const checkpoint = await service.getContainerClient("collect-checkpoints").getBlobClient(`${blob.container}/${blob.name}`)
+      .getProperties().then((p) => p.metadata, (e) => `none (${(e as Error).message.split("\n")[0]})`);
+    const at = lost.map((l) => text.indexOf(tupleOf(l)));
+    const perOutput = outs.map((o) => completeLines(o).filter((l) => text.includes(tupleOf(l))).length);
+    said.push(`${blob.name.slice(-60)}: ${lost.length} missing at bytes ${Math.min(...at)}-${Math.max(...at)} of ${text.length}; ` +
+      `blob etag ${props.etag}; checkpoint ${JSON.stringify(checkpoint)}; its events in each output: ${perOutput.join(", ")}; ` +
+      `outputs kept in ${dir}`);
+  }
+  keepOutputs = true;
+  return said.join("\n");
 }
 
 test("a blob leased by a collector that died waits for the lease to expire, then another continues from its checkpoint", async () => {
