@@ -17,7 +17,7 @@ export const CHECK: Command<typeof OPTIONS> = {
     ABI and through the Fluent Bit filter ABI with both record shapes, and prints a pass/fail line
     per sample, with the field-level difference on failure.`,
   options: OPTIONS,
-  footer: "Exit status: 0 every sample passed; 1 some failed; 2 usage error, or a --wasm module that cannot be used.",
+  footer: "Exit status: 0 every sample passed; 1 some failed; 2 usage error, or a --wasm module that cannot\nbe used.",
 };
 
 export function parseCheckArgs(argv: string[]): { wasm?: string } | "help" | "version" {
