@@ -1,5 +1,5 @@
-// `npm run test:quick`: the loop while you work, on what `npm run build` last built. Every suite
-// but those that start other programs or soak: they stay in `npm test`, which CI runs.
+// `npm run test:quick`: the loop while you work. Every suite but those that start other programs
+// or soak: they stay in `npm test`, which CI runs.
 import base from "./jest.config.js";
 
 export default {
