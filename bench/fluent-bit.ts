@@ -167,9 +167,9 @@ export function countedRecords(stdout: Buffer): number {
 
 // ─── The probe filters (copy floor, echo) ───────────────────────────────────────────────────
 
-/** Builds assembly/fluent-bit-probe.ts into `dir` (and its AOT file when a compiler is there):
- * the copy floor and the echo filter. */
-export function buildProbe(dir: string): { wasm: string; aot?: string; aotWhy?: string } {
+/** Builds assembly/fluent-bit-probe.ts into `dir` (and, unless `aot` is false, its AOT file when
+ * a compiler is there): the copy floor and the echo filter. */
+export function buildProbe(dir: string, { aot: withAot = true } = {}): { wasm: string; aot?: string; aotWhy?: string } {
   mkdirSync(dir, { recursive: true });
   const wasm = path.join(dir, "fluent-bit-probe.wasm");
   const asc = path.join(ROOT, "node_modules", ".bin", "asc");
@@ -177,6 +177,7 @@ export function buildProbe(dir: string): { wasm: string; aot?: string; aotWhy?: 
     "--shrinkLevel", "0", "--converge", "--noAssert", "--runtime", "incremental",
     "--use", "abort=assembly/abi/abort/abort"], { cwd: ROOT, encoding: "utf8" });
   if (r.status !== 0) throw new Error(`building the probe filter failed: ${r.stderr}${r.stdout}`);
+  if (!withAot) return { wasm, aotWhy: "not asked for" };
   const aot = path.join(dir, "fluent-bit-probe.aot");
   const a = spawnSync(process.execPath, [path.join(ROOT, "scripts", "build-aot.mjs"), "--wasm", wasm, "--out", aot], { cwd: ROOT, encoding: "utf8" });
   return a.status === 0 ? { wasm, aot } : { wasm, aotWhy: (a.stderr || a.stdout).trim() };

@@ -134,3 +134,67 @@ test("a slow reader on the pipe gets every byte, in order (back-pressure, non-bl
   expect(code).toBe(0);
   expect(Buffer.concat(chunks).toString("utf8")).toBe(expected);
 });
+
+// One usage style for every subcommand (host/cli/usage.ts): the same words, exit 2, --help, --version.
+const subcommands: [string, string[]][] = [["nsg-flow-ecs", []], ["nsg-flow-ecs check", ["check"]], ["nsg-flow-ecs collect", ["collect"]]];
+
+test("--version prints the package's version, in every subcommand", () => {
+  const { version } = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+  for (const [, sub] of subcommands) {
+    const r = run([...sub, "--version"]);
+    expect([sub, r.code, r.stdout, r.stderr]).toEqual([sub, 0, `nsg-flow-ecs ${version}\n`, ""]);
+  }
+});
+
+test("--help and -h print the subcommand's own usage on stdout, exit 0", () => {
+  for (const [name, sub] of subcommands) {
+    for (const flag of ["--help", "-h"]) {
+      const r = run([...sub, flag]);
+      expect([sub, flag, r.code, r.stderr]).toEqual([sub, flag, 0, ""]);
+      expect(r.stdout.startsWith(`Usage: ${name} `)).toBe(true);
+      expect(r.stdout).toContain("--wasm FILE");
+      expect(r.stdout).toContain("--version");
+    }
+  }
+});
+
+test("usage errors: the same wording in every subcommand, the synopsis, a pointer to --help, exit 2, nothing on stdout", () => {
+  const cases: [string[], string][] = [
+    [["--frobnicate"], "unknown option --frobnicate"],
+    [["-z"], "unknown option -z"],
+    [["--wasm"], "--wasm needs a value (FILE)"],
+    [["--help=yes"], "--help takes no value"],
+  ];
+  for (const [name, sub] of subcommands) {
+    for (const [args, said] of cases) {
+      const r = run([...sub, ...args], "");
+      expect([sub, args, r.code, r.stdout]).toEqual([sub, args, 2, ""]);
+      const lines = r.stderr.trimEnd().split("\n");
+      expect(lines[0]).toBe(`${name}: ${said}`);
+      expect(lines[1].startsWith(`Usage: ${name} `)).toBe(true);
+      expect(lines.at(-1)).toBe(`'${name} --help' lists the options.`);
+    }
+  }
+  // Values each subcommand checks, and operands where none are taken.
+  for (const [args, said] of [
+    [["--threads", "0"], "nsg-flow-ecs: --threads needs a number of threads from 1 to 1024"],
+    [["--profile", "elastic"], "nsg-flow-ecs: --profile needs one of sekoia, ecs"],
+    [["--from-offset", "-1", "a"], "nsg-flow-ecs: --from-offset needs a byte offset (a whole number)"],
+    [["check", "some-file"], "nsg-flow-ecs check: unexpected argument some-file"],
+    [["collect", "--connection-string", "x", "stray"], "nsg-flow-ecs collect: unexpected argument stray"],
+    [["collect", "--connection-string", "x", "--threads", "many"], "nsg-flow-ecs collect: --threads needs a number of threads from 1 to 1024"],
+  ] as [string[], string][]) {
+    const r = run(args, "");
+    expect([args, r.code, r.stderr.split("\n")[0]]).toEqual([args, 2, said]);
+  }
+});
+
+test("the option forms parseArgs reads: --opt=value, -q, -- before a file that starts with a dash", () => {
+  const a = run(["--profile=ecs", "-q", "--", "examples/flattened-events.ndjson"]);
+  const b = run(["--profile", "ecs", "--quiet", "examples/flattened-events.ndjson"]);
+  expect([a.code, a.stderr]).toEqual([0, ""]);
+  expect(a.stdout).toBe(b.stdout);
+  expect(JSON.parse(a.stdout.split("\n")[0]).ecs.version).toBe("8.17.0");
+  const dash = run(["-q", "--", "-no-such-file"]);
+  expect([dash.code, dash.stderr]).toEqual([1, expect.stringContaining("cannot read -no-such-file")]);
+});

@@ -12,6 +12,7 @@ import { threeCollectorsShareTheWork } from "./collect-scenarios.js";
 
 let azurite: Azurite;
 let dir: string;
+/** Set when a test failed: its outputs stay for a look. */
 
 beforeAll(async () => {
   azurite = await Azurite.start();

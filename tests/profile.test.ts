@@ -320,7 +320,7 @@ describe("a value-for-value superset of Elastic's integrations", () => {
   // the records of their own pipeline tests (test-nsg.log, test-vnet.log: Microsoft's documented
   // samples), written out here by field; they write arrays of distinct values per record, we
   // write one event per tuple, so each of their values must be in one of our events. Where we
-  // differ on purpose (README, "The full-ECS profile"): @timestamp (theirs is the record's time,
+  // differ on purpose (docs/ecs-profile.md): @timestamp (theirs is the record's time,
   // ours the tuple's, the record's is event.created), event.type (theirs "info"), ecs.version.
   const elasticNsg: Record<string, unknown[]> = {
     "cloud.provider": ["azure"], "azure.subscription_id": ["00000000-0000-0000-0000-000000000000"],
@@ -383,10 +383,9 @@ describe("the example", () => {
     expect(lines(r.stdout)).toHaveLength(lines(readFileSync(example("flow-events.ndjson"))).length);
   });
 
-  test("the README's example event is the first line of that output", () => {
-    const readme = readFileSync(join(root, "README.md"), "utf8");
-    const section = readme.slice(readme.indexOf("## The full-ECS profile"));
-    const block = /```json\n([\s\S]*?)\n```/.exec(section)![1];
+  test("the example event of docs/ecs-profile.md is the first line of that output", () => {
+    const page = readFileSync(join(root, "docs/ecs-profile.md"), "utf8");
+    const block = /```json\n([\s\S]*?)\n```/.exec(page)![1];
     expect(JSON.parse(block)).toEqual(JSON.parse(lines(readFileSync(example("ecs-events.ndjson")))[0]));
   });
 });

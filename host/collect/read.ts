@@ -153,7 +153,14 @@ class BlobRead {
     } finally {
       signal.removeEventListener("abort", stop);
     }
-    const done = this.current(range.etag, false);
+    // "Read to its end" names the version the listing saw, not the one the response says it
+    // sent: the bytes read hold at least that version's (the listing came first, and a blob
+    // only grows before its tail), so a pass that lists it again skips it rightly; a change made
+    // while the read ran gets another read. The response's ETag is not trusted for this: Azurite
+    // can send a commit's new ETag with the bytes of the version before it (it computes a small
+    // download's MD5 between taking the block list and writing the headers), and a checkpoint
+    // with that ETag hid the commit's record from every later pass.
+    const done = this.current(this.blob.etag, false);
     await this.ctx.checkpoint(done, true);
     if (this.closing && await this.closeUnfinished(range.etag)) await this.ctx.checkpoint({ ...done, closed: true }, true);
     return "read";

@@ -27,7 +27,7 @@ import type { WorkerConfig } from "./worker.js";
 
 /** NDJSON inputs smaller than this stay on one thread, blobs under half of it (a blob's bytes
  * hold about three times the mapping work of NDJSON's). Measured break-even on 2 cores, where a
- * worker takes 50-80 ms to start: about 40 MB of NDJSON, 20 MB of a blob (README, Performance). */
+ * worker takes 50-80 ms to start: about 40 MB of NDJSON, 20 MB of a blob (docs/performance.md). */
 export const PARALLEL_FROM = 32 << 20;
 /** Input bytes per job: an NDJSON job's output is ~2.7× its input, a blob job's up to ~20×. */
 const JOB_BYTES: Record<Format, number> = { ndjson: 1 << 20, blob: 256 << 10 };

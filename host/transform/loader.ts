@@ -56,7 +56,7 @@ export interface MapOptions {
   eventId?: boolean;
   /** "sekoia" (the default): the documented intake's output, which its SIEM expects. "ecs": one
    * complete ECS event per flow tuple (Community ID, totals, cloud and resource context…; see
-   * README, "The full-ECS profile"). */
+   * docs/ecs-profile.md). */
   profile?: Profile;
   /** The Community ID seed of the ecs profile, 0-65535 (default 0): set it when the other
    * sensors whose flows you join with these use another. */

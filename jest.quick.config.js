@@ -1,0 +1,14 @@
+// `npm run test:quick`: the loop while you work. Every suite but those that start other programs
+// or soak: they stay in `npm test`, which CI runs.
+import base from "./jest.config.js";
+
+export default {
+  ...base,
+  testPathIgnorePatterns: [
+    "/node_modules/",
+    "/tests/collect", // Azurite, collectors killed and restarted
+    "/tests/fluent-bit-real", // a real Fluent Bit, and its million-record soak
+    "/tests/fluent-bit-soak", // a million calls of the filter ABI
+    "/tests/fuzz", // 30,000 fuzzed records through every ABI (npm run fuzz is the fuzzer at scale)
+  ],
+};
