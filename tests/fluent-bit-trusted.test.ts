@@ -21,7 +21,7 @@ import { buildProbe, errorLines, findFluentBit, runFluentBit, writePipeline, ROO
 import { generateCorpus } from "../bench/corpus.js";
 import { FlowTransform } from "../host/transform/loader.js";
 import { FluentBitFilter } from "../host/check/fluent-bit-harness.js";
-import { asFluentBitKeepsIt, parseJsonKeepingNumbers, sameJson } from "./fluent-bit-real-json.js";
+import { asFluentBitKeepsIt, parseJsonKeepingNumbers, sameJson, type Value } from "./fluent-bit-real-json.js";
 
 const found = findFluentBit();
 const bin = "bin" in found ? found.bin : "";
@@ -53,12 +53,13 @@ const TOKENS: (string | number[])[] = [
 const KEYS = ["macAddress", "operationName", "rule", "time", "flow.0", "version", "flow_state", "source_addr", "source_port",
   "destination_addr", "destination_port", "flowLogVersion", "message", "log", "resourceId", "r\\u0075le", "extra"];
 
-function fuzzLines(count: number, seed: number): Buffer[] {
+/** `unwrapped`: no wrapped events (a record's `message` is then its raw event, see the test). */
+function fuzzLines(count: number, seed: number, unwrapped = false): Buffer[] {
   const rnd = prng(seed);
   const int = (n: number) => Math.floor(rnd() * n);
   const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!;
   const bytesOf = (t: string | number[]) => (typeof t === "string" ? Buffer.from(t) : Buffer.from(t));
-  const base = generateCorpus(count, seed).ndjson.toString("utf8").split("\n").filter((l) => l);
+  const base = generateCorpus(count, seed).ndjson.toString("utf8").split("\n").filter((l) => l && !(unwrapped && l.startsWith('{"message":')));
   const value = (depth = 0): unknown => {
     switch (int(depth > 3 ? 6 : 9)) {
       case 0: return pick(["", "x", "2024-03-18T13:21:42Z", "2024-02-30T00:00:00Z", "1710768066,10.0.0.1,10.0.0.2,1,2,T,I,A", "é\u0001\"\\", "\ud800", "😀"]);
@@ -100,7 +101,7 @@ function fuzzLines(count: number, seed: number): Buffer[] {
         return Buffer.from(line);
       }
       for (let k = 1 + int(3); k > 0; k--) o[pick(KEYS).replace("\\u0075", "u")] = value();
-      if (rnd() < 0.1) o = { log: JSON.stringify(o) };
+      if (rnd() < 0.1 && !unwrapped) o = { log: JSON.stringify(o) };
       return Buffer.from(JSON.stringify(o, null, rnd() < 0.1 ? 1 : undefined).replace(/\n/g, " "));
     }
     // Junk: random bytes, or a JSON value that is not an object.
@@ -147,7 +148,7 @@ withFluentBit(`the filter's trusted input, fuzzed through Fluent Bit (${RECORDS}
 
     beforeAll(() => {
       input = path.join(dir, `fuzz-${v.parser}-${v.escapeUnicode}.ndjson`);
-      const records = fuzzLines(v.upstreamLua ? RECORDS / 4 : RECORDS, SEED + (v.parser ? 1 : 0));
+      const records = fuzzLines(v.upstreamLua ? RECORDS / 4 : RECORDS, SEED + (v.parser ? 1 : 0), v.upstreamLua);
       writeFileSync(input, Buffer.concat(records.flatMap((r) => [r, Buffer.from("\n")])));
       const config = writePipeline(dir, "echo", {
         input: { file: input, parser: v.parser }, escapeUnicode: v.escapeUnicode,
@@ -165,15 +166,12 @@ withFluentBit(`the filter's trusted input, fuzzed through Fluent Bit (${RECORDS}
       if (v.upstreamLua) {
         // Not JSON, from Fluent Bit's own serialiser: the checks outside strings stay.
         const text = handed.map((h) => h.toString("utf8")).join("\n");
-        for (const notJson of [':nan', ':-nan', ':inf', ':-inf', ',7:"an integer key"']) expect(text).toContain(notJson);
+        for (const notJson of [/:-?nan[,}]/, /:inf[,}]/, /:-inf[,}]/, /[{,]7:"an integer key"/]) expect(text).toMatch(notJson);
         expect(want.filter((w) => w.includes('"type":"invalid_json"')).length).toBeGreaterThan(RECORDS / 4 / 10);
       }
       const broken = handed.filter((h) => h.some((c) => c < 0x20) || !Buffer.from(h.toString("utf8")).equals(h));
       expect(broken.map((h) => h.toString("hex"))).toEqual([]);
       // The fuzz reaches both outcomes: events that map, and each kind of error event.
-      if (process.env.FUZZ_FLUENT_BIT_SHOW) {
-        want.forEach((w, i) => { if (w.includes('"type":"' + process.env.FUZZ_FLUENT_BIT_SHOW)) process.stderr.write(handed[i]!.toString("utf8").slice(0, 300) + "\n"); });
-      }
       const kinds = new Set(want.map((w) => /"error":\{"type":"([a-z_]+)"/.exec(w)?.[1] ?? "mapped"));
       expect([...kinds].sort()).toEqual(expect.arrayContaining(["mapped", "invalid_field", "invalid_time", "no_timestamp"]));
       if (v.parser) expect([...kinds]).toEqual(expect.arrayContaining(["too_deep"]));
@@ -195,15 +193,25 @@ withFluentBit(`the filter's trusted input, fuzzed through Fluent Bit (${RECORDS}
         filters: [...upstream, { kind: "wasm", path: engine.file, fn: "nsg_flow_ecs" }], output: "stdout",
       });
       const r = runFluentBit(bin, ["-c", config], { cwd: ROOT });
-      expect(errorLines(r.stderr)).toEqual([]);
+      // The upstream Lua filter's own complaints (its log event encoder refuses some of the values
+      // it was made to set) are not the wasm filter's.
+      expect(errorLines(r.stderr).filter((l) => !v.upstreamLua || !l.includes("[filter:lua:"))).toEqual([]);
       expect(r.status).toBe(0);
       const out = lines(r.stdout);
       expect(out).toHaveLength(handed.length);
       if (v.upstreamLua) {
-        // Lua's table order differs from run to run (the records of this run are not, key for key,
-        // those the echo run saw): the outcomes are compared, as counts of each kind.
-        const kinds = (xs: string[]) => xs.map((x) => /"error":\{"type":"([a-z_]+)"/.exec(x)?.[1] ?? "mapped").sort();
-        expect(kinds(out)).toEqual(kinds(want));
+        // Lua's table order differs from run to run, so this run's records are not, key for key,
+        // those the echo run saw. Each output is compared with the library's mapping of its own
+        // `message`: the record the filter was handed (no record here is a wrapper, and a line
+        // the json parser refused is wrapped once, its `message` then the line).
+        const differences: string[] = [];
+        out.forEach((text, i) => {
+          const got = parseJsonKeepingNumbers(text);
+          const message = (got as { [key: string]: Value }).message;
+          const mine = typeof message === "string" ? library.mapRecord(Buffer.from(message)) : "{}";
+          if (!sameJson(got, asFluentBitKeepsIt(parseJsonKeepingNumbers(mine))) && differences.length < 3) differences.push(`record ${i}:\n  got  ${text}\n  want ${mine}`);
+        });
+        expect(differences).toEqual([]);
         return;
       }
       const differences: string[] = [];
