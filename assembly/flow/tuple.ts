@@ -112,8 +112,10 @@ const POWERS_OF_TEN = memory.data<u64>([1, 10, 100, 1000, 10000, 100000, 1000000
 }
 
 /** An IP address field: a dotted quad read in place (each part 0-255 without leading zeros, as
- * Node's net.isIPv4), else an IPv6 address (flow/ip.ts; "01::1" and "256::1" are IPv6). */
-function ipField(p: usize, end: usize): usize {
+ * Node's net.isIPv4), else an IPv6 address (flow/ip.ts; "01::1" and "256::1" are IPv6).
+ * Inlined, as parseCommon and parseCounters are: each runs once or twice a tuple, and a call
+ * costs WAMR's interpreter about ten instructions' time. */
+@inline function ipField(p: usize, end: usize): usize {
   const start = p;
   for (let part = 0; part < 4; part++) {
     if (part > 0) {
@@ -150,7 +152,7 @@ function ipv6Field(p: usize, end: usize): usize {
 
 /** The five fields both shapes open with: epoch, source IP, destination IP, ports. Returns the
  * position after the fifth field's comma, or 0. */
-function parseCommon(p: usize, end: usize): usize {
+@inline function parseCommon(p: usize, end: usize): usize {
   let q = digitsField(p, end, 19);
   if (q == 0 || q >= end) return 0;
   epoch = value;
@@ -179,7 +181,7 @@ const U64_MAX_DIGITS: usize = memory.data<u8>([0x31,0x38,0x34,0x34,0x36,0x37,0x3
 
 /** The four counters, the last fields: each empty (absent) or 1-20 digits below 2^64. Returns
  * whether they are there, with the end right after the fourth. */
-function parseCounters(p: usize, end: usize): bool {
+@inline function parseCounters(p: usize, end: usize): bool {
   for (let k = 0; k < 4; k++) {
     if (k > 0) {
       if (p >= end) return false;

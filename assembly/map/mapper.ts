@@ -4,7 +4,7 @@ import { lit, nextCapacity, spanEquals, HEX_DIGITS } from "../base/bytes";
 import { firstInvalidUtf8 } from "../base/utf8";
 import { reserve, worstCaseOutput, put, putEscaped, putLit, putU64 } from "../base/output";
 import {
-  scanRecord, scanErrorOffset, scanErrorByte, SCAN_OK, SCAN_TOO_DEEP, SCAN_NOT_OBJECT, nonObjectKind,
+  scanRecord, scanTrustedRecord, scanErrorOffset, scanErrorByte, SCAN_OK, SCAN_TOO_DEEP, SCAN_NOT_OBJECT, nonObjectKind,
   MAX_DEPTH, kindOf, ptrOf, lenOf, keyName, V_STRING, V_ABSENT, V_NULL,
   F_FLOW0, F_OPERATION, F_FLOW_LOG_VERSION, F_MESSAGE, F_LOG, F_TIME,
 } from "../scan/json";
@@ -40,15 +40,17 @@ const FLOW_LOG_FLOW_EVENT = lit("FlowLogFlowEvent");
 let innerBuf: usize = heap.alloc(4096);
 let innerCap: i32 = 4096;
 
-/** Maps one record. The caller frames records; this writes exactly one JSON object. */
-export function mapRecord(ptr: usize, len: i32): void {
+/** Maps one record. The caller frames records; this writes exactly one JSON object. `trusted`:
+ * the record is JSON Fluent Bit serialised (only the Fluent Bit filter ABI says so; see
+ * scanTrustedRecord): the same output, fewer checks. A wrapped event inside it is not trusted. */
+export function mapRecord(ptr: usize, len: i32, trusted: bool = false): void {
   reserve(worstCaseOutput(len < MAX_RECORD_BYTES ? len : MAX_RECORD_BYTES));
   lastWasError = true;
   if (len > MAX_RECORD_BYTES) {
     tooLarge(ptr, len, len);
     return;
   }
-  if (!scanned(ptr, len)) return;
+  if (!scanned(ptr, len, trusted)) return;
   const wrapped = wrappedField();
   if (wrapped >= 0) {
     // The wrapper is forgotten: the inner event is mapped (and reported) as the raw event.
@@ -180,9 +182,11 @@ const INVALID_UTF8_WRAPPED = lit("invalid UTF-8 (a lone surrogate) at byte ");
 const OF_THE_WRAPPED_EVENT = lit(" of the wrapped event");
 
 /** Scans the record; on any problem writes its error event, invalid UTF-8 anywhere first. */
-function scanned(ptr: usize, len: i32): bool {
-  const code = scanRecord(ptr, len);
+function scanned(ptr: usize, len: i32, trusted: bool = false): bool {
+  let code = trusted ? scanTrustedRecord(ptr, len) : scanRecord(ptr, len);
   if (code == SCAN_OK) return true;
+  // The error event is the strict scan's, whatever the trusted one stopped at.
+  if (trusted) code = scanRecord(ptr, len);
   // The scan stopped at its first problem: bytes that are not UTF-8 may stand before or after
   // it (outside strings, any byte >= 0x80 is a JSON error), and those are what is reported.
   if (!validUtf8(ptr, len)) return false;

@@ -253,6 +253,80 @@ function stringRest(p: usize): usize {
   return 0; // not reached
 }
 
+// ---- Strings Fluent Bit serialised (the filter ABI's trusted input) ---------------------------
+//
+// Fluent Bit hands the filter JSON it wrote itself (flb_pack.c, flb_utils_write_str): every string
+// it writes escapes quotes, backslashes and control characters, writes only valid escapes, and is
+// valid UTF-8 (bytes that were not become U+FFFD, or U+E0xx with json.escape_unicode on). Inside
+// such a string only a quote (its end) or a backslash (an escape) matters, so the scan skips the
+// control-character and UTF-8 checks. Everything outside strings is still checked: Fluent Bit
+// writes a NaN as `nan`, a non-string map key as a bare number, and nests without a limit.
+// DEVELOPERS.md ("The ABIs", Fluent Bit) has the measurements; tests/fluent-bit-trusted.test.ts
+// fuzzes it through a real Fluent Bit.
+
+/** stringStops for a trusted string: the high bit of each quote or backslash, and of a byte >= 0x80
+ * whose low 7 bits are a quote's or a backslash's (0xa2, 0xdc: rare, and trustedStringRest steps
+ * over such a false stop). Eight operations a word where the strict mask takes eleven. */
+@inline function trustedStringStops(x: u64): u64 {
+  const t = x & 0x7f7f7f7f7f7f7f7f;
+  const notQuote = (t ^ 0x2222222222222222) + 0x7f7f7f7f7f7f7f7f;
+  const notBackslash = (t ^ 0x5c5c5c5c5c5c5c5c) + 0x7f7f7f7f7f7f7f7f;
+  return (notQuote & notBackslash & 0x8080808080808080) ^ 0x8080808080808080;
+}
+
+/** stringStop for a trusted string: the first quote or backslash from p, or `end`. The last word
+ * ends at `end`, with quotes shifted in past it so that the search stops there. */
+@inline function trustedStringStop(p: usize, end: usize, base: usize): usize {
+  // The SIMD build (V8) keeps the strict search: trustedStringRest steps over its extra stops.
+  if (ASC_FEATURE_SIMD) return stringStop(p, end, base);
+  const last = end - 16;
+  while (p <= last) {
+    const m = trustedStringStops(load<u64>(p));
+    if (m != 0) return p + firstMarkedByte(m);
+    const n = trustedStringStops(load<u64>(p, 8));
+    if (n != 0) return p + 8 + firstMarkedByte(n);
+    p += 16;
+  }
+  if (p + 8 <= end) {
+    const m = trustedStringStops(load<u64>(p));
+    if (m != 0) return p + firstMarkedByte(m);
+    p += 8;
+  }
+  const left = end - p;
+  if (left == 0) return end;
+  if (end - base >= 8) {
+    const shift = <u64>(8 - left) << 3;
+    const w = (load<u64>(end - 8) >> shift) | (<u64>0x2222222222222222 << (<u64>left << 3));
+    return p + firstMarkedByte(trustedStringStops(w));
+  }
+  while (p < end) {
+    const c = <u32>load<u8>(p);
+    if (c == 0x22 || c == 0x5c) return p;
+    p++;
+  }
+  return end;
+}
+
+/** stringRest for a trusted string: steps over escapes without checking them. Returns the
+ * closing quote's position, or 0 when there is none (the caller then scans the record strictly). */
+function trustedStringRest(p: usize): usize {
+  restEscaped = false;
+  while (true) {
+    if (p >= end) return fail(SCAN_INVALID_JSON, p);
+    const c = <u32>load<u8>(p);
+    if (c == 0x22) return p;
+    if (c == 0x5c) {
+      restEscaped = true;
+      p += p + 1 < end && load<u8>(p + 1) == 0x75 ? 6 : 2;
+      if (p > end) return fail(SCAN_INVALID_JSON, end);
+    } else {
+      p++;
+    }
+    p = trustedStringStop(p, end, base);
+  }
+  return 0; // not reached
+}
+
 /** p is just after the opening quote. Returns the position after the closing quote, or 0. */
 @inline function scanString(p: usize): usize {
   let q = stringStop(p, end, base);
@@ -583,6 +657,29 @@ function copyEscapedToken(o: usize, from: usize, q0: usize, q1: usize): usize {
 /** Scans the record [ptr, ptr+len). Returns SCAN_OK and fills the field table, or an error
  * code with scanErrorOffset/scanErrorByte set. */
 export function scanRecord(ptr: usize, len: i32): i32 {
+  return scanMembers(ptr, len, false);
+}
+
+/** scanRecord for a record Fluent Bit serialised (the filter ABI): the same field table and
+ * escaped copy, its strings scanned as trusted (above). Only for SCAN_OK is the answer the strict
+ * scan's: on any other code the caller scans the record again with scanRecord, whose error
+ * (kind, offset, byte) is the one to report. */
+export function scanTrustedRecord(ptr: usize, len: i32): i32 {
+  return scanMembers(ptr, len, true);
+}
+
+@inline function stopIn(p: usize, e: usize, ptr: usize, trusted: bool): usize {
+  return trusted ? trustedStringStop(p, e, ptr) : stringStop(p, e, ptr);
+}
+
+@inline function restOf(p: usize, trusted: bool): usize {
+  return trusted ? trustedStringRest(p) : stringRest(p);
+}
+
+// Inlined into both scans, `trusted` a constant: each gets its own loop with no test of it. A
+// trusted record is followed by Fluent Bit's NUL terminator (flb_wasm.c copies it in with one), so
+// the one-byte and two-byte looks past a token need no bound: at the end they read the NUL.
+@inline function scanMembers(ptr: usize, len: i32, trusted: bool): i32 {
   base = ptr;
   end = ptr + <usize>len;
   scanError = SCAN_OK;
@@ -629,16 +726,16 @@ export function scanRecord(ptr: usize, len: i32): i32 {
   while (true) {
     // The key; p is at its opening quote.
     const k0 = p;
-    let k1 = stringStop(p + 1, e, ptr);
+    let k1 = stopIn(p + 1, e, ptr, trusted);
     let field: i32;
-    if (k1 < e && load<u8>(k1) == 0x22) {
+    if ((trusted || k1 < e) && load<u8>(k1) == 0x22) {
       field = fieldIndex(k0 + 1, <i32>(k1 - k0 - 1));
       if (escaping) {
         o = copyStringToken(o, from, k0, k1);
         from = k1;
       }
     } else {
-      k1 = stringRest(k1);
+      k1 = restOf(k1, trusted);
       if (k1 == 0) return scanError;
       if (restEscaped) {
         const at = arena + <usize>arenaPos;
@@ -656,7 +753,7 @@ export function scanRecord(ptr: usize, len: i32): i32 {
     p = k1 + 1;
     // The colon, and the value: `:"` (a string, straight after) is one load.
     let c: u32 = 0x22;
-    if (p + 1 < e && load<u16>(p) == 0x223a) {
+    if ((trusted || p + 1 < e) && load<u16>(p) == 0x223a) {
       p++;
     } else {
       if (p < e && load<u8>(p) <= 0x20) p = skipWs(p);
@@ -668,15 +765,15 @@ export function scanRecord(ptr: usize, len: i32): i32 {
     }
     if (c == 0x22) {
       const v0 = p;
-      let v1 = stringStop(p + 1, e, ptr);
-      if (v1 < e && load<u8>(v1) == 0x22) {
+      let v1 = stopIn(p + 1, e, ptr, trusted);
+      if ((trusted || v1 < e) && load<u8>(v1) == 0x22) {
         if (field >= 0) setEntry(field, V_STRING, v0 + 1, <i32>(v1 - v0 - 1), member, true);
         if (escaping) {
           o = copyStringToken(o, from, v0, v1);
           from = v1;
         }
       } else {
-        v1 = stringRest(v1);
+        v1 = restOf(v1, trusted);
         if (v1 == 0) return scanError;
         if (field >= 0) {
           if (restEscaped) {
@@ -710,7 +807,7 @@ export function scanRecord(ptr: usize, len: i32): i32 {
     }
     // A comma and the next key (`,"` is one load), or the end of the object.
     member++;
-    if (p + 1 < e && load<u16>(p) == 0x222c) {
+    if ((trusted || p + 1 < e) && load<u16>(p) == 0x222c) {
       p++;
       continue;
     }
