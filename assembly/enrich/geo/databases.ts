@@ -1,0 +1,109 @@
+// The databases an instance looks addresses up in, and the lookup the mapper calls: the layer's
+// entry. A set is built by adding files (open: bytes in, a database or an error out) and
+// replaced whole when its source changes (clear, then add again); each change bumps
+// `generation`, so the cache's older fragments go stale and a host can tell which set answered.
+// Databases are read in the order they were added, the first to give a field keeps it.
+import { Mmdb, openMmdb, lookupRecord, mmdbError, FAILED, NOT_FOUND } from "./mmdb";
+import { clearFields, saveFields, restoreFields, readRecord, anyField } from "./fields";
+import { writeFragment, fragment } from "./write";
+import { cacheFind, cacheStore, cachedBytes, cachedLength } from "./cache";
+
+/** City, Country, ASN, and room for a few more. */
+export const MAX_DATABASES = 8;
+
+const dbs = new Array<Mmdb>();
+const blocks = new Array<usize>();
+
+/** Changes with every add and clear; never 0 (the cache's empty slots). */
+export let generation: u32 = 1;
+/** Why the last add failed. */
+export let geoError: string = "";
+/** Lookups that met a corrupt record or tree (that database then gave nothing for the address),
+ * and the last such fault: a host reports them, the events themselves are mapped as usual. */
+export let lookupErrors: u32 = 0;
+export let lastLookupError: string = "";
+
+function bump(): void {
+  generation++;
+  if (generation == 0) generation = 1;
+}
+
+export function databaseCount(): i32 {
+  return dbs.length;
+}
+
+export function databaseAt(i: i32): Mmdb {
+  return dbs[i];
+}
+
+/** Adds the file at [ptr, ptr+len), a block from heap.alloc that the set now owns (it is freed
+ * here when refused, and by clearDatabases otherwise). Returns true, or false with geoError. */
+export function addDatabase(ptr: usize, len: u32): bool {
+  if (dbs.length >= MAX_DATABASES) {
+    heap.free(ptr);
+    geoError = "at most " + MAX_DATABASES.toString() + " databases";
+    return false;
+  }
+  const db = openMmdb(ptr, len);
+  if (db == null) {
+    heap.free(ptr);
+    geoError = mmdbError;
+    return false;
+  }
+  dbs.push(db);
+  blocks.push(ptr);
+  bump();
+  return true;
+}
+
+export function clearDatabases(): void {
+  for (let i = 0; i < blocks.length; i++) heap.free(blocks[i]);
+  dbs.length = 0;
+  blocks.length = 0;
+  lookupErrors = 0;
+  lastLookupError = "";
+  bump();
+}
+
+// The address as the cache and the tree walk take it: 16 bytes, IPv4 as ::ffff:a.b.c.d.
+const key: usize = heap.alloc(16);
+
+/** Where the last lookup's fragment is (geoLookup returned its length). */
+export let fragmentAt: usize = 0;
+
+/** The fragment of an address (4 bytes when isV4, else 16, network order) with every
+ * database: returns its length (0: nothing found, or no databases), its bytes at fragmentAt
+ * until the next lookup. */
+export function geoLookup(addr: usize, isV4: bool): i32 {
+  const n = dbs.length;
+  if (n == 0) return 0;
+  if (isV4) {
+    store<u64>(key, 0);
+    store<u32>(key, 0xffff0000, 8);
+    store<u32>(key, load<u32>(addr), 12);
+  } else {
+    store<u64>(key, load<u64>(addr));
+    store<u64>(key, load<u64>(addr, 8), 8);
+  }
+  const slot = cacheFind(key, generation);
+  if (slot != 0) {
+    fragmentAt = cachedBytes(slot);
+    return cachedLength(slot);
+  }
+  clearFields();
+  for (let i = 0; i < n; i++) {
+    const db = unchecked(dbs[i]);
+    const off = lookupRecord(db, key, false);
+    if (off == NOT_FOUND) continue;
+    saveFields();
+    if (off == FAILED || !readRecord(db, <u32>off)) {
+      restoreFields();
+      lookupErrors++;
+      lastLookupError = "database " + (i + 1).toString() + ": " + mmdbError;
+    }
+  }
+  const len = anyField() ? writeFragment() : 0;
+  fragmentAt = fragment.ptr;
+  cacheStore(key, generation, fragment.ptr, len);
+  return len;
+}

@@ -1,0 +1,257 @@
+// What a database gives for one address: the ECS geo and AS fields found in its record. The
+// record's content decides (database_type only names the file): MaxMind's GeoIP2/GeoLite2 City
+// and Country layouts (DB-IP's lite files use the same) nest names under `names.en`; the flat
+// ip-location-db layouts have `country_code`, `state1`, `city`, `postcode`, `latitude`,
+// `longitude`, `timezone`; the ASN files of all three have `autonomous_system_number` and
+// `autonomous_system_organization`. Several databases fill one result, and a field already
+// filled by an earlier database is kept (City before Country: the more precise file wins).
+import { lit, Lit } from "../../base/bytes";
+import {
+  Mmdb, decode, mapFind, decodedUint, decodedFloat, decodedPtr, useData, vType, vSize, vAt, vNext, skip,
+  T_STRING, T_MAP, T_ARRAY, T_FLOAT, FAILED, NOT_FOUND,
+} from "./mmdb";
+
+// One string field: where its UTF-8 bytes are (inside a database file) and how many.
+export const F_CONTINENT_CODE = 0;
+export const F_CONTINENT_NAME = 1;
+export const F_COUNTRY_ISO = 2;
+export const F_COUNTRY_NAME = 3;
+export const F_REGION_ISO = 4; // the subdivision's own code ("QC"); write.ts prefixes the country
+export const F_REGION_NAME = 5;
+export const F_CITY_NAME = 6;
+export const F_POSTAL_CODE = 7;
+export const F_TIMEZONE = 8;
+export const F_AS_ORG = 9;
+export const FIELD_COUNT = 10;
+
+const fieldPtr = new StaticArray<usize>(FIELD_COUNT);
+const fieldLen = new StaticArray<u32>(FIELD_COUNT);
+
+export let hasLocation: bool = false;
+export let latitude: f64 = 0;
+export let longitude: f64 = 0;
+/** Whether the location came from a 32-bit float (written with a float's shortest digits). */
+export let locationIsFloat: bool = false;
+export let hasAsNumber: bool = false;
+export let asNumber: u64 = 0;
+
+@inline export function fieldPointer(f: i32): usize {
+  return unchecked(fieldPtr[f]);
+}
+
+@inline export function fieldLength(f: i32): u32 {
+  return unchecked(fieldLen[f]);
+}
+
+/** Forgets the last address's fields. */
+export function clearFields(): void {
+  for (let f = 0; f < FIELD_COUNT; f++) unchecked(fieldLen[f] = 0);
+  hasLocation = false;
+  locationIsFloat = false;
+  hasAsNumber = false;
+}
+
+/** Whether anything was found. */
+export function anyField(): bool {
+  if (hasLocation || hasAsNumber) return true;
+  for (let f = 0; f < FIELD_COUNT; f++) if (unchecked(fieldLen[f]) != 0) return true;
+  return false;
+}
+
+const K_CONTINENT = lit("continent");
+const K_COUNTRY = lit("country");
+const K_SUBDIVISIONS = lit("subdivisions");
+const K_CITY = lit("city");
+const K_POSTAL = lit("postal");
+const K_LOCATION = lit("location");
+const K_CODE = lit("code");
+const K_ISO_CODE = lit("iso_code");
+const K_NAMES = lit("names");
+const K_EN = lit("en");
+const K_LATITUDE = lit("latitude");
+const K_LONGITUDE = lit("longitude");
+const K_TIME_ZONE = lit("time_zone");
+const K_COUNTRY_CODE = lit("country_code");
+const K_STATE1 = lit("state1");
+const K_POSTCODE = lit("postcode");
+const K_TIMEZONE = lit("timezone");
+const K_ASN = lit("autonomous_system_number");
+const K_AS_ORG = lit("autonomous_system_organization");
+
+// Set by the helpers below when a decode failed: the record is corrupt.
+let failed = false;
+
+@inline function keyIs(k: Lit): bool {
+  return vType == T_STRING && vSize == <u32>k.len && memory.compare(decodedPtr(), k.ptr, <usize>k.len) == 0;
+}
+
+/** Keeps the string at `off` as field f, unless f is filled already or the value is not a
+ * non-empty string (a field of another type is left out, not an error). */
+function takeString(off: u32, f: i32): void {
+  if (unchecked(fieldLen[f]) != 0) return;
+  if (!decode(off)) {
+    failed = true;
+    return;
+  }
+  if (vType != T_STRING || vSize == 0) return;
+  unchecked(fieldPtr[f] = decodedPtr());
+  unchecked(fieldLen[f] = vSize);
+}
+
+/** The string at path key in the map at `mapOff`, as field f. */
+function takeMember(mapOff: u32, key: Lit, f: i32): void {
+  if (unchecked(fieldLen[f]) != 0) return;
+  const at = mapFind(mapOff, key.ptr, <u32>key.len);
+  if (at == FAILED) failed = true;
+  else if (at >= 0) takeString(<u32>at, f);
+}
+
+/** names.en of the map at `mapOff`, as field f. */
+function takeEnglishName(mapOff: u32, f: i32): void {
+  if (unchecked(fieldLen[f]) != 0) return;
+  const names = mapFind(mapOff, K_NAMES.ptr, <u32>K_NAMES.len);
+  if (names == FAILED) failed = true;
+  else if (names >= 0) takeMember(<u32>names, K_EN, f);
+}
+
+function coordinate(off: u32): f64 {
+  if (!decode(off)) {
+    failed = true;
+    return NaN;
+  }
+  if (vType == T_FLOAT) locationIsFloat = true;
+  else locationIsFloat = false;
+  return decodedFloat();
+}
+
+/** A location from two offsets (or -1), kept when both are finite and in range. */
+function takeLocation(latAt: i64, lonAt: i64): void {
+  if (hasLocation || latAt < 0 || lonAt < 0) return;
+  const lat = coordinate(<u32>latAt);
+  const latFloat = locationIsFloat;
+  const lon = coordinate(<u32>lonAt);
+  // NaN fails both comparisons.
+  if (!(lat >= -90 && lat <= 90 && lon >= -180 && lon <= 180)) return;
+  latitude = lat;
+  longitude = lon;
+  locationIsFloat = latFloat && locationIsFloat;
+  hasLocation = true;
+}
+
+function member(mapOff: u32, key: Lit): i64 {
+  const at = mapFind(mapOff, key.ptr, <u32>key.len);
+  if (at == FAILED) failed = true;
+  return at;
+}
+
+/** Adds what the record at `off` of `db` gives. Returns false (mmdbError says why) when the
+ * record is corrupt; the caller then puts back the fields saved before (saveFields). */
+export function readRecord(db: Mmdb, off: u32): bool {
+  useData(db);
+  failed = false;
+  if (!decode(off)) return false;
+  if (vType != T_MAP) return true; // a record of another shape gives nothing we know
+  const n = vSize;
+  let at = vAt;
+  let flatLat: i64 = -1;
+  let flatLon: i64 = -1;
+  for (let i: u32 = 0; i < n && !failed; i++) {
+    if (!decode(at)) return false;
+    if (vType != T_STRING) return false;
+    const v = vNext;
+    // Which key: decided on the decoded key before any other decode moves the state.
+    if (keyIs(K_CONTINENT)) {
+      takeMember(v, K_CODE, F_CONTINENT_CODE);
+      takeEnglishName(v, F_CONTINENT_NAME);
+    } else if (keyIs(K_COUNTRY)) {
+      takeMember(v, K_ISO_CODE, F_COUNTRY_ISO);
+      takeEnglishName(v, F_COUNTRY_NAME);
+    } else if (keyIs(K_SUBDIVISIONS)) {
+      // The first subdivision is the largest (state, province): ECS's region.
+      if (!decode(v)) return false;
+      if (vType == T_ARRAY && vSize > 0) {
+        const first = vAt;
+        if (unchecked(fieldLen[F_REGION_NAME]) == 0 && unchecked(fieldLen[F_REGION_ISO]) == 0) {
+          takeMember(first, K_ISO_CODE, F_REGION_ISO);
+          takeEnglishName(first, F_REGION_NAME);
+        }
+      }
+    } else if (keyIs(K_CITY)) {
+      if (!decode(v)) return false;
+      if (vType == T_MAP) takeEnglishName(v, F_CITY_NAME);
+      else takeString(v, F_CITY_NAME);
+    } else if (keyIs(K_POSTAL)) {
+      takeMember(v, K_CODE, F_POSTAL_CODE);
+    } else if (keyIs(K_LOCATION)) {
+      takeMember(v, K_TIME_ZONE, F_TIMEZONE);
+      if (!hasLocation) {
+        const la = member(v, K_LATITUDE);
+        const lo = la >= 0 ? member(v, K_LONGITUDE) : NOT_FOUND;
+        takeLocation(la, lo);
+      }
+    } else if (keyIs(K_COUNTRY_CODE)) {
+      takeString(v, F_COUNTRY_ISO);
+    } else if (keyIs(K_STATE1)) {
+      takeString(v, F_REGION_NAME);
+    } else if (keyIs(K_POSTCODE)) {
+      takeString(v, F_POSTAL_CODE);
+    } else if (keyIs(K_TIMEZONE)) {
+      takeString(v, F_TIMEZONE);
+    } else if (keyIs(K_LATITUDE)) {
+      flatLat = <i64>v;
+    } else if (keyIs(K_LONGITUDE)) {
+      flatLon = <i64>v;
+    } else if (keyIs(K_ASN)) {
+      if (!hasAsNumber) {
+        if (!decode(v)) return false;
+        const num = decodedUint();
+        if (num >= 0) {
+          asNumber = <u64>num;
+          hasAsNumber = true;
+        }
+      }
+    } else if (keyIs(K_AS_ORG)) {
+      takeString(v, F_AS_ORG);
+    }
+    if (failed) return false;
+    const next = skip(v, 1);
+    if (next < 0) return false;
+    at = <u32>next;
+  }
+  if (failed) return false;
+  takeLocation(flatLat, flatLon);
+  return !failed;
+}
+
+// A copy of the result before a database is read, put back when its record turns out corrupt:
+// a database gives all of its fields for an address or none.
+const savedPtr = new StaticArray<usize>(FIELD_COUNT);
+const savedLen = new StaticArray<u32>(FIELD_COUNT);
+let savedHasLocation = false;
+let savedLat: f64 = 0;
+let savedLon: f64 = 0;
+let savedFloat = false;
+let savedHasAs = false;
+let savedAs: u64 = 0;
+
+export function saveFields(): void {
+  memory.copy(changetype<usize>(savedPtr), changetype<usize>(fieldPtr), FIELD_COUNT * sizeof<usize>());
+  memory.copy(changetype<usize>(savedLen), changetype<usize>(fieldLen), FIELD_COUNT * sizeof<u32>());
+  savedHasLocation = hasLocation;
+  savedLat = latitude;
+  savedLon = longitude;
+  savedFloat = locationIsFloat;
+  savedHasAs = hasAsNumber;
+  savedAs = asNumber;
+}
+
+export function restoreFields(): void {
+  memory.copy(changetype<usize>(fieldPtr), changetype<usize>(savedPtr), FIELD_COUNT * sizeof<usize>());
+  memory.copy(changetype<usize>(fieldLen), changetype<usize>(savedLen), FIELD_COUNT * sizeof<u32>());
+  hasLocation = savedHasLocation;
+  latitude = savedLat;
+  longitude = savedLon;
+  locationIsFloat = savedFloat;
+  hasAsNumber = savedHasAs;
+  asNumber = savedAs;
+}
