@@ -13,6 +13,8 @@ interface GeoExports {
   outPtr(): number;
   alloc(len: number): number;
   add(ptr: number, len: number): number;
+  atMemoryEnd(len: number): number;
+  addUnowned(ptr: number, len: number): number;
   errorText(): number;
   clear(): void;
   currentGeneration(): number;
@@ -64,6 +66,15 @@ export class Core {
     const p = this.x.alloc(file.length);
     new Uint8Array(this.x.memory.buffer, p, file.length).set(file);
     return this.x.add(p, file.length) === 1 ? null : this.text(this.x.errorText());
+  }
+
+  /** Adds a file placed so that its last byte is the last byte of linear memory: a read past
+   * its end traps. */
+  addAtMemoryEnd(file: Uint8Array): string | null {
+    const p = this.x.atMemoryEnd(file.length);
+    if (p === 0) throw new Error("memory.grow failed");
+    new Uint8Array(this.x.memory.buffer, p, file.length).set(file);
+    return this.x.addUnowned(p, file.length) === 1 ? null : this.text(this.x.errorText());
   }
 
   clear(): void {

@@ -36,28 +36,29 @@ export function databaseAt(i: i32): Mmdb {
   return dbs[i];
 }
 
-/** Adds the file at [ptr, ptr+len), a block from heap.alloc that the set now owns (it is freed
- * here when refused, and by clearDatabases otherwise). Returns true, or false with geoError. */
-export function addDatabase(ptr: usize, len: u32): bool {
+/** Adds the file at [ptr, ptr+len). When `owned`, it is a block from heap.alloc that the set
+ * now owns (freed here when refused, and by clearDatabases otherwise); else its memory is the
+ * host's and must stay as it is until clearDatabases. Returns true, or false with geoError. */
+export function addDatabase(ptr: usize, len: u32, owned: bool = true): bool {
   if (dbs.length >= MAX_DATABASES) {
-    heap.free(ptr);
+    if (owned) heap.free(ptr);
     geoError = "at most " + MAX_DATABASES.toString() + " databases";
     return false;
   }
   const db = openMmdb(ptr, len);
   if (db == null) {
-    heap.free(ptr);
+    if (owned) heap.free(ptr);
     geoError = mmdbError;
     return false;
   }
   dbs.push(db);
-  blocks.push(ptr);
+  blocks.push(owned ? ptr : 0);
   bump();
   return true;
 }
 
 export function clearDatabases(): void {
-  for (let i = 0; i < blocks.length; i++) heap.free(blocks[i]);
+  for (let i = 0; i < blocks.length; i++) if (blocks[i] != 0) heap.free(blocks[i]);
   dbs.length = 0;
   blocks.length = 0;
   lookupErrors = 0;
