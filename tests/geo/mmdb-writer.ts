@@ -218,8 +218,8 @@ export function writeMmdb(entries: [string, MValue][], o: WriteOptions): Buffer 
   const order: TreeNode[] = [];
   const number = new Map<TreeNode, number>();
   const queue: TreeNode[] = [root];
-  while (queue.length) {
-    const n = queue.shift()!;
+  for (let q = 0; q < queue.length; q++) {
+    const n = queue[q];
     number.set(n, order.length);
     order.push(n);
     for (const c of n.children) if (c instanceof TreeNode) queue.push(c);
