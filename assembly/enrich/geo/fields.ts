@@ -7,8 +7,8 @@
 // filled by an earlier database is kept (City before Country: the more precise file wins).
 import { lit, Lit } from "../../base/bytes";
 import {
-  Mmdb, decode, mapFind, decodedUint, decodedFloat, decodedPtr, useData, vType, vSize, vAt, vNext, skip,
-  T_STRING, T_MAP, T_ARRAY, T_FLOAT, FAILED, NOT_FOUND,
+  Mmdb, decode, decodedUint, decodedFloat, decodedPtr, useData, vType, vSize, vAt, vNext, vPointer, skip, endOfDecoded,
+  T_STRING, T_MAP, T_ARRAY, T_FLOAT,
 } from "./mmdb";
 
 // One string field: where its UTF-8 bytes are (inside a database file) and how many.
@@ -87,9 +87,9 @@ let failed = false;
 
 /** Keeps the string at `off` as field f, unless f is filled already or the value is not a
  * non-empty string (a field of another type is left out, not an error). */
-function takeString(off: u32, f: i32): void {
-  if (unchecked(fieldLen[f]) != 0) return;
-  if (!decode(off)) {
+function takeString(off: i64, f: i32): void {
+  if (off < 0 || unchecked(fieldLen[f]) != 0) return;
+  if (!decode(<u32>off)) {
     failed = true;
     return;
   }
@@ -98,20 +98,67 @@ function takeString(off: u32, f: i32): void {
   unchecked(fieldLen[f] = vSize);
 }
 
-/** The string at path key in the map at `mapOff`, as field f. */
-function takeMember(mapOff: u32, key: Lit, f: i32): void {
-  if (unchecked(fieldLen[f]) != 0) return;
-  const at = mapFind(mapOff, key.ptr, <u32>key.len);
-  if (at == FAILED) failed = true;
-  else if (at >= 0) takeString(<u32>at, f);
+// Where scanMap found the values of the keys it looked for (-1: not in the map).
+let found0: i64 = -1;
+let found1: i64 = -1;
+let found2: i64 = -1;
+
+/** Walks the map at `off` once, noting where the values of k0, k1 and k2 are (found0-2; a null
+ * key is not looked for). Returns the offset after the value at `off` (just past it when it is
+ * a pointer, else past the map's last entry), 0 when `needEnd` is false and every key was
+ * found early, or -1 when corrupt (failed is set). A value that is not a map has none of the
+ * keys. One walk per map: looking each key up apart and then skipping the map would read an
+ * inline map two or three times. */
+function scanMap(off: u32, k0: Lit | null, k1: Lit | null, k2: Lit | null, needEnd: bool): i64 {
+  found0 = -1;
+  found1 = -1;
+  found2 = -1;
+  if (!decode(off)) {
+    failed = true;
+    return -1;
+  }
+  if (vType != T_MAP) {
+    const e = endOfDecoded(off);
+    if (e < 0) failed = true;
+    return e;
+  }
+  const viaPointer = vPointer;
+  const after = <i64>vNext;
+  const n = vSize;
+  let at = vAt;
+  let wanted = (k0 != null ? 1 : 0) + (k1 != null ? 1 : 0) + (k2 != null ? 1 : 0);
+  for (let i: u32 = 0; i < n; i++) {
+    if (!decode(at) || vType != T_STRING) {
+      failed = true;
+      return -1;
+    }
+    const valueAt = <i64>vNext;
+    if (k0 != null && found0 < 0 && keyIs(k0)) {
+      found0 = valueAt;
+      wanted--;
+    } else if (k1 != null && found1 < 0 && keyIs(k1)) {
+      found1 = valueAt;
+      wanted--;
+    } else if (k2 != null && found2 < 0 && keyIs(k2)) {
+      found2 = valueAt;
+      wanted--;
+    }
+    if (wanted == 0 && (viaPointer || !needEnd)) return viaPointer ? after : 0;
+    const next = skip(<u32>valueAt, 1);
+    if (next < 0) {
+      failed = true;
+      return -1;
+    }
+    at = <u32>next;
+  }
+  return viaPointer ? after : <i64>at;
 }
 
-/** names.en of the map at `mapOff`, as field f. */
-function takeEnglishName(mapOff: u32, f: i32): void {
-  if (unchecked(fieldLen[f]) != 0) return;
-  const names = mapFind(mapOff, K_NAMES.ptr, <u32>K_NAMES.len);
-  if (names == FAILED) failed = true;
-  else if (names >= 0) takeMember(<u32>names, K_EN, f);
+/** names.en of the names map at `namesAt` (or -1), as field f. */
+function takeEnglishName(namesAt: i64, f: i32): void {
+  if (namesAt < 0 || unchecked(fieldLen[f]) != 0) return;
+  if (scanMap(<u32>namesAt, K_EN, null, null, false) < 0) return;
+  takeString(found0, f);
 }
 
 function coordinate(off: u32): f64 {
@@ -119,8 +166,7 @@ function coordinate(off: u32): f64 {
     failed = true;
     return NaN;
   }
-  if (vType == T_FLOAT) locationIsFloat = true;
-  else locationIsFloat = false;
+  locationIsFloat = vType == T_FLOAT;
   return decodedFloat();
 }
 
@@ -138,12 +184,6 @@ function takeLocation(latAt: i64, lonAt: i64): void {
   hasLocation = true;
 }
 
-function member(mapOff: u32, key: Lit): i64 {
-  const at = mapFind(mapOff, key.ptr, <u32>key.len);
-  if (at == FAILED) failed = true;
-  return at;
-}
-
 /** Adds what the record at `off` of `db` gives. Returns false (mmdbError says why) when the
  * record is corrupt; the caller then puts back the fields saved before (saveFields). */
 export function readRecord(db: Mmdb, off: u32): bool {
@@ -155,40 +195,48 @@ export function readRecord(db: Mmdb, off: u32): bool {
   let at = vAt;
   let flatLat: i64 = -1;
   let flatLon: i64 = -1;
-  for (let i: u32 = 0; i < n && !failed; i++) {
+  for (let i: u32 = 0; i < n; i++) {
     if (!decode(at)) return false;
     if (vType != T_STRING) return false;
     const v = vNext;
+    // Where the next key starts, when reading the value found it; else skip finds it.
+    let end: i64 = -2;
     // Which key: decided on the decoded key before any other decode moves the state.
     if (keyIs(K_CONTINENT)) {
-      takeMember(v, K_CODE, F_CONTINENT_CODE);
-      takeEnglishName(v, F_CONTINENT_NAME);
+      end = scanMap(v, K_CODE, K_NAMES, null, true);
+      const names = found1;
+      takeString(found0, F_CONTINENT_CODE);
+      takeEnglishName(names, F_CONTINENT_NAME);
     } else if (keyIs(K_COUNTRY)) {
-      takeMember(v, K_ISO_CODE, F_COUNTRY_ISO);
-      takeEnglishName(v, F_COUNTRY_NAME);
+      end = scanMap(v, K_ISO_CODE, K_NAMES, null, true);
+      const names = found1;
+      takeString(found0, F_COUNTRY_ISO);
+      takeEnglishName(names, F_COUNTRY_NAME);
     } else if (keyIs(K_SUBDIVISIONS)) {
       // The first subdivision is the largest (state, province): ECS's region.
       if (!decode(v)) return false;
-      if (vType == T_ARRAY && vSize > 0) {
-        const first = vAt;
-        if (unchecked(fieldLen[F_REGION_NAME]) == 0 && unchecked(fieldLen[F_REGION_ISO]) == 0) {
-          takeMember(first, K_ISO_CODE, F_REGION_ISO);
-          takeEnglishName(first, F_REGION_NAME);
+      if (vType == T_ARRAY && vSize > 0 && unchecked(fieldLen[F_REGION_NAME]) == 0 && unchecked(fieldLen[F_REGION_ISO]) == 0) {
+        if (scanMap(vAt, K_ISO_CODE, K_NAMES, null, false) >= 0) {
+          const names = found1;
+          takeString(found0, F_REGION_ISO);
+          takeEnglishName(names, F_REGION_NAME);
         }
       }
     } else if (keyIs(K_CITY)) {
       if (!decode(v)) return false;
-      if (vType == T_MAP) takeEnglishName(v, F_CITY_NAME);
-      else takeString(v, F_CITY_NAME);
+      if (vType == T_MAP) {
+        end = scanMap(v, K_NAMES, null, null, true);
+        takeEnglishName(found0, F_CITY_NAME);
+      } else takeString(v, F_CITY_NAME);
     } else if (keyIs(K_POSTAL)) {
-      takeMember(v, K_CODE, F_POSTAL_CODE);
+      end = scanMap(v, K_CODE, null, null, true);
+      takeString(found0, F_POSTAL_CODE);
     } else if (keyIs(K_LOCATION)) {
-      takeMember(v, K_TIME_ZONE, F_TIMEZONE);
-      if (!hasLocation) {
-        const la = member(v, K_LATITUDE);
-        const lo = la >= 0 ? member(v, K_LONGITUDE) : NOT_FOUND;
-        takeLocation(la, lo);
-      }
+      end = scanMap(v, K_LATITUDE, K_LONGITUDE, K_TIME_ZONE, true);
+      const la = found0;
+      const lo = found1;
+      takeString(found2, F_TIMEZONE);
+      takeLocation(la, lo);
     } else if (keyIs(K_COUNTRY_CODE)) {
       takeString(v, F_COUNTRY_ISO);
     } else if (keyIs(K_STATE1)) {
@@ -214,11 +262,10 @@ export function readRecord(db: Mmdb, off: u32): bool {
       takeString(v, F_AS_ORG);
     }
     if (failed) return false;
-    const next = skip(v, 1);
-    if (next < 0) return false;
-    at = <u32>next;
+    if (end <= 0) end = skip(v, 1);
+    if (end < 0) return false;
+    at = <u32>end;
   }
-  if (failed) return false;
   takeLocation(flatLat, flatLon);
   return !failed;
 }

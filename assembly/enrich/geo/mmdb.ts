@@ -49,6 +49,9 @@ export let vType: i32 = 0;
 export let vSize: u32 = 0;
 export let vAt: u32 = 0;
 export let vNext: u32 = 0;
+/** Whether the value decode() just read was reached through a pointer (vNext is then just past
+ * the pointer, whatever the value's own size). */
+export let vPointer: bool = false;
 
 @inline function byteAt(off: u32): u32 {
   return <u32>load<u8>(secBase + <usize>off);
@@ -128,8 +131,10 @@ function decodeHere(off: u32): bool {
 /** Decodes the value at `off`, following one pointer. After it, vNext is where the value after
  * the one at `off` starts (after the pointer itself when it was one). */
 export function decode(off: u32): bool {
+  vPointer = false;
   if (!decodeHere(off)) return false;
   if (vType != T_POINTER) return true;
+  vPointer = true;
   const after = vNext;
   if (!decodeHere(vAt)) return false;
   if (vType == T_POINTER) return fail("a pointer points at a pointer");
@@ -137,22 +142,59 @@ export function decode(off: u32): bool {
   return true;
 }
 
+/** The offset just after the value decode(off) has just read: known at once after a pointer
+ * or a scalar, found by skip for an inline map or array. -1 when corrupt. */
+export function endOfDecoded(off: u32): i64 {
+  if (vPointer || (vType != T_MAP && vType != T_ARRAY)) return <i64>vNext;
+  return skip(off, 0);
+}
+
 /** The offset just after the value at `off` (a pointer counts as its own bytes), or -1. Work is
- * bounded by the bytes of the section: inline values only, and at most MAX_DEPTH levels. */
+ * bounded by the bytes of the section: inline values only, and at most MAX_DEPTH levels. The
+ * hot part of reading a record (most of a City record is skipped), so it reads the control
+ * bytes itself instead of going through decodeHere: the same bounds, none of its bookkeeping. */
 export function skip(off: u32, depth: i32): i64 {
-  if (!decodeHere(off)) return -1;
-  if (vType != T_MAP && vType != T_ARRAY) return <i64>vNext;
-  if (depth >= MAX_DEPTH) {
-    fail("maps and arrays nest too deep");
-    return -1;
+  const len = <u64>secLen;
+  if (<u64>off >= len) return skipFailed("a data offset points past the end of its section");
+  const c = byteAt(off);
+  let p = <u64>off + 1;
+  let type = c >> 5;
+  if (type == <u32>T_POINTER) {
+    p += <u64>((c >> 3) & 3) + 1;
+    return p <= len ? <i64>p : skipFailed("a pointer is cut off by the end of its section");
   }
-  const n: u64 = vType == T_MAP ? <u64>vSize * 2 : <u64>vSize;
-  let at = <i64>vNext;
-  for (let i: u64 = 0; i < n; i++) {
-    at = skip(<u32>at, depth + 1);
-    if (at < 0) return -1;
+  if (type == 0) {
+    if (p >= len) return skipFailed("an extended type is cut off by the end of its section");
+    type = 7 + byteAt(<u32>p);
+    p++;
+    if (type < 8 || type > 15 || type == 12 || type == 13) return skipFailed("unknown or invalid data type " + type.toString());
   }
-  return at;
+  let size = <u64>(c & 31);
+  if (size >= 29) {
+    const n = size - 28;
+    if (p + n > len) return skipFailed("a value's size is cut off by the end of its section");
+    const extra = <u64>beUint(<u32>p, <u32>n);
+    p += n;
+    size = size == 29 ? 29 + extra : size == 30 ? 285 + extra : 65821 + extra;
+  }
+  if (type == <u32>T_MAP || type == <u32>T_ARRAY) {
+    if (depth >= MAX_DEPTH) return skipFailed("maps and arrays nest too deep");
+    const n: u64 = type == <u32>T_MAP ? size * 2 : size;
+    let at = <i64>p;
+    for (let i: u64 = 0; i < n; i++) {
+      at = skip(<u32>at, depth + 1);
+      if (at < 0) return -1;
+    }
+    return at;
+  }
+  if (type == <u32>T_BOOLEAN) return <i64>p;
+  p += size;
+  return p <= len ? <i64>p : skipFailed("a value runs past the end of its section");
+}
+
+function skipFailed(message: string): i64 {
+  mmdbError = message;
+  return -1;
 }
 
 /** Whether the value just decoded is a string equal to [key, key+keyLen). */
