@@ -31,14 +31,21 @@ interface GeoExports {
 }
 
 let compiled: WebAssembly.Module | undefined;
+let compiledPath = "";
 
-/** The compiled test module (compiled on first use). */
-export function geoModule(): WebAssembly.Module {
-  if (!compiled) {
+/** The file of the compiled test module (compiled on first use, without SIMD, as the portable
+ * build is). */
+export function geoModulePath(): string {
+  if (!compiledPath) {
     const path = join(mkdtempSync(join(tmpdir(), "nsg-flow-ecs-geo-")), "geo.wasm");
     compileFixture("geo-module.ts", "geo-module.asconfig.json", path);
-    compiled = new WebAssembly.Module(readFileSync(path));
+    compiledPath = path;
   }
+  return compiledPath;
+}
+
+export function geoModule(): WebAssembly.Module {
+  if (!compiled) compiled = new WebAssembly.Module(readFileSync(geoModulePath()));
   return compiled;
 }
 

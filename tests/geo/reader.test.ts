@@ -3,7 +3,9 @@
 // and addresses; what open refuses and why; pointer rules and nesting bounds.
 import fc from "fast-check";
 import { Reader } from "maxmind";
-import { Core, addressBytes } from "./core.js";
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { Core, addressBytes, geoModulePath } from "./core.js";
 import { normalize } from "./normalize.js";
 import { writeMmdb, u16, u32, i32, u64, u128, dbl, flt, bytes, MValue, DataWriter, METADATA_MARKER, pointer } from "./mmdb-writer.js";
 
@@ -212,6 +214,18 @@ describe("files the core refuses", () => {
     expect(core.add(build([0xe1, 0x41, 0x61, 0x5c]))).toBeNull();
     expect(core.dump("1.2.3.4")).toEqual({ error: "a value runs past the end of its section" });
   });
+});
+
+test("the geo layer uses no wasm feature Fluent Bit's WAMR interpreter lacks", () => {
+  // The same check as tests/fluent-bit.test.ts makes of the shipped filter, on the test module
+  // that compiles every file of assembly/enrich/geo/ (no SIMD, GC, tail calls, memory64 or
+  // exception handling).
+  const wasmOpt = fileURLToPath(new URL("../../node_modules/.bin/wasm-opt", import.meta.url));
+  const allowed = ["--mvp-features", "--enable-bulk-memory", "--enable-sign-ext", "--enable-mutable-globals",
+    "--enable-nontrapping-float-to-int", "--enable-multivalue"];
+  const r = spawnSync(wasmOpt, [...allowed, geoModulePath(), "-o", "/dev/null"], { encoding: "utf8" });
+  expect(r.stderr + r.stdout).not.toMatch(/require|error/i);
+  expect(r.status).toBe(0);
 });
 
 function v6Text(b: Uint8Array): string {
