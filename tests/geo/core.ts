@@ -26,6 +26,7 @@ interface GeoExports {
   cache(on: number): void;
   hits(): number;
   misses(): number;
+  recordCacheHits(): number;
   dump(index: number, isV4: number): number;
   errorOfDump(): number;
 }

@@ -103,6 +103,9 @@ describe("the ECS fragment of an address", () => {
     expect(core.lookup("10.0.0.1")).toBe("");
     expect(core.lookup("10.0.0.1")).toBe("");
     expect([core.x.hits(), core.x.misses()]).toEqual([2, 2]);
+    // Another address of the same network leads to the same record: the records cache answers.
+    expect(core.lookup("1.9.9.9")).toBe(first);
+    expect([core.x.hits(), core.x.misses(), core.x.recordCacheHits()]).toEqual([2, 3, 1]);
     const g = core.x.currentGeneration();
     core.clear();
     expect(core.add(writeMmdb([["1.0.0.0/8", { country_code: "BB" }], ["10.0.0.0/8", { country_code: "CC" }]], { ipVersion: 6, recordSize: 24 }))).toBeNull();
@@ -114,6 +117,42 @@ describe("the ECS fragment of an address", () => {
     expect(core.lookup("1.2.3.4")).toBe(',"geo":{"country_iso_code":"BB"}');
     expect(core.x.hits()).toBe(0);
     core.x.cache(1);
+  });
+
+  test("the cache keeps the two most recently used addresses of a set", () => {
+    // The set of an address, as cache.ts computes it: its 16 bytes (IPv4 as ::ffff:a.b.c.d) read
+    // as two little-endian u64 words, mixed by two multiplications, the top 12 bits.
+    const M = (1n << 64n) - 1n;
+    const setOf = (ip: string) => {
+      const key = Buffer.alloc(16);
+      key.writeUInt16BE(0xffff, 10);
+      Buffer.from(ip.split(".").map(Number)).copy(key, 12);
+      const lo = key.readBigUInt64LE(0);
+      const hi = key.readBigUInt64LE(8);
+      return Number((((lo ^ ((hi * 0x9e3779b97f4a7c15n) & M)) * 0xff51afd7ed558ccdn) & M) >> 52n);
+    };
+    const same: string[] = [];
+    const target = setOf("1.0.0.1");
+    for (let i = 1; same.length < 3 && i < 1 << 20; i++) {
+      const ip = `1.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
+      if (setOf(ip) === target) same.push(ip);
+    }
+    expect(same).toHaveLength(3);
+    const [a, b, c] = same;
+    expect(core.add(writeMmdb([["1.0.0.0/8", { country_code: "AA" }]], { ipVersion: 4, recordSize: 24 }))).toBeNull();
+    core.x.cache(1);
+    const count = () => [core.x.hits(), core.x.misses()];
+    core.lookup(a);
+    core.lookup(b);
+    core.lookup(a);
+    expect(count()).toEqual([1, 2]);
+    core.lookup(c); // replaces b, the less recently used
+    core.lookup(a);
+    expect(count()).toEqual([2, 3]);
+    core.lookup(b);
+    expect(count()).toEqual([2, 4]);
+    expect(core.lookup(c)).toBe(',"geo":{"country_iso_code":"AA"}');
+    expect(count()).toEqual([2, 5]); // b replaced c (a was used after c)
   });
 
   test("a database whose record is corrupt gives nothing for that address, is counted, and the others still answer", () => {

@@ -3,10 +3,10 @@
 // replaced whole when its source changes (clear, then add again); each change bumps
 // `generation`, so the cache's older fragments go stale and a host can tell which set answered.
 // Databases are read in the order they were added, the first to give a field keeps it.
-import { Mmdb, openMmdb, lookupRecord, mmdbError, FAILED, NOT_FOUND } from "./mmdb";
+import { Mmdb, openMmdb, lookupRecord, mmdbError, FAILED } from "./mmdb";
 import { clearFields, saveFields, restoreFields, readRecord, anyField } from "./fields";
 import { writeFragment, fragment } from "./write";
-import { cacheFind, cacheStore, cachedBytes, cachedLength } from "./cache";
+import { cacheFind, cacheStore, cachedBytes, cachedLength, byAddress, byRecords } from "./cache";
 
 /** City, Country, ASN, and room for a few more. */
 export const MAX_DATABASES = 8;
@@ -68,6 +68,12 @@ export function clearDatabases(): void {
 
 // The address as the cache and the tree walk take it: 16 bytes, IPv4 as ::ffff:a.b.c.d.
 const key: usize = heap.alloc(16);
+// Where the address led in each database: the data offset, or NO_RECORD. The first four are
+// the key of the records cache.
+const offsets = new StaticArray<u32>(MAX_DATABASES);
+const NO_RECORD: u32 = 0xffffffff;
+const FAULT: u32 = 0xfffffffe;
+const recordKey: usize = heap.alloc(16);
 
 /** Where the last lookup's fragment is (geoLookup returned its length). */
 export let fragmentAt: usize = 0;
@@ -86,18 +92,49 @@ export function geoLookup(addr: usize, isV4: bool): i32 {
     store<u64>(key, load<u64>(addr));
     store<u64>(key, load<u64>(addr, 8), 8);
   }
-  const slot = cacheFind(key, generation);
+  const slot = cacheFind(byAddress, key, generation);
   if (slot != 0) {
     fragmentAt = cachedBytes(slot);
     return cachedLength(slot);
   }
+  let anyRecord = false;
+  for (let i = 0; i < n; i++) {
+    const off = lookupRecord(unchecked(dbs[i]), key, false);
+    let o = NO_RECORD;
+    if (off >= 0) {
+      o = <u32>off;
+      anyRecord = true;
+    } else if (off == FAILED) {
+      lookupErrors++;
+      lastLookupError = "database " + (i + 1).toString() + ": " + mmdbError;
+      o = FAULT;
+    }
+    unchecked(offsets[i] = o);
+  }
+  if (!anyRecord) {
+    fragmentAt = fragment.ptr;
+    cacheStore(byAddress, key, generation, fragment.ptr, 0);
+    return 0;
+  }
+  // The same records give the same fragment: up to four databases, the records cache says.
+  const keyed = n <= 4;
+  if (keyed) {
+    for (let i = 0; i < 4; i++) store<u32>(recordKey + <usize>(i << 2), i < n ? unchecked(offsets[i]) : NO_RECORD);
+    const r = cacheFind(byRecords, recordKey, generation);
+    if (r != 0) {
+      const len = cachedLength(r);
+      cacheStore(byAddress, key, generation, cachedBytes(r), len);
+      fragmentAt = cachedBytes(r);
+      return len;
+    }
+  }
   clearFields();
   for (let i = 0; i < n; i++) {
+    const off = unchecked(offsets[i]);
+    if (off >= FAULT) continue;
     const db = unchecked(dbs[i]);
-    const off = lookupRecord(db, key, false);
-    if (off == NOT_FOUND) continue;
     saveFields();
-    if (off == FAILED || !readRecord(db, <u32>off)) {
+    if (!readRecord(db, off)) {
       restoreFields();
       lookupErrors++;
       lastLookupError = "database " + (i + 1).toString() + ": " + mmdbError;
@@ -105,6 +142,7 @@ export function geoLookup(addr: usize, isV4: bool): i32 {
   }
   const len = anyField() ? writeFragment() : 0;
   fragmentAt = fragment.ptr;
-  cacheStore(key, generation, fragment.ptr, len);
+  if (keyed) cacheStore(byRecords, recordKey, generation, fragment.ptr, len);
+  cacheStore(byAddress, key, generation, fragment.ptr, len);
   return len;
 }
