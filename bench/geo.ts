@@ -23,6 +23,7 @@ import { parseArgs } from "node:util";
 import { Reader } from "maxmind";
 import { writeMmdb, u16, u32, dbl, MValue, ipv6Bytes } from "../tests/geo/mmdb-writer.js";
 import { generateCorpus } from "./corpus.js";
+import { instrument } from "./wasm-count.js";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url)); // dist/bench
 const ROOT = path.resolve(HERE, "..", "..");
@@ -40,14 +41,33 @@ interface GeoExports {
   recordCacheHits(): number;
 }
 
-function compile(simd: boolean): WebAssembly.Module {
+function compile(simd: boolean): Buffer {
   const out = path.join(mkdtempSync(path.join(os.tmpdir(), "nsg-flow-ecs-geo-bench-")), "geo.wasm");
   const args = [path.join(ROOT, "node_modules/assemblyscript/bin/asc.js"), path.join(ROOT, "tests/fixtures/geo-module.ts"),
     "--config", path.join(ROOT, "tests/fixtures/geo-module.asconfig.json"), "--outFile", out];
   if (simd) args.push("--enable", "simd");
   const r = spawnSync(process.execPath, args, { encoding: "utf8" });
   if (r.status !== 0) throw new Error(`asc failed:\n${r.stdout}${r.stderr}`);
-  return new WebAssembly.Module(readFileSync(out));
+  return readFileSync(out);
+}
+
+/** WebAssembly instructions per lookup as WAMR's fast interpreter dispatches them (bench/wasm-count.ts:
+ * local.get, constants, block and the like are not counted): the load-independent measure. */
+function opsPerLookup(wasm: Buffer, files: Buffer[], entries: Buffer, n: number, cache: boolean): number {
+  const inst = instrument(wasm);
+  const x = new WebAssembly.Instance(inst.module, {}).exports as unknown as GeoExports & Record<string, WebAssembly.Global>;
+  for (const f of files) {
+    const p = x.alloc(f.length);
+    new Uint8Array(x.memory.buffer, p, f.length).set(f);
+    if (x.add(p, f.length) !== 1) throw new Error("the core refused a database");
+  }
+  new Uint8Array(x.memory.buffer, x.inputPtr(), entries.length).set(entries);
+  x.cache(cache ? 1 : 0);
+  x.lookupMany(1, 1); // start-up work (first allocations) is not counted
+  const total = () => inst.runs.reduce((sum, run, i) => sum + run.ops * Number(x[`__run_${i}`]!.value), 0);
+  const before = total();
+  x.lookupMany(entries.length / 17, n);
+  return (total() - before) / n;
 }
 
 // A deterministic PRNG (xorshift32): the same addresses on every machine.
@@ -160,10 +180,11 @@ function main(): void {
   }
   // The input buffer holds 1 MiB: 61,680 entries, cycled.
   const mixes = [mix("random addresses", 61_000, 0, 1, 7), corpusMix(61_000), mix("95% of lookups among 3,000 addresses", 61_000, 0.95, 3000, 8)];
-  const modules = [{ label: "portable", m: compile(false) }, { label: "SIMD", m: compile(true) }];
+  const portable = compile(false);
+  const modules = [{ label: "portable", m: new WebAssembly.Module(portable) }, { label: "SIMD", m: new WebAssembly.Module(compile(true)) }];
   console.log(`each figure: ${lookups.toLocaleString("en")} lookups in one call, median of ${runs} runs after a warm-up; M/s = 10^6 lookups a second`);
   console.log("");
-  const header = ["databases", "addresses", "build", "no cache M/s", "cache M/s", "address hits", "record hits", "maxmind pkg M/s"];
+  const header = ["databases", "addresses", "build", "no cache M/s", "cache M/s", "address hits", "record hits", "maxmind pkg M/s", "ops no cache", "ops cache"];
   const rows: string[][] = [];
   for (const set of sets) {
     const readers = set.files.map((f) => new Reader(f));
@@ -203,7 +224,11 @@ function main(): void {
         const on = rate(true);
         const all = Math.max(1, x.hits() + x.misses());
         const pct = (n: number) => `${((n / all) * 100).toFixed(1)}%`;
-        rows.push([set.label, mx.label, mod.label, off.toFixed(2), on.toFixed(2), pct(x.hits()), pct(x.recordCacheHits()), median(ref).toFixed(2)]);
+        // Instruction counts: the portable build (the file Fluent Bit loads), one pass over the mix.
+        const ops = mod.label === "portable"
+          ? [opsPerLookup(portable, set.files, mx.entries, mx.entries.length / 17, false), opsPerLookup(portable, set.files, mx.entries, mx.entries.length / 17, true)].map((v) => v.toFixed(0))
+          : ["", ""];
+        rows.push([set.label, mx.label, mod.label, off.toFixed(2), on.toFixed(2), pct(x.hits()), pct(x.recordCacheHits()), median(ref).toFixed(2), ...ops]);
       }
     }
   }
@@ -214,6 +239,8 @@ function main(): void {
   for (const r of rows) console.log(line(r));
   console.log("");
   console.log("A lookup is one address in every database of the set, its ECS geo/as fragment written (or copied from the cache).");
+  console.log("ops: wasm instructions per lookup as WAMR's interpreter dispatches them (bench/wasm-count.ts), portable build, one");
+  console.log("     pass over the mix from an empty cache; independent of machine load.");
   console.log("The cache (assembly/enrich/geo/cache.ts): 4,096 sets of two 512-byte slots keyed by the 16-byte address; its misses");
   console.log("go to a second table keyed by the records the address led to (record hits: lookups that walked the trees only).");
 }

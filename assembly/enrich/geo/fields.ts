@@ -7,7 +7,7 @@
 // filled by an earlier database is kept (City before Country: the more precise file wins).
 import { lit, Lit } from "../../base/bytes";
 import {
-  Mmdb, decode, decodedUint, decodedFloat, decodedPtr, useData, vType, vSize, vAt, vNext, vPointer, skip, endOfDecoded,
+  Mmdb, decode, decodeKey, keyPtr, keyLen, decodedUint, decodedFloat, decodedPtr, useData, vType, vSize, vAt, vNext, vPointer, skip, endOfDecoded,
   T_STRING, T_MAP, T_ARRAY, T_FLOAT,
 } from "./mmdb";
 
@@ -81,8 +81,9 @@ const K_AS_ORG = lit("autonomous_system_organization");
 // Set by the helpers below when a decode failed: the record is corrupt.
 let failed = false;
 
+/** Whether the key decodeKey just read is k. */
 @inline function keyIs(k: Lit): bool {
-  return vType == T_STRING && vSize == <u32>k.len && memory.compare(decodedPtr(), k.ptr, <usize>k.len) == 0;
+  return keyLen == <u32>k.len && memory.compare(keyPtr, k.ptr, <usize>k.len) == 0;
 }
 
 /** Keeps the string at `off` as field f, unless f is filled already or the value is not a
@@ -128,11 +129,11 @@ function scanMap(off: u32, k0: Lit | null, k1: Lit | null, k2: Lit | null, needE
   let at = vAt;
   let wanted = (k0 != null ? 1 : 0) + (k1 != null ? 1 : 0) + (k2 != null ? 1 : 0);
   for (let i: u32 = 0; i < n; i++) {
-    if (!decode(at) || vType != T_STRING) {
+    const valueAt = decodeKey(at);
+    if (valueAt < 0) {
       failed = true;
       return -1;
     }
-    const valueAt = <i64>vNext;
     if (k0 != null && found0 < 0 && keyIs(k0)) {
       found0 = valueAt;
       wanted--;
@@ -196,9 +197,9 @@ export function readRecord(db: Mmdb, off: u32): bool {
   let flatLat: i64 = -1;
   let flatLon: i64 = -1;
   for (let i: u32 = 0; i < n; i++) {
-    if (!decode(at)) return false;
-    if (vType != T_STRING) return false;
-    const v = vNext;
+    const key = decodeKey(at);
+    if (key < 0) return false;
+    const v = <u32>key;
     // Where the next key starts, when reading the value found it; else skip finds it.
     let end: i64 = -2;
     // Which key: decided on the decoded key before any other decode moves the state.

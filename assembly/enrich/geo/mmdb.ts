@@ -128,6 +128,50 @@ function decodeHere(off: u32): bool {
   return true;
 }
 
+/** The last key decodeKey read: its UTF-8 bytes. */
+export let keyPtr: usize = 0;
+export let keyLen: u32 = 0;
+
+/** Reads the map key at `off`: a string, or a pointer to one (the usual case: a database writes
+ * each key once). Returns the offset of the value after it, or -1 (mmdbError). Keys are half of
+ * what reading a record decodes, so this is decode cut down to them. */
+export function decodeKey(off: u32): i64 {
+  const len = <u64>secLen;
+  if (<u64>off >= len) return skipFailed("a data offset points past the end of its section");
+  let c = byteAt(off);
+  let at = <u64>off;
+  let next: u64 = 0;
+  if ((c >> 5) == <u32>T_POINTER) {
+    const ss = (c >> 3) & 3;
+    const p = <u64>off + 1;
+    if (p + <u64>ss + 1 > len) return skipFailed("a pointer is cut off by the end of its section");
+    let target: u64;
+    if (ss == 0) target = ((<u64>c & 7) << 8) | <u64>byteAt(<u32>p);
+    else if (ss == 1) target = 2048 + (((<u64>c & 7) << 16) | <u64>beUint(<u32>p, 2));
+    else if (ss == 2) target = 526336 + (((<u64>c & 7) << 24) | <u64>beUint(<u32>p, 3));
+    else target = <u64>beUint(<u32>p, 4);
+    if (target >= len) return skipFailed("a pointer points past the end of its section");
+    next = p + <u64>ss + 1;
+    at = target;
+    c = byteAt(<u32>at);
+    if ((c >> 5) == <u32>T_POINTER) return skipFailed("a pointer points at a pointer");
+  }
+  if ((c >> 5) != <u32>T_STRING) return skipFailed("a map key is not a string");
+  let size = <u64>(c & 31);
+  let p = at + 1;
+  if (size >= 29) {
+    const n = size - 28;
+    if (p + n > len) return skipFailed("a value's size is cut off by the end of its section");
+    const extra = <u64>beUint(<u32>p, <u32>n);
+    p += n;
+    size = size == 29 ? 29 + extra : size == 30 ? 285 + extra : 65821 + extra;
+  }
+  if (p + size > len) return skipFailed("a value runs past the end of its section");
+  keyPtr = secBase + <usize>p;
+  keyLen = <u32>size;
+  return next != 0 ? <i64>next : <i64>(p + size);
+}
+
 /** Decodes the value at `off`, following one pointer. After it, vNext is where the value after
  * the one at `off` starts (after the pointer itself when it was one). */
 export function decode(off: u32): bool {
