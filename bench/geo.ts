@@ -181,7 +181,7 @@ function main(): void {
   // The input buffer holds 1 MiB: 61,680 entries, cycled.
   const mixes = [mix("random addresses", 61_000, 0, 1, 7), corpusMix(61_000), mix("95% of lookups among 3,000 addresses", 61_000, 0.95, 3000, 8)];
   const portable = compile(false);
-  const modules = [{ label: "portable", m: new WebAssembly.Module(portable) }, { label: "SIMD", m: new WebAssembly.Module(compile(true)) }];
+  const modules = [{ label: "portable", m: new WebAssembly.Module(new Uint8Array(portable)) }, { label: "SIMD", m: new WebAssembly.Module(new Uint8Array(compile(true))) }];
   console.log(`each figure: ${lookups.toLocaleString("en")} lookups in one call, median of ${runs} runs after a warm-up; M/s = 10^6 lookups a second`);
   console.log("");
   const header = ["databases", "addresses", "build", "no cache M/s", "cache M/s", "address hits", "record hits", "maxmind pkg M/s", "ops no cache", "ops cache"];
