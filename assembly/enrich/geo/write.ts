@@ -3,7 +3,10 @@
 // has already put there (hence the leading comma). Each key only when the databases had it; an
 // address with nothing gives no bytes at all. Strings come from a file, so they are escaped,
 // and any byte sequence that is not UTF-8 is replaced as TextDecoder does: the event stays
-// valid JSON whatever the file holds.
+// valid JSON whatever the file holds. The output's put* primitives are borrowed by redirecting
+// them into `fragment`; base/output.ts keeps a single saved target, so a lookup must not run
+// while the output is already redirected (the blob splitter's flattening): the mapper looks both
+// addresses up before it starts writing the event.
 import { dtoa_buffered } from "util/number";
 import { lit, Lit } from "../../base/bytes";
 import { ByteBuffer, redirectOutput, restoreOutput, reserve, put, putLit, putU64, putEscapedRepaired } from "../../base/output";
