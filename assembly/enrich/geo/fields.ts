@@ -5,7 +5,7 @@
 // `longitude`, `timezone`; the ASN files of all three have `autonomous_system_number` and
 // `autonomous_system_organization`. Several databases fill one result, and a field already
 // filled by an earlier database is kept (City before Country: the more precise file wins).
-import { lit, Lit } from "../../base/bytes";
+import { lit, Lit, spanEquals } from "../../base/bytes";
 import {
   Mmdb, decode, decodeKey, keyPtr, keyLen, decodedUint, decodedFloat, decodedPtr, useData, vType, vSize, vAt, vNext, vPointer, skip, endOfDecoded,
   T_STRING, T_MAP, T_ARRAY, T_FLOAT,
@@ -83,7 +83,7 @@ let failed = false;
 
 /** Whether the key decodeKey just read is k. */
 @inline function keyIs(k: Lit): bool {
-  return keyLen == <u32>k.len && memory.compare(keyPtr, k.ptr, <usize>k.len) == 0;
+  return spanEquals(keyPtr, <i32>keyLen, k);
 }
 
 /** Keeps the string at `off` as field f, unless f is filled already or the value is not a
@@ -185,6 +185,38 @@ function takeLocation(latAt: i64, lonAt: i64): void {
   hasLocation = true;
 }
 
+// The record's top-level keys this file knows, told apart by length first: one or two byte
+// comparisons for a key, where trying each name in turn took a dozen.
+const KEY_OTHER = 0;
+const KEY_CONTINENT = 1;
+const KEY_COUNTRY = 2;
+const KEY_SUBDIVISIONS = 3;
+const KEY_CITY = 4;
+const KEY_POSTAL = 5;
+const KEY_LOCATION = 6;
+const KEY_COUNTRY_CODE = 7;
+const KEY_STATE1 = 8;
+const KEY_POSTCODE = 9;
+const KEY_TIMEZONE = 10;
+const KEY_LATITUDE = 11;
+const KEY_LONGITUDE = 12;
+const KEY_ASN = 13;
+const KEY_AS_ORG = 14;
+
+function knownKey(): i32 {
+  switch (keyLen) {
+    case 4: return keyIs(K_CITY) ? KEY_CITY : KEY_OTHER;
+    case 6: return keyIs(K_POSTAL) ? KEY_POSTAL : keyIs(K_STATE1) ? KEY_STATE1 : KEY_OTHER;
+    case 7: return keyIs(K_COUNTRY) ? KEY_COUNTRY : KEY_OTHER;
+    case 8: return keyIs(K_LOCATION) ? KEY_LOCATION : keyIs(K_POSTCODE) ? KEY_POSTCODE : keyIs(K_TIMEZONE) ? KEY_TIMEZONE : keyIs(K_LATITUDE) ? KEY_LATITUDE : KEY_OTHER;
+    case 9: return keyIs(K_CONTINENT) ? KEY_CONTINENT : keyIs(K_LONGITUDE) ? KEY_LONGITUDE : KEY_OTHER;
+    case 12: return keyIs(K_SUBDIVISIONS) ? KEY_SUBDIVISIONS : keyIs(K_COUNTRY_CODE) ? KEY_COUNTRY_CODE : KEY_OTHER;
+    case 24: return keyIs(K_ASN) ? KEY_ASN : KEY_OTHER;
+    case 30: return keyIs(K_AS_ORG) ? KEY_AS_ORG : KEY_OTHER;
+  }
+  return KEY_OTHER;
+}
+
 /** Adds what the record at `off` of `db` gives. Returns false (mmdbError says why) when the
  * record is corrupt; the caller then puts back the fields saved before (saveFields). */
 export function readRecord(db: Mmdb, off: u32): bool {
@@ -203,64 +235,72 @@ export function readRecord(db: Mmdb, off: u32): bool {
     // Where the next key starts, when reading the value found it; else skip finds it.
     let end: i64 = -2;
     // Which key: decided on the decoded key before any other decode moves the state.
-    if (keyIs(K_CONTINENT)) {
-      end = scanMap(v, K_CODE, K_NAMES, null, true);
-      const names = found1;
-      takeString(found0, F_CONTINENT_CODE);
-      takeEnglishName(names, F_CONTINENT_NAME);
-    } else if (keyIs(K_COUNTRY)) {
-      end = scanMap(v, K_ISO_CODE, K_NAMES, null, true);
-      const names = found1;
-      takeString(found0, F_COUNTRY_ISO);
-      takeEnglishName(names, F_COUNTRY_NAME);
-    } else if (keyIs(K_SUBDIVISIONS)) {
-      // The first subdivision is the largest (state, province): ECS's region.
-      if (!decode(v)) return false;
-      if (vType == T_ARRAY && vSize > 0 && unchecked(fieldLen[F_REGION_NAME]) == 0 && unchecked(fieldLen[F_REGION_ISO]) == 0) {
-        if (scanMap(vAt, K_ISO_CODE, K_NAMES, null, false) >= 0) {
-          const names = found1;
-          takeString(found0, F_REGION_ISO);
-          takeEnglishName(names, F_REGION_NAME);
-        }
+    switch (knownKey()) {
+      case KEY_CONTINENT: {
+        end = scanMap(v, K_CODE, K_NAMES, null, true);
+        const names = found1;
+        takeString(found0, F_CONTINENT_CODE);
+        takeEnglishName(names, F_CONTINENT_NAME);
+        break;
       }
-    } else if (keyIs(K_CITY)) {
-      if (!decode(v)) return false;
-      if (vType == T_MAP) {
-        end = scanMap(v, K_NAMES, null, null, true);
-        takeEnglishName(found0, F_CITY_NAME);
-      } else takeString(v, F_CITY_NAME);
-    } else if (keyIs(K_POSTAL)) {
-      end = scanMap(v, K_CODE, null, null, true);
-      takeString(found0, F_POSTAL_CODE);
-    } else if (keyIs(K_LOCATION)) {
-      end = scanMap(v, K_LATITUDE, K_LONGITUDE, K_TIME_ZONE, true);
-      const la = found0;
-      const lo = found1;
-      takeString(found2, F_TIMEZONE);
-      takeLocation(la, lo);
-    } else if (keyIs(K_COUNTRY_CODE)) {
-      takeString(v, F_COUNTRY_ISO);
-    } else if (keyIs(K_STATE1)) {
-      takeString(v, F_REGION_NAME);
-    } else if (keyIs(K_POSTCODE)) {
-      takeString(v, F_POSTAL_CODE);
-    } else if (keyIs(K_TIMEZONE)) {
-      takeString(v, F_TIMEZONE);
-    } else if (keyIs(K_LATITUDE)) {
-      flatLat = <i64>v;
-    } else if (keyIs(K_LONGITUDE)) {
-      flatLon = <i64>v;
-    } else if (keyIs(K_ASN)) {
-      if (!hasAsNumber) {
+      case KEY_COUNTRY: {
+        end = scanMap(v, K_ISO_CODE, K_NAMES, null, true);
+        const names = found1;
+        takeString(found0, F_COUNTRY_ISO);
+        takeEnglishName(names, F_COUNTRY_NAME);
+        break;
+      }
+      case KEY_SUBDIVISIONS: {
+        // The first subdivision is the largest (state, province): ECS's region.
         if (!decode(v)) return false;
-        const num = decodedUint();
-        if (num >= 0) {
-          asNumber = <u64>num;
-          hasAsNumber = true;
+        if (vType == T_ARRAY && vSize > 0 && unchecked(fieldLen[F_REGION_NAME]) == 0 && unchecked(fieldLen[F_REGION_ISO]) == 0) {
+          if (scanMap(vAt, K_ISO_CODE, K_NAMES, null, false) >= 0) {
+            const names = found1;
+            takeString(found0, F_REGION_ISO);
+            takeEnglishName(names, F_REGION_NAME);
+          }
         }
+        break;
       }
-    } else if (keyIs(K_AS_ORG)) {
-      takeString(v, F_AS_ORG);
+      case KEY_CITY: {
+        if (!decode(v)) return false;
+        if (vType == T_MAP) {
+          end = scanMap(v, K_NAMES, null, null, true);
+          takeEnglishName(found0, F_CITY_NAME);
+        } else takeString(v, F_CITY_NAME);
+        break;
+      }
+      case KEY_POSTAL: {
+        end = scanMap(v, K_CODE, null, null, true);
+        takeString(found0, F_POSTAL_CODE);
+        break;
+      }
+      case KEY_LOCATION: {
+        end = scanMap(v, K_LATITUDE, K_LONGITUDE, K_TIME_ZONE, true);
+        const la = found0;
+        const lo = found1;
+        takeString(found2, F_TIMEZONE);
+        takeLocation(la, lo);
+        break;
+      }
+      case KEY_COUNTRY_CODE: takeString(v, F_COUNTRY_ISO); break;
+      case KEY_STATE1: takeString(v, F_REGION_NAME); break;
+      case KEY_POSTCODE: takeString(v, F_POSTAL_CODE); break;
+      case KEY_TIMEZONE: takeString(v, F_TIMEZONE); break;
+      case KEY_LATITUDE: flatLat = <i64>v; break;
+      case KEY_LONGITUDE: flatLon = <i64>v; break;
+      case KEY_ASN: {
+        if (!hasAsNumber) {
+          if (!decode(v)) return false;
+          const num = decodedUint();
+          if (num >= 0) {
+            asNumber = <u64>num;
+            hasAsNumber = true;
+          }
+        }
+        break;
+      }
+      case KEY_AS_ORG: takeString(v, F_AS_ORG); break;
     }
     if (failed) return false;
     if (end <= 0) end = skip(v, 1);
