@@ -1,9 +1,11 @@
 // The core's geo layer through its test module (tests/fixtures/geo-module.ts), compiled once per
 // test file in a child process: open files, look addresses up, dump whole records.
-import { mkdtempSync, readFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, renameSync } from "node:fs";
 import { isIPv4 } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { compileFixture } from "../compile-fixture.js";
 import { ipv4Bytes, ipv6Bytes } from "./mmdb-writer.js";
 
@@ -34,15 +36,28 @@ interface GeoExports {
 let compiled: WebAssembly.Module | undefined;
 let compiledPath = "";
 
-/** The file of the compiled test module (compiled on first use, without SIMD, as the portable
- * build is). */
+/** The file of the compiled test module (compiled without SIMD, as the portable build is). The
+ * six geo test files share one compilation: the file is named by a hash of every source it is
+ * built from and written under its name by rename, so parallel test workers never see half a
+ * file; a change to any source compiles it again. */
 export function geoModulePath(): string {
-  if (!compiledPath) {
-    const path = join(mkdtempSync(join(tmpdir(), "nsg-flow-ecs-geo-")), "geo.wasm");
-    compileFixture("geo-module.ts", "geo-module.asconfig.json", path);
-    compiledPath = path;
+  if (compiledPath) return compiledPath;
+  const root = fileURLToPath(new URL("../..", import.meta.url));
+  const sources = [join(root, "tests/fixtures/geo-module.ts"), join(root, "tests/fixtures/geo-module.asconfig.json")];
+  for (const dir of ["assembly/enrich/geo", "assembly/base"]) {
+    for (const f of readdirSync(join(root, dir)).sort()) if (f.endsWith(".ts")) sources.push(join(root, dir, f));
   }
-  return compiledPath;
+  const hash = createHash("sha1");
+  for (const f of sources) hash.update(f).update(readFileSync(f));
+  hash.update(readFileSync(join(root, "node_modules/assemblyscript/package.json")));
+  const path = join(tmpdir(), `nsg-flow-ecs-geo-${hash.digest("hex").slice(0, 16)}.wasm`);
+  if (!existsSync(path)) {
+    const fresh = join(mkdtempSync(join(tmpdir(), "nsg-flow-ecs-geo-")), "geo.wasm");
+    compileFixture("geo-module.ts", "geo-module.asconfig.json", fresh);
+    renameSync(fresh, path);
+  }
+  compiledPath = path;
+  return path;
 }
 
 export function geoModule(): WebAssembly.Module {
