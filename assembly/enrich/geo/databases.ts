@@ -1,0 +1,148 @@
+// The databases an instance looks addresses up in, and the lookup the mapper calls: the layer's
+// entry. A set is built by adding files (open: bytes in, a database or an error out) and
+// replaced whole when its source changes (clear, then add again); each change bumps
+// `generation`, so the cache's older fragments go stale and a host can tell which set answered.
+// Databases are read in the order they were added, the first to give a field keeps it.
+import { Mmdb, openMmdb, lookupRecord, mmdbError, FAILED } from "./mmdb";
+import { clearFields, saveFields, restoreFields, readRecord, anyField } from "./fields";
+import { writeFragment, fragment } from "./write";
+import { cacheFind, cacheStore, cachedBytes, cachedLength, byAddress, byRecords } from "./cache";
+
+/** City, Country, ASN, and room for a few more. */
+export const MAX_DATABASES = 8;
+
+const dbs = new Array<Mmdb>();
+const blocks = new Array<usize>();
+
+/** Changes with every add and clear; never 0 (the cache's empty slots). */
+export let generation: u32 = 1;
+/** Why the last add failed. */
+export let geoError: string = "";
+/** Lookups that met a corrupt record or tree (that database then gave nothing for the address),
+ * and the last such fault: a host reports them, the events themselves are mapped as usual. */
+export let lookupErrors: u32 = 0;
+export let lastLookupError: string = "";
+
+function bump(): void {
+  generation++;
+  if (generation == 0) generation = 1;
+}
+
+export function databaseCount(): i32 {
+  return dbs.length;
+}
+
+export function databaseAt(i: i32): Mmdb {
+  return dbs[i];
+}
+
+/** Adds the file at [ptr, ptr+len). When `owned`, it is a block from heap.alloc that the set
+ * now owns (freed here when refused, and by clearDatabases otherwise); else its memory is the
+ * host's and must stay as it is until clearDatabases. Returns true, or false with geoError. */
+export function addDatabase(ptr: usize, len: u32, owned: bool = true): bool {
+  if (dbs.length >= MAX_DATABASES) {
+    if (owned) heap.free(ptr);
+    geoError = "at most " + MAX_DATABASES.toString() + " databases";
+    return false;
+  }
+  const db = openMmdb(ptr, len);
+  if (db == null) {
+    if (owned) heap.free(ptr);
+    geoError = mmdbError;
+    return false;
+  }
+  dbs.push(db);
+  blocks.push(owned ? ptr : 0);
+  bump();
+  return true;
+}
+
+export function clearDatabases(): void {
+  for (let i = 0; i < blocks.length; i++) if (blocks[i] != 0) heap.free(blocks[i]);
+  dbs.length = 0;
+  blocks.length = 0;
+  lookupErrors = 0;
+  lastLookupError = "";
+  bump();
+}
+
+// The address as the cache and the tree walk take it: 16 bytes, IPv4 as ::ffff:a.b.c.d.
+const key: usize = heap.alloc(16);
+// Where the address led in each database: the data offset, or NO_RECORD. The first four are
+// the key of the records cache.
+const offsets = new StaticArray<u32>(MAX_DATABASES);
+const NO_RECORD: u32 = 0xffffffff;
+const FAULT: u32 = 0xfffffffe;
+const recordKey: usize = heap.alloc(16);
+
+/** Where the last lookup's fragment is (geoLookup returned its length). */
+export let fragmentAt: usize = 0;
+
+/** The fragment of an address (4 bytes when isV4, else 16, network order) with every
+ * database: returns its length (0: nothing found, or no databases), its bytes at fragmentAt
+ * until the next lookup. */
+export function geoLookup(addr: usize, isV4: bool): i32 {
+  const n = dbs.length;
+  if (n == 0) return 0;
+  if (isV4) {
+    store<u64>(key, 0);
+    store<u32>(key, 0xffff0000, 8);
+    store<u32>(key, load<u32>(addr), 12);
+  } else {
+    store<u64>(key, load<u64>(addr));
+    store<u64>(key, load<u64>(addr, 8), 8);
+  }
+  const slot = cacheFind(byAddress, key, generation);
+  if (slot != 0) {
+    fragmentAt = cachedBytes(slot);
+    return cachedLength(slot);
+  }
+  let anyRecord = false;
+  for (let i = 0; i < n; i++) {
+    const off = lookupRecord(unchecked(dbs[i]), key, false);
+    let o = NO_RECORD;
+    if (off >= 0) {
+      o = <u32>off;
+      anyRecord = true;
+    } else if (off == FAILED) {
+      lookupErrors++;
+      lastLookupError = "database " + (i + 1).toString() + ": " + mmdbError;
+      o = FAULT;
+    }
+    unchecked(offsets[i] = o);
+  }
+  if (!anyRecord) {
+    fragmentAt = fragment.ptr;
+    cacheStore(byAddress, key, generation, fragment.ptr, 0);
+    return 0;
+  }
+  // The same records give the same fragment: up to four databases, the records cache says.
+  const keyed = n <= 4;
+  if (keyed) {
+    for (let i = 0; i < 4; i++) store<u32>(recordKey + <usize>(i << 2), i < n ? unchecked(offsets[i]) : NO_RECORD);
+    const r = cacheFind(byRecords, recordKey, generation);
+    if (r != 0) {
+      const len = cachedLength(r);
+      cacheStore(byAddress, key, generation, cachedBytes(r), len);
+      fragmentAt = cachedBytes(r);
+      return len;
+    }
+  }
+  clearFields();
+  for (let i = 0; i < n; i++) {
+    const off = unchecked(offsets[i]);
+    if (off >= FAULT) continue;
+    const db = unchecked(dbs[i]);
+    saveFields();
+    if (!readRecord(db, off)) {
+      restoreFields();
+      lookupErrors++;
+      lastLookupError = "database " + (i + 1).toString() + ": " + mmdbError;
+    }
+  }
+  const len = anyField() ? writeFragment() : 0;
+  fragmentAt = fragment.ptr;
+  if (keyed) cacheStore(byRecords, recordKey, generation, fragment.ptr, len);
+  cacheStore(byAddress, key, generation, fragment.ptr, len);
+  return len;
+}
