@@ -1,13 +1,12 @@
 #!/usr/bin/env node
 // The `nsg-flow-ecs` command: flow events in (files or stdin), ECS NDJSON out, a summary on
 // stderr. Exit 0 when every record mapped, 1 when any became an error event, 2 on usage errors.
-import { writeSync } from "node:fs";
-import { once } from "node:events";
 import type { Writable } from "node:stream";
 import { ModuleError, PROFILES, defaultWasmPath, type MapOptions, type Profile } from "./transform/loader.js";
 import { runCheck } from "./check/check.js";
 import { type StreamOptions, type StreamTotals } from "./transform/stream.js";
 import { FlowPool } from "./pool/pool.js";
+import { FdWriter } from "./transform/fd.js";
 
 const USAGE = `Usage:
   nsg-flow-ecs [--profile sekoia|ecs] [--community-id-seed N] [--wasm FILE] [--threads N]
@@ -117,21 +116,17 @@ export function parseArgs(argv: string[]): Options {
   return opts;
 }
 
-/** Writes one batch of output, which is a view of the module's buffer (valid until the next
- * call): straight to the file descriptor while that blocks (files, terminals, and pipes on
- * Linux), else — a non-blocking pipe that is full, or a stream with writes still queued — as a
- * copy through the stream, waiting for 'drain' (back-pressure). */
-async function writeOut(out: Writable & { fd?: number }, bytes: Uint8Array): Promise<void> {
-  let done = 0;
-  if (out.writableLength === 0 && typeof out.fd === "number") {
-    try {
-      while (done < bytes.length) done += writeSync(out.fd, bytes, done);
-      return;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "EAGAIN") throw err;
-    }
+/** process.stdout, touched only when needed: on a pipe that makes the descriptor non-blocking,
+ * and FdWriter writes it faster while it blocks. */
+function stdout(): Writable {
+  if (process.stdout.listenerCount("error") === 0) {
+    process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+      // A closed pipe (`| head`) is a normal way for a reader to stop.
+      if (err.code === "EPIPE") process.exit(0);
+      throw err;
+    });
   }
-  if (!out.write(Buffer.from(bytes.subarray(done)))) await once(out, "drain");
+  return process.stdout;
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -145,21 +140,21 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   if (opts.command === "help") {
-    process.stdout.write(USAGE);
+    stdout().write(USAGE);
     return 0;
   }
   const wasm = opts.wasm ?? defaultWasmPath();
   if (opts.command === "check") {
     const result = runCheck(wasm);
-    process.stdout.write(result.lines.join("\n") + "\n");
+    stdout().write(result.lines.join("\n") + "\n");
     return result.failed === 0 ? 0 : 1;
   }
 
   const mapOptions: MapOptions = {};
   if (opts.profile !== undefined) mapOptions.profile = opts.profile;
   if (opts.communityIdSeed !== undefined) mapOptions.communityIdSeed = opts.communityIdSeed;
-  // writeOut writes or copies each chunk before the next: the pool may reuse its buffers, and
-  // the module's own (outputViews).
+  // Each chunk is written or copied before the next: the pool may reuse its buffers, and the
+  // module's own (outputViews).
   const pool = new FlowPool({ wasm, transformOptions: mapOptions, threads: opts.threads, outputViews: true });
   try {
     void pool.transform; // loaded now: an unusable --wasm is said before any file is read
@@ -173,6 +168,7 @@ async function mapFiles(opts: Options, pool: FlowPool): Promise<number> {
   const totals: StreamTotals = { records: 0, errors: 0 };
   const started = process.hrtime.bigint();
   let unreadable = 0;
+  const out = new FdWriter(1, stdout);
   for (const file of opts.files.length > 0 ? opts.files : ["-"]) {
     const options: StreamOptions = {
       fromOffset: opts.fromOffset,
@@ -183,11 +179,11 @@ async function mapFiles(opts: Options, pool: FlowPool): Promise<number> {
       },
     };
     try {
-      const output = file === "-" ? pool.transformInput(process.stdin, totals, options) : pool.transformFile(file, totals, options);
-      for await (const out of output) await writeOut(process.stdout, out);
+      const output = file === "-" ? pool.transformFd(0, totals, options) : pool.transformFile(file, totals, options);
+      for await (const chunk of output) await out.write(chunk);
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
-      if (e.code === "EPIPE") return 0;
+      if (e.code === "EPIPE") process.exit(0); // now: a read of stdin may be waiting
       if (!e.code) throw err;
       process.stderr.write(`nsg-flow-ecs: cannot read ${file}: ${e.message}\n`);
       unreadable++;
@@ -202,12 +198,6 @@ async function mapFiles(opts: Options, pool: FlowPool): Promise<number> {
   }
   return totals.errors > 0 || unreadable > 0 ? 1 : 0;
 }
-
-process.stdout.on("error", (err: NodeJS.ErrnoException) => {
-  // A closed pipe (`| head`) is a normal way for a reader to stop.
-  if (err.code === "EPIPE") process.exit(0);
-  throw err;
-});
 
 main(process.argv.slice(2)).then(
   (code) => {
