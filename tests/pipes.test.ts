@@ -220,3 +220,58 @@ test("CLI: stdin through a shell pipe into a pipe gives the file's output byte f
     expect(r.stdout === expected).toBe(true);
   }
 });
+
+// ─── collect's stdout ───────────────────────────────────────────────────────────────────────
+
+// Writes `slices` slices of `size` bytes through StdoutOutput, each from the same buffer,
+// refilled as soon as write() returns (as the mappers reuse theirs), a few writes in flight.
+const COLLECT_WRITER = `
+import { StdoutOutput } from ${JSON.stringify(join(root, "dist/host/collect/output.js"))};
+const [slices, size, nonBlocking] = process.argv.slice(1).map(Number);
+if (nonBlocking) void process.stdout.writableLength; // Node's stream over a pipe makes it non-blocking
+const out = new StdoutOutput();
+const buf = Buffer.alloc(size);
+const pending = [];
+try {
+  for (let i = 0; i < slices; i++) {
+    buf.fill(\`<slice \${i}>\`);
+    pending.push(out.write(buf));
+    if (pending.length === 3) await Promise.all(pending.splice(0));
+  }
+  await Promise.all(pending);
+  await out.sync();
+  process.stderr.write("done\\n");
+} catch (err) {
+  process.stderr.write(\`failed: \${err.message}\\n\`);
+  process.exitCode = 3;
+}`;
+
+test.each([["blocking", 0], ["non-blocking", 1]])("collect's stdout (%s): a slow reader gets every slice whole, in order", async (_, nonBlocking) => {
+  const slices = 40;
+  const size = 300_000;
+  const child = spawn("node", ["--input-type=module", "-e", COLLECT_WRITER, String(slices), String(size), String(nonBlocking)], { stdio: ["ignore", "pipe", "pipe"] });
+  let stderr = "";
+  child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+  const chunks: Buffer[] = [];
+  let reads = 0;
+  child.stdout!.on("data", (d: Buffer) => {
+    chunks.push(d);
+    if (++reads % 7 === 0) {
+      child.stdout!.pause();
+      setTimeout(() => child.stdout!.resume(), 3);
+    }
+  });
+  const code = await new Promise((resolve) => child.on("close", resolve));
+  expect([code, stderr]).toEqual([0, "done\n"]);
+  const expected = Buffer.concat(Array.from({ length: slices }, (_, i) => Buffer.alloc(size, `<slice ${i}>`)));
+  expect(Buffer.concat(chunks).equals(expected)).toBe(true);
+});
+
+test("collect's stdout: a reader that goes away is a failure, named", async () => {
+  const child = spawn("node", ["--input-type=module", "-e", COLLECT_WRITER, "200", "300000", "0"], { stdio: ["ignore", "pipe", "pipe"] });
+  let stderr = "";
+  child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+  child.stdout!.once("data", () => child.stdout!.destroy());
+  const code = await new Promise((resolve) => child.on("close", resolve));
+  expect([code, stderr]).toEqual([3, "failed: stdout was closed by its reader\n"]);
+});

@@ -8,7 +8,7 @@
 // bytes are there, so a trickle still goes on at once); a write is one call, the kernel waiting
 // for the reader. A descriptor some other process made non-blocking (EAGAIN) is handed to
 // Node's streams instead.
-import { fstatSync, read, readSync, writeSync } from "node:fs";
+import { fstatSync, read, readSync, write, writeSync } from "node:fs";
 import { Socket } from "node:net";
 import type { Writable } from "node:stream";
 import { ReadStream, isatty } from "node:tty";
@@ -115,4 +115,22 @@ export class FdWriter {
       stream.on("error", settle);
     });
   }
+}
+
+/** Writes `bytes` to `fd` on libuv's thread pool, one call per slice while the descriptor blocks:
+ * the event loop goes on while a slow reader holds the write back. Resolves to the number of
+ * bytes written: all of them, or fewer when the descriptor is non-blocking and full (EAGAIN).
+ * Rejects with the system's error (EPIPE: the reader is gone). */
+export async function writeFdOffThread(fd: number, bytes: Uint8Array): Promise<number> {
+  let done = 0;
+  while (done < bytes.length) {
+    try {
+      done += await new Promise<number>((resolve, reject) =>
+        write(fd, bytes, done, bytes.length - done, null, (err, n) => (err ? reject(err) : resolve(n))));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "EAGAIN") return done;
+      throw err;
+    }
+  }
+  return done;
 }
