@@ -275,3 +275,33 @@ test("collect's stdout: a reader that goes away is a failure, named", async () =
   const code = await new Promise((resolve) => child.on("close", resolve));
   expect([code, stderr]).toEqual([3, "failed: stdout was closed by its reader\n"]);
 });
+
+test("starting worker threads leaves a blocking stdout blocking (Node's own stdio piping would make it non-blocking)", async () => {
+  // 4 MB in one writeSync into a pipe nobody reads for a while: on a blocking descriptor it
+  // waits for the reader; on a non-blocking one it fails with EAGAIN.
+  const script = `
+import { writeSync } from "node:fs";
+import { FlowPool } from ${JSON.stringify(join(root, "dist/host/pool/pool.js"))};
+const pool = new FlowPool({ threads: 2 });
+await pool.warm();
+if (pool.workerCount !== 1) throw new Error("no worker started: " + pool.workerError?.stack);
+const bytes = Buffer.alloc(4 << 20, 0x61);
+let done = 0;
+while (done < bytes.length) done += writeSync(1, bytes, done);
+await pool.close();`;
+  const file = join(dir, "blocking.mjs"); // a file, not --eval: the worker threads take the same flags
+  writeFileSync(file, script);
+  const child = spawn("node", [file], { stdio: ["ignore", "pipe", "pipe"] });
+  let stderr = "";
+  child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+  child.stdout!.pause();
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  let bytes = 0;
+  child.stdout!.on("data", (d: Buffer) => (bytes += d.length));
+  child.stdout!.resume();
+  const code = await new Promise((resolve) => {
+    child.on("close", resolve);
+    setTimeout(() => resolve(`still running; stderr ${stderr}, ${bytes} bytes`), 20_000);
+  });
+  expect([code, stderr, bytes]).toEqual([0, "", 4 << 20]);
+});

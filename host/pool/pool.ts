@@ -664,7 +664,11 @@ export class FlowPool {
   private spawn(): void {
     const config: WorkerConfig = { wasm: this.wasm, transformOptions: this.transformOptions };
     // Referenced while it starts and while it has work: an idle pool lets the process end.
-    const worker = new Worker(workerFile(), { workerData: config });
+    // A worker's stdio is not left to Node, which pipes it with stream.pipe(), and pipe() looks
+    // at process.stdout: that creates it, and on a pipe that makes fd 1 non-blocking (see
+    // transform/fd.ts). Whatever a worker prints goes to stderr, never into the events.
+    const worker = new Worker(workerFile(), { workerData: config, stdout: true, stderr: true });
+    for (const out of [worker.stdout, worker.stderr]) out.on("data", (d: Buffer) => process.stderr.write(d));
     const lane = new Lane(worker);
     this.lanes.push(lane);
     let error: Error | undefined;
