@@ -153,9 +153,9 @@ async function main(argv: string[]): Promise<number> {
   const mapOptions: MapOptions = {};
   if (opts.profile !== undefined) mapOptions.profile = opts.profile;
   if (opts.communityIdSeed !== undefined) mapOptions.communityIdSeed = opts.communityIdSeed;
-  // Each chunk is written or copied before the next: the pool may reuse its buffers, and the
-  // module's own (outputViews).
-  const pool = new FlowPool({ wasm, transformOptions: mapOptions, threads: opts.threads, outputViews: true });
+  // A chunk is being written while the next is mapped (keepOutputs: 1), then its buffer is
+  // reused (outputViews).
+  const pool = new FlowPool({ wasm, transformOptions: mapOptions, threads: opts.threads, outputViews: true, keepOutputs: 1 });
   try {
     void pool.transform; // loaded now: an unusable --wasm is said before any file is read
     return await mapFiles(opts, pool);
@@ -180,7 +180,12 @@ async function mapFiles(opts: Options, pool: FlowPool): Promise<number> {
     };
     try {
       const output = file === "-" ? pool.transformFd(0, totals, options) : pool.transformFile(file, totals, options);
-      for await (const chunk of output) await out.write(chunk);
+      let writing: Promise<void> | undefined;
+      for await (const chunk of output) {
+        await writing;
+        writing = out.write(chunk, true);
+      }
+      await writing;
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
       if (e.code === "EPIPE") process.exit(0); // now: a read of stdin may be waiting

@@ -305,3 +305,21 @@ await pool.close();`;
   });
   expect([code, stderr, bytes]).toEqual([0, "", 4 << 20]);
 });
+
+test.each([[2], [1]])("keepOutputs: 1 (%i threads): a chunk stays as it was until the one after the next is asked for", async (threads) => {
+  const p = new FlowPool({ wasm, threads, parallelFrom: 0, jobBytes: 4096, outputViews: true, keepOutputs: 1 });
+  const file = join(dir, "kept.ndjson");
+  writeFileSync(file, ndjson);
+  const expected = await oneThread(ndjson);
+  const copies: Buffer[] = [];
+  let previous: { bytes: Buffer; copy: Buffer } | undefined;
+  for await (const b of p.transformFile(file)) {
+    // The chunk before this one may still be being written: it must not have changed.
+    if (previous) expect(previous.bytes.equals(previous.copy)).toBe(true);
+    previous = { bytes: b, copy: Buffer.from(b) };
+    copies.push(previous.copy);
+  }
+  expect(copies.length).toBeGreaterThan(threads === 2 ? 20 : 0);
+  expect(Buffer.concat(copies).toString("utf8") === expected.out).toBe(true);
+  await p.close();
+});

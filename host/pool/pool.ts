@@ -58,6 +58,9 @@ export interface PoolOptions {
    * reused, or it is a view of the calling thread's module): for a caller that writes each chunk
    * out at once, as the CLI does. Sets the transform's outputViews too. */
   outputViews?: boolean;
+  /** With outputViews: each output chunk stays valid until this many more were asked for
+   * (default 0), for a caller that writes one chunk while the pool maps the next. */
+  keepOutputs?: number;
   /** Input bytes per job (default 1 MiB of NDJSON, 256 KiB of a blob). */
   jobBytes?: number;
 }
@@ -180,6 +183,9 @@ export class FlowPool {
   private readonly wasm: string;
   private readonly transformOptions?: MapOptions;
   private readonly outputViews: boolean;
+  private readonly keepOutputs: number;
+  /** Output chunks handed out and maybe still being written (keepOutputs). */
+  private held: Part[] = [];
   private readonly jobBytes?: number;
   private mainTransform?: FlowTransform;
   private mainRunner?: JobRunner;
@@ -199,6 +205,7 @@ export class FlowPool {
     this.wasm = options.wasm ?? defaultWasmPath();
     this.transformOptions = options.transformOptions;
     this.outputViews = options.outputViews ?? false;
+    this.keepOutputs = options.keepOutputs ?? 0;
     this.mainTransform = options.transform;
     if (this.mainTransform && this.outputViews) this.mainTransform.outputViews = true;
     this.jobBytes = options.jobBytes;
@@ -307,7 +314,7 @@ export class FlowPool {
         // (transformInput holds on to chunks only while it looks for the format)
         yield* fdChunks(input, format === "auto");
       };
-      yield* transformInput(chunks(), this.transform, totals, { ...options, format: format === "auto" ? undefined : format });
+      yield* this.oneThread(chunks(), totals, { ...options, format: format === "auto" ? undefined : format });
       return;
     }
     let fromHead = 0;
@@ -333,8 +340,15 @@ export class FlowPool {
     yield* this.parallel(fill, format, totals, { ...options, sizeHint: input.size });
   }
 
-  private oneThread(source: AsyncIterable<Uint8Array>, totals: StreamTotals, options: StreamOptions): AsyncGenerator<Buffer> {
-    return transformInput(source, this.transform, totals, options);
+  private async *oneThread(source: AsyncIterable<Uint8Array>, totals: StreamTotals, options: StreamOptions): AsyncGenerator<Buffer> {
+    const output = transformInput(source, this.transform, totals, options);
+    if (!this.outputViews || this.keepOutputs === 0) return yield* output;
+    // Views of the module, overwritten by its next call: copies, to stay valid while kept.
+    for await (const chunk of output) {
+      const copy = Buffer.allocUnsafeSlow(chunk.length);
+      copy.set(chunk);
+      yield copy;
+    }
   }
 
   private async *parallel(fill: Fill, format: Format, totals: StreamTotals, options: ParallelStreamOptions): AsyncGenerator<Buffer> {
@@ -629,10 +643,15 @@ export class FlowPool {
       head.errors = 0;
       for (const part of parts) {
         yield part.bytes;
-        // Written out: its buffer goes back to the thread that filled it.
         if (!this.outputViews || !part.from) continue;
-        if (part.from === MAIN) this.mainBuffers.giveBack(part.bytes.buffer as ArrayBuffer);
-        else if (!part.from.dead && part.bytes.buffer.byteLength >= 1 << 20) part.from.recycle.push(part.bytes.buffer as ArrayBuffer);
+        // Written out: its buffer goes back to the thread that filled it.
+        this.held.push(part);
+        while (this.held.length > this.keepOutputs) {
+          const written = this.held.shift()!;
+          const buffer = written.bytes.buffer as ArrayBuffer;
+          if (written.from === MAIN) this.mainBuffers.giveBack(buffer);
+          else if (!written.from!.dead && buffer.byteLength >= 1 << 20) written.from!.recycle.push(buffer);
+        }
       }
       if (!head.done) return;
       run.queue.shift();

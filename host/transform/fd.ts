@@ -85,14 +85,21 @@ export class FdWriter {
 
   constructor(private readonly fd: number, private readonly fallback: () => Writable) {}
 
-  /** `bytes` is used before the promise resolves (it may be a view of a buffer reused next). */
-  async write(bytes: Uint8Array): Promise<void> {
+  /** `bytes` is used before the promise resolves (it may be a view of a buffer reused next).
+   * `offThread`: written by libuv's thread pool, the calling thread going on meanwhile (a
+   * caller that maps the next slice while this one goes out), else on the calling thread. */
+  async write(bytes: Uint8Array, offThread = false): Promise<void> {
     if (this.failure) throw this.failure;
     let done = 0;
     if (!this.stream || this.stream.writableLength === 0) {
       try {
-        while (done < bytes.length) done += writeSync(this.fd, bytes, done, bytes.length - done);
-        return;
+        if (offThread && !this.stream) {
+          done = await writeFdOffThread(this.fd, bytes);
+          if (done === bytes.length) return;
+        } else {
+          while (done < bytes.length) done += writeSync(this.fd, bytes, done, bytes.length - done);
+          return;
+        }
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== "EAGAIN") throw err;
       }
