@@ -184,6 +184,7 @@ async function mapFiles(opts: Options, pool: FlowPool): Promise<number> {
       for await (const chunk of output) {
         await writing;
         writing = out.write(chunk, true);
+        writing.catch(() => undefined); // awaited before the next write; not unhandled meanwhile
       }
       await writing;
     } catch (err) {
