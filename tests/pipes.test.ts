@@ -100,10 +100,16 @@ async function throughPipe(p: FlowPool, bytes: Uint8Array, piece: number, delay:
   }
 }
 
-test("a pipe at full speed: the one-thread bytes and totals on both threads, error events in their place", async () => {
+test("a pipe at full speed: the one-thread bytes and totals on both threads, the file path's too, error events in their place", async () => {
   const expected = await oneThread(ndjson);
   const got = await throughPipe(pool, ndjson, 1 << 20, 0);
-  expect(pool.workerCount).toBe(1); // beside the calling thread
+  expect(pool.workerCount).toBe(1); // started by the pipe (this pool's first input), beside the calling thread
+  const file = join(dir, "full-speed.ndjson");
+  writeFileSync(file, ndjson);
+  const fileTotals = { records: 0, errors: 0 };
+  const fromFile = (await drain(pool.transformFile(file, fileTotals))).toString("utf8");
+  expect(fromFile === expected.out).toBe(true);
+  expect(fileTotals).toEqual(expected.totals);
   expect(got.totals).toEqual(expected.totals);
   expect(got.out === expected.out).toBe(true);
   const out = got.out.trimEnd().split("\n");
