@@ -23,7 +23,7 @@ import { FlowTransform, defaultWasmPath, looksLikeBlob, type MapOptions } from "
 import { BlobBoundaries, recordEnds } from "./boundaries.js";
 import { JobRunner, OutputBuffers, recordFailed, type Format, type JobMessage, type JobReply, type JobStart } from "./jobs.js";
 import { passThrough, sniffFormat, transformInput, type StreamOptions, type StreamTotals } from "../transform/stream.js";
-import { fdChunks, fdInput, type FdInput } from "../transform/fd.js";
+import { WORKER_STDIO, fdChunks, fdInput, forwardWorkerStdio, type FdInput } from "../transform/fd.js";
 import type { WorkerConfig } from "./worker.js";
 
 /** NDJSON inputs smaller than this stay on one thread, blobs under half of it (a blob's bytes
@@ -687,11 +687,9 @@ export class FlowPool {
     // a worker then starts 30-40 ms of CPU sooner (measured under load).
     const config: WorkerConfig = { wasm: this.wasm, transformOptions: this.transformOptions, module: this.givenTransform ? undefined : this.transform.compiled };
     // Referenced while it starts and while it has work: an idle pool lets the process end.
-    // A worker's stdio is not left to Node, which pipes it with stream.pipe(), and pipe() looks
-    // at process.stdout: that creates it, and on a pipe that makes fd 1 non-blocking (see
-    // transform/fd.ts). Whatever a worker prints goes to stderr, never into the events.
-    const worker = new Worker(workerFile(), { workerData: config, stdout: true, stderr: true });
-    for (const out of [worker.stdout, worker.stderr]) out.on("data", (d: Buffer) => process.stderr.write(d));
+    // Its stdio not piped by Node, which would make a pipe on fd 1 non-blocking (transform/fd.ts).
+    const worker = new Worker(workerFile(), { workerData: config, ...WORKER_STDIO });
+    forwardWorkerStdio(worker);
     const lane = new Lane(worker);
     this.lanes.push(lane);
     let error: Error | undefined;

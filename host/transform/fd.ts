@@ -141,3 +141,13 @@ export async function writeFdOffThread(fd: number, bytes: Uint8Array): Promise<n
   }
   return done;
 }
+
+/** Options for a Worker whose stdio must not touch process.stdout: Node pipes a worker's stdio
+ * with stream.pipe(), which looks at process.stdout, and creating it turns a pipe on fd 1
+ * non-blocking. Pass the worker to forwardWorkerStdio() once created. */
+export const WORKER_STDIO = { stdout: true, stderr: true } as const;
+
+/** Whatever the worker prints goes to stderr, never into the events on stdout. */
+export function forwardWorkerStdio(worker: { stdout: NodeJS.ReadableStream; stderr: NodeJS.ReadableStream }): void {
+  for (const out of [worker.stdout, worker.stderr]) out.on("data", (d: Buffer) => process.stderr.write(d));
+}
