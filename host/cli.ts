@@ -153,9 +153,9 @@ async function main(argv: string[]): Promise<number> {
   const mapOptions: MapOptions = {};
   if (opts.profile !== undefined) mapOptions.profile = opts.profile;
   if (opts.communityIdSeed !== undefined) mapOptions.communityIdSeed = opts.communityIdSeed;
-  // A chunk is being written while the next is mapped (keepOutputs: 1), then its buffer is
-  // reused (outputViews).
-  const pool = new FlowPool({ wasm, transformOptions: mapOptions, threads: opts.threads, outputViews: true, keepOutputs: 1 });
+  // On several threads a chunk is being written while the next is mapped (keepOutputs: 1), then
+  // its buffer is reused (outputViews); on one, a chunk is a view of the module, written at once.
+  const pool = new FlowPool({ wasm, transformOptions: mapOptions, threads: opts.threads, outputViews: true, keepOutputs: opts.threads === 1 ? 0 : 1 });
   try {
     void pool.transform; // loaded now: an unusable --wasm is said before any file is read
     return await mapFiles(opts, pool);
@@ -169,6 +169,7 @@ async function mapFiles(opts: Options, pool: FlowPool): Promise<number> {
   const started = process.hrtime.bigint();
   let unreadable = 0;
   const out = new FdWriter(1, stdout);
+  const overlap = opts.threads !== 1;
   for (const file of opts.files.length > 0 ? opts.files : ["-"]) {
     const options: StreamOptions = {
       fromOffset: opts.fromOffset,
@@ -183,7 +184,7 @@ async function mapFiles(opts: Options, pool: FlowPool): Promise<number> {
       let writing: Promise<void> | undefined;
       for await (const chunk of output) {
         await writing;
-        writing = out.write(chunk, true);
+        writing = out.write(chunk, overlap);
         writing.catch(() => undefined); // awaited before the next write; not unhandled meanwhile
       }
       await writing;
