@@ -17,7 +17,10 @@
 //       on every core, (4d) on one thread (--threads 1);
 //  (5)  the CLI, whole process, on the corpus file to /dev/null, on every core; (5b) on one thread;
 //       (5c), (5d) the same with the file given 7 times in one run (a backfill: threads start once);
+//  (5e) the CLI reading stdin (`< FILE`), (5f) writing into a pipe (`| cat > /dev/null`), (5g) both,
+//       (5h) reading a pipe too (`cat FILE |`): the paths users run;
 //  (6)  the plain Node mapper (readline + JSON.parse + JSON.stringify), whole process, likewise;
+//       (6b) on (5g)'s path;
 //  (7)  the filter in a real Fluent Bit, when one is found (bench/fluent-bit.ts): µs per record of
 //       CPU above no filter, for a copy floor, the same mapping in Lua, the .wasm and the .aot.
 // Rows (1)-(4) run each in a child process of their own (their peak RSS is that child's), after
@@ -276,11 +279,27 @@ interface ProcessRun {
   stderr: string;
 }
 
-function runProcess(args: string[], stdoutFile: string): Promise<ProcessRun> {
+/** Where a measured process reads and writes, as a user's shell would set it up: stdin from a
+ * file (`< FILE`) or from `cat FILE |`, stdout into `| cat > /dev/null` (a pipe) or /dev/null. */
+interface Io {
+  stdin?: string;
+  catIn?: string;
+  pipeOut?: boolean;
+}
+
+const shellQuote = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
+
+function runProcess(args: string[], io: Io = {}): Promise<ProcessRun> {
   return new Promise((resolve, reject) => {
-    const out = openSync(stdoutFile, "w");
+    const out = openSync("/dev/null", "w");
     const t0 = process.hrtime.bigint();
-    const child = spawn(process.execPath, ["--import", RSS_HOOK, ...args], { stdio: ["ignore", out, "pipe"] });
+    const argv = [process.execPath, "--import", RSS_HOOK, ...args];
+    // A pipeline runs under bash with pipefail, so that the mapper's exit status counts.
+    const command = (io.catIn ? `cat ${shellQuote(io.catIn)} | ` : "") + argv.map(shellQuote).join(" ") +
+      (io.stdin ? ` < ${shellQuote(io.stdin)}` : "") + (io.pipeOut ? " | cat" : "");
+    const child = io.stdin || io.catIn || io.pipeOut
+      ? spawn("bash", ["-o", "pipefail", "-c", command], { stdio: ["ignore", out, "pipe"] })
+      : spawn(argv[0]!, argv.slice(1), { stdio: ["ignore", out, "pipe"] });
     let stderr = "";
     child.stderr!.setEncoding("utf8");
     child.stderr!.on("data", (d: string) => (stderr += d));
@@ -294,11 +313,11 @@ function runProcess(args: string[], stdoutFile: string): Promise<ProcessRun> {
   });
 }
 
-async function measureProcess(args: string[], runs: number, expect: Pass): Promise<Measured> {
+async function measureProcess(args: string[], runs: number, expect: Pass, io: Io = {}): Promise<Measured> {
   const times: number[] = [];
   let maxRssKb = 0;
   for (let i = 0; i <= runs; i++) {
-    const r = await runProcess(args, "/dev/null");
+    const r = await runProcess(args, io);
     if (r.code !== 0) throw new Error(`node ${args.join(" ")} exited with ${r.code}: ${r.stderr.trim()}`);
     if (i === 0) continue; // warm-up: page cache, compile caches
     times.push(r.seconds);
@@ -572,10 +591,16 @@ async function main(): Promise<void> {
     const naiveRow = byId("naive");
 
     // Output sizes are those of the same work in process: (1) for the CLI, (2b) for (6), (4) for (4c).
-    const processRows: [string, string, string[], Pass][] = [
-      ["cli", `(5)  CLI, whole process: cli.js --quiet FILE > /dev/null (${host.cores} threads)`, [path.join(HOST, "cli.js"), "--quiet", files.corpus], wasmRow.m],
-      ["cli-1", "(5b) the same with --threads 1", [path.join(HOST, "cli.js"), "--quiet", "--threads", "1", files.corpus], wasmRow.m],
+    const cliArgs = [path.join(HOST, "cli.js"), "--quiet"];
+    const processRows: [string, string, string[], Pass, Io?][] = [
+      ["cli", `(5)  CLI, whole process: cli.js --quiet FILE > /dev/null (${host.cores} threads)`, [...cliArgs, files.corpus], wasmRow.m],
+      ["cli-1", "(5b) the same with --threads 1", [...cliArgs, "--threads", "1", files.corpus], wasmRow.m],
+      ["cli-stdin", "(5e) CLI, stdin: cli.js < FILE > /dev/null", cliArgs, wasmRow.m, { stdin: files.corpus }],
+      ["cli-pipe", "(5f) CLI into a pipe: cli.js FILE | cat > /dev/null", [...cliArgs, files.corpus], wasmRow.m, { pipeOut: true }],
+      ["cli-stdin-pipe", "(5g) CLI, stdin into a pipe: cli.js < FILE | cat > /dev/null", cliArgs, wasmRow.m, { stdin: files.corpus, pipeOut: true }],
+      ["cli-cat-pipe", "(5h) CLI, pipe to pipe: cat FILE | cli.js | cat > /dev/null", cliArgs, wasmRow.m, { catIn: files.corpus, pipeOut: true }],
       ["node-mapper", "(6)  plain Node mapper, whole process, > /dev/null", [path.join(HERE, "node-mapper.js"), files.corpus], naiveRow.m],
+      ["node-mapper-stdin-pipe", "(6b) plain Node mapper, stdin into a pipe: < FILE | cat", [path.join(HERE, "node-mapper.js")], naiveRow.m, { stdin: files.corpus, pipeOut: true }],
     ];
     // A backfill: many files in one run, where the threads start once for all of them.
     const backfill = Array<string>(BACKFILL_FILES).fill(files.corpus);
@@ -583,12 +608,12 @@ async function main(): Promise<void> {
     processRows.push(["cli-backfill-1", "(5d) the same with --threads 1", [path.join(HOST, "cli.js"), "--quiet", "--threads", "1", ...backfill], wasmRow.m]);
     processRows.push(["cli-blob", `(4c) CLI on the PT1H.json blob, whole process, > /dev/null (${host.cores} threads)`, [path.join(HOST, "cli.js"), "--quiet", files.blob], byId("blob").m]);
     processRows.push(["cli-blob-1", "(4d) the same with --threads 1", [path.join(HOST, "cli.js"), "--quiet", "--threads", "1", files.blob], byId("blob").m]);
-    for (const [id, label, args, expect] of processRows) {
+    for (const [id, label, args, expect, io] of processRows) {
       t0 = process.hrtime.bigint();
       const copies = id.startsWith("cli-backfill") ? BACKFILL_FILES : 1;
       const m = await measureProcess(args, o.runs, id.startsWith("cli-blob")
         ? { records: corpus.blobTuples, errors: 0, inBytes: corpus.blob.length, outBytes: expect.outBytes }
-        : { records: corpus.stats.records * copies, errors: 0, inBytes: corpus.ndjson.length * copies, outBytes: expect.outBytes * copies });
+        : { records: corpus.stats.records * copies, errors: 0, inBytes: corpus.ndjson.length * copies, outBytes: expect.outBytes * copies }, io);
       process.stderr.write(`  ${label.trim()}: ${seconds(t0).toFixed(1)} s\n`);
       rows.push(toRow(id, label, "process", m));
     }
@@ -622,7 +647,8 @@ async function main(): Promise<void> {
       for (const p of fluentBit.problems) problems.push(`(7) ${p}`);
     }
 
-    const ORDER = ["wasm", "wasm-portable", "wasm-copies", "wasm-ecs", "wasm-event-id", "reference", "naive", "copy", "blob-split", "blob", "cli-blob", "cli-blob-1", "cli", "cli-1", "cli-backfill", "cli-backfill-1", "node-mapper"];
+    const ORDER = ["wasm", "wasm-portable", "wasm-copies", "wasm-ecs", "wasm-event-id", "reference", "naive", "copy", "blob-split", "blob", "cli-blob", "cli-blob-1", "cli", "cli-1", "cli-backfill", "cli-backfill-1",
+      "cli-stdin", "cli-pipe", "cli-stdin-pipe", "cli-cat-pipe", "node-mapper", "node-mapper-stdin-pipe"];
     rows.sort((a, b) => ORDER.indexOf(a.id) - ORDER.indexOf(b.id));
     console.log("");
     printTable(rows);
@@ -638,6 +664,8 @@ async function main(): Promise<void> {
     console.log("(4c) is the CLI reading the same blob file (it tells a blob from NDJSON by the first bytes); (4d) the same on one thread.");
     console.log("(5), (6): wall time of the whole process (start-up, WASM compile, reading, writing to /dev/null); peak RSS = the process's maxRSS.");
     console.log(`(4c), (5), (5c) map on every core (the CLI's default, for inputs of ${PARALLEL_FROM / 2 ** 20} MiB and more); (4d), (5b), (5d) on one thread.`);
+    console.log("(5e)-(5h), (6b): as a shell runs them (bash -o pipefail -c …), the time of the whole pipeline, `cat` included;");
+    console.log("    (5g) and (6b) are the same pipeline for the CLI and the plain mapper; (5h) reads a real pipe (its size unknown).");
     console.log(`(5c), (5d): ${BACKFILL_FILES} files in one run (a backfill), ${fmtInt(corpus.stats.records * BACKFILL_FILES)} events: the process and its threads start once.`);
 
     const blob = byId("blob-split");
@@ -652,6 +680,11 @@ async function main(): Promise<void> {
         `(${(100 * byId("wasm-ecs").recordsPerSecond / byId("wasm-event-id").recordsPerSecond).toFixed(1)}% of (1e), with event.id)`, pass: byId("wasm-ecs").recordsPerSecond >= 0.75 * wasmRow.recordsPerSecond },
       { what: "CLI (5) vs plain Node mapper (6), end to end", target: "≥ 10×", value: `${(cli.recordsPerSecond / mapper.recordsPerSecond).toFixed(2)}×`, pass: cli.recordsPerSecond / mapper.recordsPerSecond >= 10 },
       { what: `CLI (5), ${host.cores} threads, vs one thread (5b)`, target: "≥ 1.6×", value: `${(cli.recordsPerSecond / cliOne.recordsPerSecond).toFixed(2)}×`, pass: cli.recordsPerSecond / cliOne.recordsPerSecond >= 1.6 },
+      { what: "CLI stdin into a pipe (5g) vs file into a pipe (5f)", target: "≥ 0.9×", value: `${(byId("cli-stdin-pipe").recordsPerSecond / byId("cli-pipe").recordsPerSecond).toFixed(2)}×`,
+        pass: byId("cli-stdin-pipe").recordsPerSecond >= 0.9 * byId("cli-pipe").recordsPerSecond },
+      { what: "CLI stdin into a pipe (5g) vs plain mapper (6b)", target: "≥ 7×", value: `${(byId("cli-stdin-pipe").recordsPerSecond / byId("node-mapper-stdin-pipe").recordsPerSecond).toFixed(2)}×`,
+        pass: byId("cli-stdin-pipe").recordsPerSecond >= 7 * byId("node-mapper-stdin-pipe").recordsPerSecond },
+      { what: "CLI pipe to pipe (5h) vs file into a pipe (5f)", target: "(context)", value: `${(byId("cli-cat-pipe").recordsPerSecond / byId("cli-pipe").recordsPerSecond).toFixed(2)}×`, pass: undefined },
       { what: `CLI (5c), ${host.cores} threads, vs one thread (5d), backfill`, target: "(context)", value: `${(byId("cli-backfill").recordsPerSecond / byId("cli-backfill-1").recordsPerSecond).toFixed(2)}×`, pass: undefined },
       { what: "blob splitting (4)", target: "≥ 200 MB/s, peak RSS < 200 MB", value: `${blob.inMBps.toFixed(1)} MB/s, ${blob.peakRssMB.toFixed(0)} MB`, pass: blob.inMBps >= 200 && blob.peakRssMB < 200 },
     ];

@@ -4,7 +4,7 @@
 // no field type checks). On well-formed flow events its output is the reference's, byte for
 // byte (`npm run bench` checks that on a sample of the corpus).
 //
-//   node dist/bench/node-mapper.js FILE > ecs.ndjson
+//   node dist/bench/node-mapper.js FILE > ecs.ndjson      (no FILE, or "-": stdin)
 import { createReadStream } from "node:fs";
 import { createInterface } from "node:readline";
 import { pathToFileURL } from "node:url";
@@ -90,16 +90,17 @@ export function naiveEvent(line: string): Raw {
 }
 
 function main(file: string): void {
-  const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
+  const input = file === "-" ? process.stdin : createReadStream(file);
+  const lines = createInterface({ input, crlfDelay: Infinity });
   lines.on("line", (line) => {
     if (line.trim() !== "") process.stdout.write(naiveMap(line) + "\n");
   });
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  if (process.argv.length !== 3) {
-    process.stderr.write("usage: node dist/bench/node-mapper.js FILE\n");
+  if (process.argv.length > 3) {
+    process.stderr.write("usage: node dist/bench/node-mapper.js [FILE]\n");
     process.exit(2);
   }
-  main(process.argv[2]!);
+  main(process.argv[2] ?? "-");
 }

@@ -8,6 +8,7 @@ import { UsageError, usage, usageErrorText, type Command, type OptionTable } fro
 import { MAP, parseMapArgs, runMap } from "./cli/map.js";
 import { CHECK, parseCheckArgs, runCheckCommand } from "./cli/check.js";
 import { COLLECT, parseCollectArgs } from "./cli/collect.js";
+import { stdout } from "./cli/stdout.js";
 
 function version(): string {
   // dist/host/cli.js → the package's own package.json, the one npm installed with it.
@@ -26,8 +27,8 @@ async function command<A>(cmd: Command<OptionTable>, argv: string[], parse: (arg
     process.stderr.write(usageErrorText(cmd, err));
     return 2;
   }
-  if (args === "help") process.stdout.write(usage(cmd));
-  else if (args === "version") process.stdout.write(version());
+  if (args === "help") stdout().write(usage(cmd));
+  else if (args === "version") stdout().write(version());
   else return run(args);
   return 0;
 }
@@ -51,12 +52,6 @@ function main(argv: string[]): Promise<number> {
   }
   return command(MAP, argv, parseMapArgs, runMap);
 }
-
-process.stdout.on("error", (err: NodeJS.ErrnoException) => {
-  // A closed pipe (`| head`) is a normal way for a reader to stop.
-  if (err.code === "EPIPE") process.exit(0);
-  throw err;
-});
 
 main(process.argv.slice(2)).then(
   (code) => {

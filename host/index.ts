@@ -6,6 +6,7 @@
 //   for await (const chunk of transformInput(fs.createReadStream("PT1H.json"))) out.write(chunk);
 //   const pool = new FlowPool();                   // the same on every core, for large inputs
 //   for await (const chunk of pool.transformFile("PT1H.json")) out.write(chunk);
+//   for await (const chunk of pool.transformFd(0)) out.write(chunk);   // stdin, in large reads
 export {
   FlowTransform, ModuleError, builtWasm, defaultWasmPath, looksLikeBlob, type TransformResult, type BlobOptions,
   type MapOptions, type Profile,

@@ -2,6 +2,7 @@
 import { defaultWasmPath } from "../transform/loader.js";
 import { runCheck } from "../check/check.js";
 import { UsageError, parseCommand, type Command } from "./usage.js";
+import { stdout } from "./stdout.js";
 
 const OPTIONS = {
   wasm: { arg: "FILE", help: "check this WebAssembly module (the one you are about to deploy) instead of the built one" },
@@ -31,6 +32,6 @@ export function parseCheckArgs(argv: string[]): { wasm?: string } | "help" | "ve
 
 export function runCheckCommand(args: { wasm?: string }): number {
   const result = runCheck(args.wasm ?? defaultWasmPath());
-  process.stdout.write(result.lines.join("\n") + "\n");
+  stdout().write(result.lines.join("\n") + "\n");
   return result.failed === 0 ? 0 : 1;
 }

@@ -1,12 +1,11 @@
 // `nsg-flow-ecs [options] [FILE ...]`: flow events in (files or stdin), ECS NDJSON out, a summary
 // on stderr. Exit 0 when every record mapped, 1 when any became an error event (or a file could
 // not be read).
-import { writeSync } from "node:fs";
-import { once } from "node:events";
-import type { Writable } from "node:stream";
 import { PROFILES, defaultWasmPath, type MapOptions } from "../transform/loader.js";
 import { type StreamOptions, type StreamTotals } from "../transform/stream.js";
 import { FlowPool } from "../pool/pool.js";
+import { FdWriter } from "../transform/fd.js";
+import { stdout } from "./stdout.js";
 import { UsageError, oneOf, parseCommand, wholeNumber, type Command } from "./usage.js";
 
 const OPTIONS = {
@@ -77,28 +76,12 @@ export function parseMapArgs(argv: string[]): MapArgs | "help" | "version" {
   return args;
 }
 
-/** Writes one batch of output, which is a view of the module's buffer (valid until the next
- * call): straight to the file descriptor while that blocks (files, terminals, and pipes on
- * Linux), else — a non-blocking pipe that is full, or a stream with writes still queued — as a
- * copy through the stream, waiting for 'drain' (back-pressure). */
-async function writeOut(out: Writable & { fd?: number }, bytes: Uint8Array): Promise<void> {
-  let done = 0;
-  if (out.writableLength === 0 && typeof out.fd === "number") {
-    try {
-      while (done < bytes.length) done += writeSync(out.fd, bytes, done);
-      return;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "EAGAIN") throw err;
-    }
-  }
-  if (!out.write(Buffer.from(bytes.subarray(done)))) await once(out, "drain");
-}
-
 export async function runMap(args: MapArgs): Promise<number> {
   const wasm = args.wasm ?? defaultWasmPath();
-  // writeOut writes or copies each chunk before the next: the pool may reuse its buffers, and
-  // the module's own (outputViews).
-  const pool = new FlowPool({ wasm, transformOptions: args.mapOptions, threads: args.threads, outputViews: true });
+  // On several threads a chunk is being written while the next is mapped (keepOutputs: 1), then
+  // its buffer is reused (outputViews); on one, a chunk is a view of the module, written at once.
+  const pool = new FlowPool({ wasm, transformOptions: args.mapOptions, threads: args.threads, outputViews: true,
+    keepOutputs: args.threads === 1 ? 0 : 1 });
   try {
     void pool.transform; // loaded now: an unusable --wasm is said before any file is read
     return await mapFiles(args, pool);
@@ -111,6 +94,8 @@ async function mapFiles(args: MapArgs, pool: FlowPool): Promise<number> {
   const totals: StreamTotals = { records: 0, errors: 0 };
   const started = process.hrtime.bigint();
   let unreadable = 0;
+  const out = new FdWriter(1, stdout);
+  const overlap = args.threads !== 1;
   for (const file of args.files.length > 0 ? args.files : ["-"]) {
     const options: StreamOptions = {
       fromOffset: args.fromOffset,
@@ -121,11 +106,17 @@ async function mapFiles(args: MapArgs, pool: FlowPool): Promise<number> {
       },
     };
     try {
-      const output = file === "-" ? pool.transformInput(process.stdin, totals, options) : pool.transformFile(file, totals, options);
-      for await (const out of output) await writeOut(process.stdout, out);
+      const output = file === "-" ? pool.transformFd(0, totals, options) : pool.transformFile(file, totals, options);
+      let writing: Promise<void> | undefined;
+      for await (const chunk of output) {
+        await writing;
+        writing = out.write(chunk, overlap);
+        writing.catch(() => undefined); // awaited before the next write; not unhandled meanwhile
+      }
+      await writing;
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
-      if (e.code === "EPIPE") return 0;
+      if (e.code === "EPIPE") process.exit(0); // now: a read of stdin may be waiting
       if (!e.code) throw err;
       process.stderr.write(`nsg-flow-ecs: cannot read ${file}: ${e.message}\n`);
       unreadable++;

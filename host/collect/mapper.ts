@@ -10,6 +10,7 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import { FlowTransform, type BlobOptions, type MapOptions } from "../transform/loader.js";
+import { WORKER_STDIO, forwardWorkerStdio } from "../transform/fd.js";
 
 export interface MappedCounts {
   records: number;
@@ -79,7 +80,10 @@ export class WorkerBlobMapper implements BlobMapper {
   private written: ArrayBuffer[] = [];
 
   constructor(config: MapperWorkerConfig) {
-    this.worker = new Worker(workerFile(), { workerData: config });
+    // Its stdio forwarded by hand: Node's own piping touches process.stdout, which turns a pipe
+    // on fd 1 non-blocking and sends the collector's stdout writes the slow way (transform/fd.ts).
+    this.worker = new Worker(workerFile(), { workerData: config, ...WORKER_STDIO });
+    forwardWorkerStdio(this.worker);
     this.worker.on("message", (reply: MapperReply) => {
       const waiting = this.waiting;
       this.waiting = undefined;

@@ -3,6 +3,7 @@
 // or stdout (at-least-once: what reached the pipe is gone from our hands).
 import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, readSync, writeSync, constants } from "node:fs";
 import { dirname } from "node:path";
+import { FdWriter, writeFdOffThread } from "../transform/fd.js";
 
 /** The output cannot be written (disk full, reader gone): the collector stops. */
 export class OutputError extends Error {}
@@ -91,51 +92,73 @@ export class FileOutput implements Output {
   }
 }
 
+/** stdout, written off the event loop: each slice is copied into a buffer of this output's (the
+ * caller's bytes are a view it reuses) and written whole by libuv's thread pool, one write at a
+ * time, in order, so that downloads, lease renewals and signals go on while the reader (a
+ * shipper applying back-pressure) holds a write back; the promise of a write settles once the
+ * reader took it. process.stdout is not touched while the descriptor blocks (on a pipe it would
+ * make it non-blocking); one that is non-blocking already (EAGAIN) is written through it. */
 export class StdoutOutput implements Output {
   readonly length = undefined;
   failure: OutputError | undefined;
-
-  constructor() {
-    // For the map command a closed stdout (`| head`) is a normal way to stop, and cli.ts exits
-    // 0 on it; for a collector it means the events stop reaching anyone: a failure to report.
-    process.stdout.removeAllListeners("error");
-    process.stdout.on("error", (err: NodeJS.ErrnoException) => {
-      this.failure = err.code === "EPIPE"
-        ? new OutputError("stdout was closed by its reader")
-        : new OutputError(`cannot write stdout: ${err.message}`);
-    });
-  }
+  private last: Promise<void> = Promise.resolve();
+  private readonly free: Uint8Array[] = [];
+  private stream?: FdWriter;
 
   async write(bytes: Uint8Array): Promise<void> {
     if (this.failure) throw this.failure;
-    const out = process.stdout;
-    let done = 0;
-    try {
-      // Straight to the descriptor while that blocks (files, terminals, pipes on Linux)...
-      if (out.writableLength === 0) {
-        while (done < bytes.length) done += writeSync(1, bytes, done, bytes.length - done);
-        return;
+    const copy = this.buffer(bytes.length);
+    copy.set(bytes);
+    const written = this.last.then(async () => {
+      if (this.failure) throw this.failure;
+      let done = 0;
+      if (!this.stream) {
+        try {
+          done = await writeFdOffThread(1, copy);
+        } catch (err) {
+          throw this.fail(err as NodeJS.ErrnoException);
+        }
+        if (done === copy.length) {
+          if (this.free.length < 4) this.free.push(copy);
+          return;
+        }
+        this.stream = new FdWriter(1, () => {
+          // For the map command a closed stdout (`| head`) is a normal way to stop; for a
+          // collector it means the events stop reaching anyone: a failure to report.
+          process.stdout.removeAllListeners("error");
+          return process.stdout;
+        });
       }
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === "EPIPE") throw new OutputError("stdout was closed by its reader");
-      if (code !== "EAGAIN") throw new OutputError(`cannot write stdout: ${(err as Error).message}`);
-    }
-    // ...else through the stream, as a copy (the bytes are a view), until it drains or fails.
-    if (out.write(Buffer.from(bytes.subarray(done)))) return;
-    await new Promise<void>((resolve, reject) => {
-      const settle = () => {
-        out.off("drain", settle);
-        out.off("error", settle);
-        if (this.failure) reject(this.failure);
-        else resolve();
-      };
-      out.on("drain", settle);
-      out.on("error", settle);
+      await this.streamWrite(copy.subarray(done));
     });
+    this.last = written.catch(() => undefined);
+    return written;
+  }
+
+  private async streamWrite(bytes: Uint8Array): Promise<void> {
+    try {
+      await this.stream!.write(bytes);
+    } catch (err) {
+      throw this.fail(err as NodeJS.ErrnoException);
+    }
+  }
+
+  private fail(err: NodeJS.ErrnoException): OutputError {
+    this.failure ??= err.code === "EPIPE"
+      ? new OutputError("stdout was closed by its reader")
+      : new OutputError(`cannot write stdout: ${err.message}`);
+    return this.failure;
+  }
+
+  /** A buffer of `size` bytes, reused once its last write is done. */
+  private buffer(size: number): Uint8Array {
+    const i = this.free.findIndex((b) => b.buffer.byteLength >= size);
+    const buffer = i < 0 ? new ArrayBuffer(Math.max(size, 1 << 20)) : this.free.splice(i, 1)[0]!.buffer;
+    return new Uint8Array(buffer, 0, size);
   }
 
   async sync(): Promise<void> {
+    await this.last;
     if (this.failure) throw this.failure;
   }
 

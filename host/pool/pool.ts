@@ -23,6 +23,7 @@ import { FlowTransform, defaultWasmPath, looksLikeBlob, type MapOptions } from "
 import { BlobBoundaries, recordEnds } from "./boundaries.js";
 import { JobRunner, OutputBuffers, recordFailed, type Format, type JobMessage, type JobReply, type JobStart } from "./jobs.js";
 import { passThrough, sniffFormat, transformInput, type StreamOptions, type StreamTotals } from "../transform/stream.js";
+import { WORKER_STDIO, fdChunks, fdInput, forwardWorkerStdio, type FdInput } from "../transform/fd.js";
 import type { WorkerConfig } from "./worker.js";
 
 /** NDJSON inputs smaller than this stay on one thread, blobs under half of it (a blob's bytes
@@ -38,6 +39,8 @@ const RETAIN_MAX = 16 << 20;
 const MAX_INFLIGHT = 2;
 /** Input buffers kept for reuse. */
 const KEEP_BUFFERS = 16;
+/** Complete records of an input that trickles wait at most this long (ms) for their batch to fill. */
+export const FLUSH_AFTER = 100;
 
 export interface PoolOptions {
   /** The module: a path, loaded by each thread (default: the built one, SIMD where available). */
@@ -55,6 +58,9 @@ export interface PoolOptions {
    * reused, or it is a view of the calling thread's module): for a caller that writes each chunk
    * out at once, as the CLI does. Sets the transform's outputViews too. */
   outputViews?: boolean;
+  /** With outputViews: each output chunk stays valid until this many more were asked for
+   * (default 0), for a caller that writes one chunk while the pool maps the next. */
+  keepOutputs?: number;
   /** Input bytes per job (default 1 MiB of NDJSON, 256 KiB of a blob). */
   jobBytes?: number;
 }
@@ -115,8 +121,47 @@ interface Run {
   totals: StreamTotals;
 }
 
-/** Fills the free part of a buffer from the input; 0 at its end. */
-type Fill = (space: Uint8Array) => Promise<number>;
+/** Fills the free part of a buffer from the input; 0 at its end. An input that may keep the
+ * caller waiting (a pipe, a stream) gives up when `interrupt` settles first and returns IDLE,
+ * the bytes on their way kept for the next call. */
+interface Fill {
+  (space: Uint8Array, interrupt?: Promise<unknown>): Promise<number>;
+  /** Whether a call may wait for the input (else `interrupt` is never looked at). */
+  waits: boolean;
+}
+const IDLE = -1;
+
+/** A Fill over chunks that come when they come (`next()`: the next one, undefined at the end),
+ * each copied into the buffers the threads share. A chunk is not asked for before the last one
+ * is used up, so `next()` may reuse its buffer. */
+function chunkFill(next: () => Promise<Uint8Array | undefined>): Fill {
+  let pending: Uint8Array = new Uint8Array(0);
+  let coming: Promise<Uint8Array | undefined> | undefined;
+  let ended = false;
+  const fill = async (space: Uint8Array, interrupt?: Promise<unknown>): Promise<number> => {
+    while (pending.length === 0) {
+      if (ended) return 0;
+      coming ??= next();
+      const chunk = interrupt ? await Promise.race([coming, interrupt.then(() => IDLE)]) : await coming;
+      if (typeof chunk === "number") return IDLE;
+      coming = undefined;
+      if (chunk === undefined) ended = true;
+      else pending = chunk;
+    }
+    const n = Math.min(space.length, pending.length);
+    space.set(pending.subarray(0, n));
+    pending = pending.subarray(n);
+    return n;
+  };
+  return Object.assign(fill, { waits: true });
+}
+
+/** Resolves after `ms` unless cancelled (a pending timer would keep the process up). */
+function timer(ms: number): { done: Promise<void>; cancel: () => void } {
+  let handle: NodeJS.Timeout | undefined;
+  const done = new Promise<void>((resolve) => (handle = setTimeout(resolve, Math.max(0, ms))));
+  return { done, cancel: () => clearTimeout(handle) };
+}
 
 /** The compiled worker, found from this file both as TypeScript source (host/) and compiled. */
 function workerFile(): URL {
@@ -138,8 +183,12 @@ export class FlowPool {
   private readonly wasm: string;
   private readonly transformOptions?: MapOptions;
   private readonly outputViews: boolean;
+  private readonly keepOutputs: number;
+  /** Output chunks handed out and maybe still being written (keepOutputs). */
+  private held: Part[] = [];
   private readonly jobBytes?: number;
   private mainTransform?: FlowTransform;
+  private readonly givenTransform: boolean;
   private mainRunner?: JobRunner;
   private readonly mainBuffers = new OutputBuffers();
   private mainOpen?: Job;
@@ -157,7 +206,9 @@ export class FlowPool {
     this.wasm = options.wasm ?? defaultWasmPath();
     this.transformOptions = options.transformOptions;
     this.outputViews = options.outputViews ?? false;
+    this.keepOutputs = options.keepOutputs ?? 0;
     this.mainTransform = options.transform;
+    this.givenTransform = options.transform !== undefined;
     if (this.mainTransform && this.outputViews) this.mainTransform.outputViews = true;
     this.jobBytes = options.jobBytes;
     this.rearm();
@@ -195,18 +246,10 @@ export class FlowPool {
       return;
     }
     const iterator = rest[Symbol.asyncIterator]();
-    let pending: Uint8Array = new Uint8Array(0);
-    const fill: Fill = async (space) => {
-      while (pending.length === 0) {
-        const next = await iterator.next();
-        if (next.done) return 0;
-        pending = next.value;
-      }
-      const n = Math.min(space.length, pending.length);
-      space.set(pending.subarray(0, n));
-      pending = pending.subarray(n);
-      return n;
-    };
+    const fill = chunkFill(async () => {
+      const next = await iterator.next();
+      return next.done ? undefined : next.value;
+    });
     yield* this.parallel(fill, format, totals, options);
   }
 
@@ -222,39 +265,92 @@ export class FlowPool {
     try {
       let position = options.fromOffset ?? 0;
       const size = (await file.stat()).size;
-      const head = new Uint8Array(65536);
-      const { bytesRead } = await file.read(head, 0, head.length, position);
-      let format = options.format ?? "auto";
-      if (format === "auto" && position > 0) format = "blob";
-      if (format === "auto") {
-        const verdict = looksLikeBlob(head.subarray(0, bytesRead));
-        // Still undecided after 64 KiB (whitespace): as a stream, which reads on until it knows.
-        if (verdict === undefined && bytesRead === head.length) format = "auto";
-        else format = verdict ? "blob" : "ndjson";
-      }
-      if (this.threads === 1 || format === "auto" || (format === "ndjson" && options.flattenOnly)) {
-        yield* this.oneThreadOr(file.createReadStream({ start: position, highWaterMark: 1 << 20, autoClose: false }), totals, options);
-        return;
-      }
-      // Read on this thread: a read from the page cache is a copy this thread would otherwise
-      // wait for, with both cores mapping.
-      const fill: Fill = async (space) => {
-        const n = readSync(file.fd, space, 0, space.length, position);
-        position += n;
-        return n;
-      };
-      yield* this.parallel(fill, format, totals, { ...options, sizeHint: size - position });
+      yield* this.fromInput({
+        kind: "file",
+        size: size - position,
+        read: async (space) => {
+          const n = readSync(file.fd, space, 0, space.length, position);
+          position += n;
+          return n;
+        },
+      }, totals, options);
     } finally {
       await file.close();
     }
   }
 
-  private oneThreadOr(source: AsyncIterable<Uint8Array>, totals: StreamTotals, options: StreamOptions): AsyncGenerator<Buffer> {
-    return this.threads === 1 ? this.oneThread(source, totals, options) : this.transformInput(source, totals, options);
+  /** The same for what a file descriptor holds (0: standard input), from where it stands: a
+   * regular file as transformFile does (workers at once when it is large); a pipe, socket or
+   * terminal in large reads, on one thread until PARALLEL_FROM bytes came, then on every thread
+   * (its size is not known before its end). Complete records that have waited FLUSH_AFTER ms go
+   * out without waiting for a full batch: a pipe that trickles still gets its events at once.
+   * With options.fromOffset, the input is taken to start at that offset of a blob. */
+  async *transformFd(
+    fd: number,
+    totals: StreamTotals = { records: 0, errors: 0 },
+    options: StreamOptions = {},
+  ): AsyncGenerator<Buffer> {
+    if (this.closed) throw new Error("the pool is closed");
+    yield* this.fromInput(fdInput(fd), totals, options);
   }
 
-  private oneThread(source: AsyncIterable<Uint8Array>, totals: StreamTotals, options: StreamOptions): AsyncGenerator<Buffer> {
-    return transformInput(source, this.transform, totals, options);
+  private async *fromInput(input: FdInput, totals: StreamTotals, options: StreamOptions): AsyncGenerator<Buffer> {
+    // The format, from the first bytes (which are kept, and mapped first).
+    let format = options.format ?? "auto";
+    if (format === "auto" && (options.fromOffset ?? 0) > 0) format = "blob";
+    const head = new Uint8Array(format === "auto" ? 65536 : 0);
+    let headLength = 0;
+    while (format === "auto" && headLength < head.length) {
+      const n = await input.read(head.subarray(headLength));
+      if (n === 0) break;
+      headLength += n;
+      const verdict = looksLikeBlob(head.subarray(0, headLength));
+      if (verdict !== undefined) format = verdict ? "blob" : "ndjson";
+    }
+    const headBytes = head.subarray(0, headLength);
+    // Still undecided after 64 KiB (whitespace), or nothing to parallelize: as a stream, which
+    // reads on until it knows.
+    if (this.threads === 1 || format === "auto" || (format === "ndjson" && options.flattenOnly)) {
+      const chunks = async function* () {
+        if (headLength > 0) yield headBytes;
+        // (transformInput holds on to chunks only while it looks for the format)
+        yield* fdChunks(input, format === "auto");
+      };
+      yield* this.oneThread(chunks(), totals, { ...options, format: format === "auto" ? undefined : format });
+      return;
+    }
+    let fromHead = 0;
+    const fromRest: Fill = input.kind === "file"
+      ? Object.assign((space: Uint8Array) => input.read(space), { waits: false })
+      : (() => {
+          // Staged: a read may still be on its way when the batch it would have joined goes out.
+          const staging = new Uint8Array(1 << 20);
+          return chunkFill(async () => {
+            const n = await input.read(staging);
+            return n === 0 ? undefined : staging.subarray(0, n);
+          });
+        })();
+    const fill: Fill = Object.assign(async (space: Uint8Array, interrupt?: Promise<unknown>) => {
+      if (fromHead < headLength) {
+        const n = Math.min(space.length, headLength - fromHead);
+        space.set(headBytes.subarray(fromHead, fromHead + n));
+        fromHead += n;
+        return n;
+      }
+      return fromRest(space, interrupt);
+    }, { waits: fromRest.waits });
+    yield* this.parallel(fill, format, totals, { ...options, sizeHint: input.size });
+  }
+
+  private async *oneThread(source: AsyncIterable<Uint8Array>, totals: StreamTotals, options: StreamOptions): AsyncGenerator<Buffer> {
+    const output = transformInput(source, this.transform, totals, options);
+    if (!this.outputViews || this.keepOutputs === 0) return yield* output;
+    // Views of the module, overwritten by its next call: copies, to stay valid while kept.
+    for await (const chunk of output) {
+      const copy = Buffer.allocUnsafeSlow(chunk.length);
+      copy.set(chunk);
+      yield copy;
+    }
   }
 
   private async *parallel(fill: Fill, format: Format, totals: StreamTotals, options: ParallelStreamOptions): AsyncGenerator<Buffer> {
@@ -267,13 +363,39 @@ export class FlowPool {
     let seen = 0;
     const parallelFrom = format === "blob" ? this.parallelFrom / 2 : this.parallelFrom;
     if ((options.sizeHint ?? 0) >= parallelFrom) this.startWorkers();
+    let dueAt = 0; // when the complete records in buf go out even if the batch is not full
     for (;;) {
       // A job of about jobBytes; past that, on to the buffer's end looking for a record end.
-      const n = await fill(buf.subarray(filled, filled < jobBytes ? jobBytes : buf.length));
+      const space = buf.subarray(filled, filled < jobBytes ? jobBytes : buf.length);
+      let n: number;
+      if (fill.waits && (lastCut > 0 || run.queue.length > 0)) {
+        // Waiting for the input must not hold back complete records, nor outputs ready.
+        const due = lastCut > 0 ? timer(dueAt - performance.now()) : undefined;
+        const interrupt = run.queue.length === 0 ? due!.done : due ? Promise.race([due.done, this.tick]) : this.tick;
+        n = await fill(space, interrupt);
+        due?.cancel();
+      } else {
+        n = await fill(space);
+      }
       if (n === 0) break;
+      if (n === IDLE) {
+        if (lastCut > 0 && performance.now() >= dueAt) {
+          const next = this.buffer(jobBytes);
+          next.set(buf.subarray(lastCut, filled));
+          yield* this.send(run, buf.subarray(0, lastCut), true, false);
+          filled -= lastCut;
+          lastCut = -1;
+          buf = next;
+        }
+        yield* this.ready(run);
+        continue;
+      }
       const added = buf.subarray(filled, filled + n);
       const cut = boundaries ? boundaries.scan(added) : added.lastIndexOf(0x0a) + 1;
-      if (cut > 0) lastCut = filled + cut;
+      if (cut > 0) {
+        if (lastCut <= 0) dueAt = performance.now() + FLUSH_AFTER;
+        lastCut = filled + cut;
+      }
       filled += n;
       seen += n;
       if (seen >= parallelFrom) this.startWorkers();
@@ -523,10 +645,15 @@ export class FlowPool {
       head.errors = 0;
       for (const part of parts) {
         yield part.bytes;
-        // Written out: its buffer goes back to the thread that filled it.
         if (!this.outputViews || !part.from) continue;
-        if (part.from === MAIN) this.mainBuffers.giveBack(part.bytes.buffer as ArrayBuffer);
-        else if (!part.from.dead && part.bytes.buffer.byteLength >= 1 << 20) part.from.recycle.push(part.bytes.buffer as ArrayBuffer);
+        // Written out: its buffer goes back to the thread that filled it.
+        this.held.push(part);
+        while (this.held.length > this.keepOutputs) {
+          const written = this.held.shift()!;
+          const buffer = written.bytes.buffer as ArrayBuffer;
+          if (written.from === MAIN) this.mainBuffers.giveBack(buffer);
+          else if (!written.from!.dead && buffer.byteLength >= 1 << 20) written.from!.recycle.push(buffer);
+        }
       }
       if (!head.done) return;
       run.queue.shift();
@@ -556,9 +683,13 @@ export class FlowPool {
   }
 
   private spawn(): void {
-    const config: WorkerConfig = { wasm: this.wasm, transformOptions: this.transformOptions };
+    // The calling thread's module, compiled already, when it was loaded from `wasm` (not given):
+    // a worker then starts 30-40 ms of CPU sooner (measured under load).
+    const config: WorkerConfig = { wasm: this.wasm, transformOptions: this.transformOptions, module: this.givenTransform ? undefined : this.transform.compiled };
     // Referenced while it starts and while it has work: an idle pool lets the process end.
-    const worker = new Worker(workerFile(), { workerData: config });
+    // Its stdio not piped by Node, which would make a pipe on fd 1 non-blocking (transform/fd.ts).
+    const worker = new Worker(workerFile(), { workerData: config, ...WORKER_STDIO });
+    forwardWorkerStdio(worker);
     const lane = new Lane(worker);
     this.lanes.push(lane);
     let error: Error | undefined;

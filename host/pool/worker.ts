@@ -10,11 +10,15 @@ export interface WorkerConfig {
   wasm: string;
   /** Forwarded as-is to FlowTransform.fromFile. */
   transformOptions?: MapOptions;
+  /** The calling thread's compiled module: V8 shares its code with this thread, which then
+   * does not compile the file again. */
+  module?: WebAssembly.Module;
 }
 
 const buffers = new OutputBuffers();
 const config = workerData as WorkerConfig;
-const runner = new JobRunner(FlowTransform.fromFile(config.wasm, config.transformOptions), buffers.take);
+const transform = config.module ? new FlowTransform(config.module, config.transformOptions) : FlowTransform.fromFile(config.wasm, config.transformOptions);
+const runner = new JobRunner(transform, buffers.take);
 const port = parentPort!;
 port.on("message", (m: JobMessage) => {
   for (const b of m.recycle ?? []) buffers.giveBack(b);

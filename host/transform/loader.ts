@@ -119,6 +119,11 @@ export class FlowTransform {
 
   private readonly optionsJson: string | undefined;
 
+  /** The compiled module (given to another thread, it shares its code). */
+  get compiled(): WebAssembly.Module {
+    return this.module;
+  }
+
   constructor(private readonly module: WebAssembly.Module, options: MapOptions = {}) {
     const exported = new Set(WebAssembly.Module.exports(module).map((e) => e.name));
     const missing = REQUIRED_EXPORTS.filter((name) => !exported.has(name));
