@@ -104,12 +104,13 @@ export function endLoad(now: i64): string {
   }
   let duplicates = 0;
   if (report.error == "") {
+    // A replaced set goes to the end: entries for one prefix follow the order sets were loaded.
     if (old >= 0) {
       sets[old].free();
-      sets[old] = s;
-    } else {
-      sets.push(s);
+      sets.splice(old, 1);
     }
+    s.trim();
+    sets.push(s);
     buildTable();
     bumpGeneration();
     duplicates = s.duplicates;

@@ -27,7 +27,9 @@ export class IndicatorSet {
   k4: Buf = new Buf();
   /** IPv6 prefixes: three u64 each, high half, low half, length << INDEX_BITS | number. */
   k6: Buf = new Buf();
-  /** Per indicator: offset + 1 of its details in `arena`, 0 when it has none. */
+  /** For the indicators that have details, in their order: u32 number within the set, u32
+   * offset + 1 of the details in `arena`. Most lists have none (Tor, FireHOL): a dense array
+   * would cost 4 bytes an indicator for nothing, and it is only read when an event matched. */
   info: Buf = new Buf();
   /** Details: u32 description length, description, u32 id length, id, u8 confidence. */
   arena: Buf = new Buf();
@@ -36,6 +38,11 @@ export class IndicatorSet {
   base: i32 = 0;
   /** Indicators that repeated one already in the set, found when the table was built. */
   duplicates: i32 = 0;
+  /** Whether its prefixes are in the table (and k4/k6 given back): a later rebuild reads them
+   * from the table, so a loaded set costs no second copy of its prefixes. */
+  built: bool = false;
+  /** False once the set is replaced or removed. */
+  live: bool = true;
 
   constructor(name: string) {
     this.name = name;
@@ -55,9 +62,15 @@ export class IndicatorSet {
     return <u32>at + 1;
   }
 
+  private addInfoOf(info: u32): void {
+    if (info == 0) return;
+    this.info.pushU32(<u32>this.count);
+    this.info.pushU32(info);
+  }
+
   add4(start: u32, len: i32, info: u32): void {
     this.k4.pushU64((<u64>start << 32) | (<u64>len << INDEX_BITS) | <u64>this.count);
-    this.info.pushU32(info);
+    this.addInfoOf(info);
     this.count++;
   }
 
@@ -65,11 +78,20 @@ export class IndicatorSet {
     this.k6.pushU64(hi);
     this.k6.pushU64(lo);
     this.k6.pushU64((<u64>len << INDEX_BITS) | <u64>this.count);
-    this.info.pushU32(info);
+    this.addInfoOf(info);
     this.count++;
   }
 
+  /** Gives back the room the buffers grew into beyond what they hold. */
+  trim(): void {
+    this.k4.trim();
+    this.k6.trim();
+    this.info.trim();
+    this.arena.trim();
+  }
+
   free(): void {
+    this.live = false;
     this.nameBytes.free();
     this.k4.free();
     this.k6.free();
@@ -109,7 +131,18 @@ export function setOf(g: i32): IndicatorSet {
   return s;
 }
 
-/** The details offset of global indicator `g` in `s`. */
-@inline export function infoOf(s: IndicatorSet, g: i32): u32 {
-  return load<u32>(s.info.ptr + (<usize>(g - s.base) << 2));
+/** The details offset of global indicator `g` in `s` (0: none): a binary search, done only
+ * for an indicator that matched. */
+export function infoOf(s: IndicatorSet, g: i32): u32 {
+  const local = <u32>(g - s.base);
+  let lo = 0;
+  let hi = s.info.len >> 3;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const at = load<u32>(s.info.ptr + (<usize>mid << 3));
+    if (at == local) return load<u32>(s.info.ptr + (<usize>mid << 3), 4);
+    if (at < local) lo = mid + 1;
+    else hi = mid;
+  }
+  return 0;
 }

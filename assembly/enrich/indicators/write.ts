@@ -9,8 +9,8 @@ import { isIPv6 } from "../../flow/ip";
 import { ipToBytes } from "../../flow/ip-bytes";
 import { setOf, infoOf, IndicatorSet, CONF_NONE, CONF_LOW, CONF_MEDIUM } from "./sets";
 import {
-  anyIndicators, lookup4, lookup6, start4, len4, parent4, first4, ord4,
-  hi6, lo6, len6, parent6, first6, ord6,
+  anyIndicators, lookup4, lookup6, start4Of, len4Of, parent4Of, from4, to4, ord4At,
+  hi6Of, lo6Of, len6Of, parent6Of, from6, to6, ord6At,
 } from "./table";
 
 const L_OPEN = lit(`,"threat":{"enrichments":[`);
@@ -175,11 +175,11 @@ let entries = 0;
 
 function entries4(x: i32, atomic: usize, atomicLen: i32, source: bool): void {
   while (x >= 0) {
-    const start = load<u32>(start4 + (<usize>x << 2));
-    const len = <u32>load<u8>(len4 + <usize>x);
-    const to = load<u32>(first4 + (<usize>x << 2), 4);
-    for (let k = load<u32>(first4 + (<usize>x << 2)); k < to; k++) {
-      const g = load<i32>(ord4 + (<usize>k << 2));
+    const start = start4Of(x);
+    const len = len4Of(x);
+    const to = to4(x);
+    for (let k = from4(x); k < to; k++) {
+      const g = ord4At(k);
       reserve(160);
       comma();
       putLit(L_V4);
@@ -197,18 +197,18 @@ function entries4(x: i32, atomic: usize, atomicLen: i32, source: bool): void {
       const s = setOf(g);
       putDetails(s, infoOf(s, g), atomic, atomicLen, source);
     }
-    x = load<i32>(parent4 + (<usize>x << 2));
+    x = parent4Of(x);
   }
 }
 
 function entries6(x: i32, atomic: usize, atomicLen: i32, source: bool): void {
   while (x >= 0) {
-    const hi = load<u64>(hi6 + (<usize>x << 3));
-    const lo = load<u64>(lo6 + (<usize>x << 3));
-    const len = <u32>load<u8>(len6 + <usize>x);
-    const to = load<u32>(first6 + (<usize>x << 2), 4);
-    for (let k = load<u32>(first6 + (<usize>x << 2)); k < to; k++) {
-      const g = load<i32>(ord6 + (<usize>k << 2));
+    const hi = hi6Of(x);
+    const lo = lo6Of(x);
+    const len = len6Of(x);
+    const to = to6(x);
+    for (let k = from6(x); k < to; k++) {
+      const g = ord6At(k);
       reserve(256);
       comma();
       putLit(L_V6);
@@ -226,7 +226,7 @@ function entries6(x: i32, atomic: usize, atomicLen: i32, source: bool): void {
       const s = setOf(g);
       putDetails(s, infoOf(s, g), atomic, atomicLen, source);
     }
-    x = load<i32>(parent6 + (<usize>x << 2));
+    x = parent6Of(x);
   }
 }
 
