@@ -192,8 +192,8 @@ export function listLine(set: IndicatorSet, report: LoadReport, p: usize, n: i32
 export function torLine(set: IndicatorSet, report: LoadReport, p: usize, n: i32, line: i32): void {
   let i = 0;
   while (i < n && isSpace(load<u8>(p + <usize>i))) i++;
-  if (!startsWith(p + <usize>i, n - i, "ExitAddress ")) return;
-  i += 12;
+  if (!startsWith(p + <usize>i, n - i, "ExitAddress") || (i + 11 < n && !isSpace(load<u8>(p + <usize>(i + 11))))) return;
+  i += 11;
   while (i < n && isSpace(load<u8>(p + <usize>i))) i++;
   let j = i;
   while (j < n && !isSpace(load<u8>(p + <usize>j))) j++;

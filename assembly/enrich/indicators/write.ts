@@ -81,8 +81,12 @@ function lookupText(p: usize, n: i32): void {
   ipToBytes(p, n, bytes);
   const hi = bswap<u64>(load<u64>(bytes));
   const lo = bswap<u64>(load<u64>(bytes, 8));
-  // ::ffff:a.b.c.d is the IPv4 address a.b.c.d (and may still sit in a wide IPv6 prefix).
-  if (hi == 0 && (lo >> 32) == 0xffff) got4 = lookup4(<u32>lo);
+  // ::ffff:a.b.c.d is the IPv4 address a.b.c.d, and only that: IPv6 prefixes holding the
+  // mapped range (a bogon list's ::/8) say nothing about an IPv4 host. See DEVELOPERS.md.
+  if (hi == 0 && (lo >> 32) == 0xffff) {
+    got4 = lookup4(<u32>lo);
+    return;
+  }
   got6 = lookup6(hi, lo);
 }
 
