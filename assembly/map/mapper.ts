@@ -17,6 +17,8 @@ import { computeEventId, eventIdText, EVENT_ID_LEN } from "../hash/event-id";
 import { facts } from "../flow/facts";
 import { formatMicros } from "../flow/time";
 import { writeFullEvent } from "../write/ecs";
+import { extrasLength } from "../write/extras";
+import { enrichEvent } from "../enrich/event";
 import { mapNsg } from "./nsg";
 import { mapVnet } from "./vnet";
 import {
@@ -119,6 +121,8 @@ function mapScanned(ptr: usize, len: i32): void {
   const vnet = isVnet();
   const status = vnet ? mapVnet() : mapNsg();
   if (status == MAP_OK) {
+    enrichEvent();
+    if (extrasLength() > 0) reserve(worstCaseOutput(len) + extrasLength());
     if (fullProfile) {
       computeEventId();
       writeFullEvent();
