@@ -7,8 +7,8 @@
 //   const pool = new FlowPool();                   // the same on every core, for large inputs
 //   for await (const chunk of pool.transformFile("PT1H.json")) out.write(chunk);
 export {
-  FlowTransform, ModuleError, builtWasm, defaultWasmPath, looksLikeBlob, type TransformResult, type BlobOptions,
-  type MapOptions, type Profile,
+  FlowTransform, ModuleError, IndicatorError, builtWasm, defaultWasmPath, looksLikeBlob, type TransformResult, type BlobOptions,
+  type MapOptions, type Profile, type IndicatorSource, type IndicatorReport,
 } from "./transform/loader.js";
 export { transformStream, transformBlob, transformInput, type StreamTotals, type StreamOptions } from "./transform/stream.js";
 export { FlowPool, PARALLEL_FROM, type PoolOptions, type ParallelStreamOptions } from "./pool/pool.js";

@@ -1,0 +1,96 @@
+// Indicator matching through the mapping (FlowTransform with `indicators`): on generated events
+// in both profiles, an event whose final addresses no indicator covers is byte for byte what it
+// is without sets, and one that matches is that same event with `threat.enrichments` (the
+// entries tests/indicator-oracle.ts expects) as its last member. Also the library's errors.
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import fc from "fast-check";
+import { FlowTransform, IndicatorError, defaultWasmPath, builtWasm, type MapOptions } from "../host/index.js";
+import { event } from "./generators.js";
+import { expected, oracleSet, listFile, type OracleSet } from "./indicator-oracle.js";
+
+const modules = [defaultWasmPath(), builtWasm("nsg-flow-ecs.wasm")].map((p) => new WebAssembly.Module(readFileSync(p)));
+const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/indicators/${name}`, import.meta.url));
+
+interface Plain { source?: { ip?: string }; destination?: { ip?: string } }
+
+function lines(t: FlowTransform, input: string): string[] {
+  const r = t.push(Buffer.from(input));
+  const e = t.end();
+  return Buffer.concat([r.output, e.output]).toString("utf8").split("\n").filter((l) => l !== "");
+}
+
+/** A set from the events' own addresses (some exact, some as the /24 or /64 around them). */
+function setFrom(addresses: string[], pick: number[]): [string, string | undefined][] {
+  const out: [string, string | undefined][] = [];
+  pick.forEach((p, i) => {
+    const a = addresses[p % Math.max(addresses.length, 1)];
+    if (a === undefined) return;
+    if (a.includes(".") && !a.includes(":") && i % 3 === 1) out.push([`${a.split(".").slice(0, 3).join(".")}.0/24`, `around ${a}`]);
+    else if (i % 3 === 2 && a.includes(":") && !a.includes(".")) out.push(["::/0", undefined]);
+    else out.push([a, undefined]);
+  });
+  out.push(["198.51.100.0/24", "unrelated"]);
+  return out;
+}
+
+describe.each(["sekoia", "ecs"] as const)("the %s profile", (profile) => {
+  test.each([0, 1])("unmatched events are unchanged, matched ones gain threat.enrichments (module %i)", (m) => {
+    let matched = 0, unmatched = 0;
+    fc.assert(fc.property(fc.array(event, { minLength: 1, maxLength: 25 }), fc.array(fc.nat(), { minLength: 1, maxLength: 12 }), (events, pick) => {
+      const options: MapOptions = profile === "ecs" ? { profile } : {};
+      const input = events.join("\n") + "\n";
+      const plain = lines(new FlowTransform(modules[m]!, options), input);
+      const addresses = plain.flatMap((l) => {
+        const e = JSON.parse(l) as Plain;
+        return [e.source?.ip, e.destination?.ip].filter((a): a is string => typeof a === "string");
+      });
+      const spec = setFrom(addresses, pick);
+      const sets: OracleSet[] = [oracleSet("cti", spec.filter(([t]) => t !== ""))];
+      const t = new FlowTransform(modules[m]!, { ...options, indicators: [{ name: "cti", bytes: Buffer.from(listFile(spec)) }] });
+      expect(t.indicatorReports).toHaveLength(1);
+      const got = lines(t, input);
+      expect(got).toHaveLength(plain.length);
+      got.forEach((line, i) => {
+        const p = plain[i]!;
+        const e = JSON.parse(p) as Plain & { error?: unknown };
+        const want = e.error ? [] : expected(sets, e.source?.ip ?? "", e.destination?.ip ?? "");
+        if (want.length === 0) {
+          unmatched++;
+          expect(line).toBe(p);
+        } else {
+          matched++;
+          expect(line).toBe(`${p.slice(0, -1)},"threat":{"enrichments":${JSON.stringify(want)}}}`);
+        }
+      });
+    }), { numRuns: 40 });
+    // Both kinds were seen: the property cannot pass on one alone.
+    expect(matched).toBeGreaterThan(20);
+    expect(unmatched).toBeGreaterThan(20);
+  });
+});
+
+describe("the library option", () => {
+  const wasm = modules[0]!;
+  const raw = JSON.stringify({ time: "2026-12-01T10:00:00Z", macAddress: "000D3AF87856", rule: "r", "flow.0": "1764583200,10.0.0.4,185.220.101.1,443,55000,T,O,A" });
+
+  test("sets from files and from bytes, their reports, and a Tor exit matched on the destination", () => {
+    const t = FlowTransform.fromFile(undefined, { indicators: [
+      { name: "tor", path: fixture("exit-addresses.txt") },
+      { name: "drop", bytes: readFileSync(fixture("drop.txt")) },
+    ] });
+    expect(t.indicatorReports.map((r) => [r.name, r.format, r.loaded, r.invalid])).toEqual([["tor", "tor", 3, 2], ["drop", "list", 3, 0]]);
+    const out = JSON.parse(t.mapRecord(raw)) as { threat: { enrichments: { indicator: { provider: string }; matched: { field: string } }[] } };
+    expect(out.threat.enrichments).toEqual([{ indicator: { type: "ipv4-addr", ip: "185.220.101.1", name: "185.220.101.1", provider: "tor" },
+      matched: { atomic: "185.220.101.1", field: "destination.ip", type: "indicator_match_rule" } }]);
+  });
+
+  test("a set that cannot be read, or yields nothing, throws IndicatorError; bad arguments TypeError", () => {
+    expect(() => FlowTransform.fromFile(undefined, { indicators: [{ name: "x", path: "/nonexistent/feed.txt" }] })).toThrow(IndicatorError);
+    expect(() => FlowTransform.fromFile(undefined, { indicators: [{ name: "x", path: fixture("all-bad.txt") }] }))
+      .toThrow("indicators x: no usable indicator (every entry was invalid)");
+    expect(() => FlowTransform.fromFile(undefined, { indicators: [{ name: "", bytes: Buffer.from("1.2.3.4") }] })).toThrow(TypeError);
+    expect(() => FlowTransform.fromFile(undefined, { indicators: [{ name: "a", bytes: Buffer.from("1.2.3.4") }, { name: "a", bytes: Buffer.from("1.2.3.5") }] })).toThrow("given twice");
+    expect(() => FlowTransform.fromFile(undefined, { indicators: [{ name: "a" }] })).toThrow(TypeError);
+  });
+});
