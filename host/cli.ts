@@ -4,14 +4,14 @@
 import { writeSync } from "node:fs";
 import { once } from "node:events";
 import type { Writable } from "node:stream";
-import { ModuleError, PROFILES, defaultWasmPath, type MapOptions, type Profile } from "./transform/loader.js";
+import { ModuleError, IndicatorError, PROFILES, defaultWasmPath, type MapOptions, type Profile, type IndicatorReport } from "./transform/loader.js";
 import { runCheck } from "./check/check.js";
 import { type StreamOptions, type StreamTotals } from "./transform/stream.js";
 import { FlowPool } from "./pool/pool.js";
 
 const USAGE = `Usage:
-  nsg-flow-ecs [--profile sekoia|ecs] [--community-id-seed N] [--wasm FILE] [--threads N]
-               [--quiet] [--flatten] [--from-offset N] [FILE ...]
+  nsg-flow-ecs [--profile sekoia|ecs] [--community-id-seed N] [--indicators NAME=FILE ...]
+               [--wasm FILE] [--threads N] [--quiet] [--flatten] [--from-offset N] [FILE ...]
       Maps Azure NSG / VNet flow logs to ECS. Each FILE ("-" or none: stdin) is either a
       PT1H.json blob ({"records":[…]}, as Azure writes it), whose every flow tuple becomes one
       event, or NDJSON: one flattened raw event a line ({"macAddress":…,"flow.0":"<tuple>",…}),
@@ -31,6 +31,11 @@ Options:
                      ID, totals, cloud and resource context, the MAC on the NIC's side)
   --community-id-seed N
                      the Community ID seed of the ecs profile, 0-65535 (default 0)
+  --indicators NAME=FILE
+                     match every event's source.ip and destination.ip against the indicator
+                     set in FILE (a list of addresses and CIDRs, Tor's exit-addresses, or a
+                     STIX 2.1 bundle); a matching event gets threat.enrichments naming NAME as
+                     the provider. Repeatable (--indicators tor=exits.txt --indicators cti=b.json)
   --wasm FILE        use this WebAssembly module instead of the built one
   --threads N        map on N threads (default: the number of cores); inputs under 32 MiB
                      are mapped on one thread whatever N is
@@ -43,7 +48,8 @@ Options:
   -h, --help         this text
 
 Exit status: 0 every record mapped; 1 some record became an error event (or a file could
-not be read); 2 usage error, or a --wasm module that cannot be used.
+not be read); 2 usage error, a --wasm module that cannot be used, or an indicator set that
+cannot be read or has no usable indicator.
 `;
 
 class UsageError extends Error {}
@@ -57,11 +63,12 @@ interface Options {
   threads?: number;
   profile?: Profile;
   communityIdSeed?: number;
+  indicators: { name: string; path: string }[];
   files: string[];
 }
 
 export function parseArgs(argv: string[]): Options {
-  const opts: Options = { command: "map", quiet: false, flatten: false, files: [] };
+  const opts: Options = { command: "map", quiet: false, flatten: false, indicators: [], files: [] };
   let i = 0;
   if (argv[0] === "check") {
     opts.command = "check";
@@ -95,6 +102,13 @@ export function parseArgs(argv: string[]): Options {
         throw new UsageError("--community-id-seed needs a whole number from 0 to 65535");
       }
       opts.communityIdSeed = Number(v);
+    } else if (a === "--indicators" || a.startsWith("--indicators=")) {
+      const v = a.includes("=") && a.startsWith("--indicators=") ? a.slice("--indicators=".length) : argv[++i];
+      const eq = v === undefined ? -1 : v.indexOf("=");
+      if (v === undefined || eq <= 0 || eq === v.length - 1) throw new UsageError("--indicators needs NAME=FILE");
+      const name = v.slice(0, eq);
+      if (opts.indicators.some((s) => s.name === name)) throw new UsageError(`--indicators ${name} is given twice`);
+      opts.indicators.push({ name, path: v.slice(eq + 1) });
     } else if (a === "--wasm") {
       if (i + 1 >= argv.length) throw new UsageError("--wasm needs a file");
       opts.wasm = argv[++i];
@@ -108,6 +122,10 @@ export function parseArgs(argv: string[]): Options {
   if (opts.flatten && (opts.profile !== undefined || opts.communityIdSeed !== undefined)) {
     throw new UsageError("--flatten writes the raw events: --profile and --community-id-seed do not apply");
   }
+  if (opts.flatten && opts.indicators.length > 0) {
+    throw new UsageError("--flatten writes the raw events: --indicators does not apply");
+  }
+  if (opts.command === "check" && opts.indicators.length > 0) throw new UsageError("check takes no --indicators");
   if (opts.communityIdSeed !== undefined && opts.profile !== "ecs") {
     throw new UsageError("--community-id-seed applies to --profile ecs only");
   }
@@ -158,19 +176,49 @@ async function main(argv: string[]): Promise<number> {
   const mapOptions: MapOptions = {};
   if (opts.profile !== undefined) mapOptions.profile = opts.profile;
   if (opts.communityIdSeed !== undefined) mapOptions.communityIdSeed = opts.communityIdSeed;
+  if (opts.indicators.length > 0) mapOptions.indicators = opts.indicators;
   // writeOut writes or copies each chunk before the next: the pool may reuse its buffers, and
   // the module's own (outputViews).
   const pool = new FlowPool({ wasm, transformOptions: mapOptions, threads: opts.threads, outputViews: true });
   try {
-    void pool.transform; // loaded now: an unusable --wasm is said before any file is read
+    // Loaded now: an unusable --wasm or indicator set is said before any file is read.
+    const reports = pool.transform.indicatorReports;
+    if (!opts.quiet) for (const r of reports) process.stderr.write(indicatorSummary(r));
     return await mapFiles(opts, pool);
   } finally {
     void pool.close(); // not awaited: the process exits without waiting for threads to stop
   }
 }
 
+const count = (n: number): string => n.toLocaleString("en-US");
+
+/** `indicators NAME: N loaded, M skipped (…)`, then the first bad lines or objects. */
+export function indicatorSummary(r: IndicatorReport): string {
+  const parts = ([["invalid", r.invalid], ["duplicate", r.duplicates], ["expired", r.expired], ["revoked", r.revoked],
+    ["with another kind of pattern", r.unsupported]] as const).filter(([, n]) => n > 0).map(([what, n]) => `${count(n)} ${what}`);
+  const skipped = r.invalid + r.duplicates + r.expired + r.revoked + r.unsupported;
+  let text = `nsg-flow-ecs: indicators ${r.name}: ${count(r.loaded)} loaded, ${count(skipped)} skipped${parts.length ? ` (${parts.join(", ")})` : ""}\n`;
+  for (const e of r.errors) {
+    text += `nsg-flow-ecs: indicators ${r.name}: ${e.line !== undefined ? `line ${e.line}` : `object ${e.index}`}: ${e.reason}: ${JSON.stringify(e.text)}\n`;
+  }
+  return text;
+}
+
+// Written by the core only as an event's own member: inside a JSON string its quotes would be
+// escaped, so each occurrence is one event that matched.
+const THREAT = Buffer.from(`,"threat":{"enrichments":[`);
+
+function countMatches(bytes: Uint8Array): number {
+  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let n = 0;
+  for (let at = b.indexOf(THREAT); at >= 0; at = b.indexOf(THREAT, at + THREAT.length)) n++;
+  return n;
+}
+
 async function mapFiles(opts: Options, pool: FlowPool): Promise<number> {
   const totals: StreamTotals = { records: 0, errors: 0 };
+  const matching = opts.indicators.length > 0;
+  let matched = 0;
   const started = process.hrtime.bigint();
   let unreadable = 0;
   for (const file of opts.files.length > 0 ? opts.files : ["-"]) {
@@ -184,7 +232,10 @@ async function mapFiles(opts: Options, pool: FlowPool): Promise<number> {
     };
     try {
       const output = file === "-" ? pool.transformInput(process.stdin, totals, options) : pool.transformFile(file, totals, options);
-      for await (const out of output) await writeOut(process.stdout, out);
+      for await (const out of output) {
+        if (matching) matched += countMatches(out);
+        await writeOut(process.stdout, out);
+      }
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
       if (e.code === "EPIPE") return 0;
@@ -197,7 +248,8 @@ async function mapFiles(opts: Options, pool: FlowPool): Promise<number> {
   if (!opts.quiet) {
     const rate = seconds > 0 ? Math.round(totals.records / seconds) : 0;
     process.stderr.write(
-      `nsg-flow-ecs: ${totals.records} records, ${totals.errors} errors, ${rate} records/s (${seconds.toFixed(3)} s)\n`,
+      `nsg-flow-ecs: ${totals.records} records, ${totals.errors} errors, ${matching ? `${matched} matching indicators, ` : ""}` +
+      `${rate} records/s (${seconds.toFixed(3)} s)\n`,
     );
   }
   return totals.errors > 0 || unreadable > 0 ? 1 : 0;
@@ -214,7 +266,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err) => {
-    const known = err instanceof ModuleError || (err as NodeJS.ErrnoException).code === "ENOENT";
+    const known = err instanceof ModuleError || err instanceof IndicatorError || (err as NodeJS.ErrnoException).code === "ENOENT";
     process.stderr.write(`nsg-flow-ecs: ${known ? (err as Error).message : (err as Error).stack ?? err}\n`);
     process.exitCode = known ? 2 : 1;
   },
