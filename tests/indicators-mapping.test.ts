@@ -1,11 +1,13 @@
 // Indicator matching through the mapping (FlowTransform with `indicators`): on generated events
 // in both profiles, an event whose final addresses no indicator covers is byte for byte what it
 // is without sets, and one that matches is that same event with `threat.enrichments` (the
-// entries tests/indicator-oracle.ts expects) as its last member. Also the library's errors.
+// entries tests/indicator-oracle.ts expects) as its last member, byte for byte what the
+// reference (host/reference/) writes. Also the library's errors.
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import fc from "fast-check";
-import { FlowTransform, IndicatorError, defaultWasmPath, builtWasm, type MapOptions } from "../host/index.js";
+import { FlowTransform, IndicatorError, defaultWasmPath, builtWasm, referenceMap, type MapOptions } from "../host/index.js";
+import { ReferenceIndicators } from "../host/reference/indicators.js";
 import { event, ip } from "./generators.js";
 import { expected, oracleSet, listFile, type OracleSet } from "./indicator-oracle.js";
 
@@ -65,6 +67,10 @@ describe.each(["sekoia", "ecs"] as const)("the %s profile", (profile) => {
       expect(t.indicatorReports).toHaveLength(1);
       const got = lines(t, input);
       expect(got).toHaveLength(plain.length);
+      // The reference (host/reference/) with the same set gives the same bytes.
+      const reference = new ReferenceIndicators();
+      expect(reference.load("cti", Buffer.from(listFile(spec))).error).toBeUndefined();
+      expect(got).toEqual(input.split("\n").filter((l) => l !== "").map((raw) => referenceMap(Buffer.from(raw), { ...options, indicatorSets: reference })));
       got.forEach((line, i) => {
         const p = plain[i]!;
         const e = JSON.parse(p) as Plain & { error?: unknown };

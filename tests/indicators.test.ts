@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import fc from "fast-check";
 import { compileFixture } from "./compile-fixture.js";
+import { parseIndicatorSet, ReferenceIndicators } from "../host/reference/indicators.js";
 import { expected, blockListSets, listFile, oracleSet, setSpec, addressText } from "./indicator-oracle.js";
 
 const here = fileURLToPath(new URL("./fixtures/indicators/", import.meta.url));
@@ -111,6 +112,8 @@ describe("matching against the oracle", () => {
         expect(r.error).toBeUndefined();
         expect(r.invalid).toBe(0);
         expect(r.loaded + r.duplicates).toBe(s.lines.length);
+        const { generation: _, ...report } = r;
+        expect(report).toEqual(parseIndicatorSet(`set${i}`, Buffer.from(listFile(s.lines)), 0).report);
       });
       for (const [src, dst] of pairs) {
         const got = core.enrichments(src, dst);
@@ -346,5 +349,21 @@ describe("sets over time", () => {
       const sets = [...final].map(([name, lines]) => oracleSet(name, lines));
       for (const a of addrs) expect(core.enrichments(a, a)).toEqual(expected(sets, a, a));
     }), { numRuns: 60 });
+  });
+});
+
+describe("the reference (host/reference/indicators.ts)", () => {
+  test.each(["drop.txt", "bad-list.txt", "exit-addresses.txt", "bundle.json", "bad-bundle.json", "all-bad.txt", "comments-only.txt",
+    "not-a-bundle.json", "objects-not-array.json", "no-usable-stix.json"])("reports %s as the core does, and matches the same", (name) => {
+    const core = new Core();
+    const { generation: _, ...got } = core.load("feed", fixture(name));
+    const reference = new ReferenceIndicators();
+    const want = reference.load("feed", fixture(name), Number(NOW / 1000n));
+    // Error events quote the object as written (the core) or re-serialised (the reference).
+    const strip = (r: { errors: { text: string }[] }) => ({ ...r, errors: r.errors.map(({ text: _t, ...e }) => e) });
+    expect(strip(got)).toEqual(strip(want));
+    for (const a of ["198.51.100.7", "203.0.113.9", "2001:db8:dead:1::1", "192.0.2.100", "2001:db8::5", "185.220.101.1", "1.10.16.1", "192.0.2.1", "2001:db8::1", "198.51.100.12"]) {
+      expect(core.enrichments(a, a)).toEqual(reference.entries(a, a));
+    }
   });
 });
