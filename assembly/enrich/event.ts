@@ -4,8 +4,10 @@
 import { ByteBuffer, redirectOutput, restoreOutput } from "../base/output";
 import { ecs } from "../write/sekoia";
 import { clearExtras, setThreat } from "../write/extras";
+import { facts } from "../flow/facts";
+import { srcIpPtr, dstIpPtr } from "../flow/tuple";
 import { anyIndicators } from "./indicators/table";
-import { writeThreat } from "./indicators/write";
+import { matchAddresses, writeMatches } from "./indicators/write";
 
 const threatBuffer = new ByteBuffer();
 
@@ -14,9 +16,12 @@ export function enrichEvent(): void {
   if (!anyIndicators) return;
   const s = ecs.source.ip;
   const d = ecs.destination.ip;
+  // The tuple's own addresses were checked when it parsed; an override may be any text.
+  const parsed = facts.tupleParsed;
+  if (!matchAddresses(s.ptr, s.len, parsed && s.ptr == srcIpPtr, d.ptr, d.len, parsed && d.ptr == dstIpPtr)) return;
   threatBuffer.len = 0;
   redirectOutput(threatBuffer);
-  const matched = writeThreat(s.ptr, s.len, d.ptr, d.len);
+  writeMatches();
   restoreOutput(threatBuffer);
-  if (matched) setThreat(threatBuffer.ptr, threatBuffer.len);
+  setThreat(threatBuffer.ptr, threatBuffer.len);
 }

@@ -6,7 +6,7 @@
 import { reserve, put, putLit, putBytes, putEscapedRepaired, putU64 } from "../../base/output";
 import { lit } from "../../base/bytes";
 import { isIPv6 } from "../../flow/ip";
-import { ipToBytes } from "../../flow/ip-bytes";
+import { ipToBytes, knownIpToBytes } from "../../flow/ip-bytes";
 import { setOf, infoOf, IndicatorSet, CONF_NONE, CONF_LOW, CONF_MEDIUM } from "./sets";
 import {
   anyIndicators, lookup4, lookup6, start4Of, len4Of, parent4Of, from4, to4, ord4At,
@@ -68,17 +68,24 @@ function dottedQuad(p: usize, n: i32): i64 {
   return p == end ? <i64>v : -1;
 }
 
-/** Looks the address text up: sets got4/got6. A text that is not an address matches nothing. */
-function lookupText(p: usize, n: i32): void {
+/** Looks the address text up: sets got4/got6. A text that is not an address matches nothing.
+ * `known`: the text is the tuple's, already checked (flow/tuple.ts), so IPv6 is not checked
+ * again. */
+function lookupText(p: usize, n: i32, known: bool): void {
   got4 = -1;
   got6 = -1;
+  if (n == 0) return;
   const a = dottedQuad(p, n);
   if (a >= 0) {
     got4 = lookup4(<u32>a);
     return;
   }
-  if (!isIPv6(p, n)) return;
-  ipToBytes(p, n, bytes);
+  if (known) {
+    if (knownIpToBytes(p, n, bytes) != 16) return;
+  } else {
+    if (!isIPv6(p, n)) return;
+    ipToBytes(p, n, bytes);
+  }
   const hi = bswap<u64>(load<u64>(bytes));
   const lo = bswap<u64>(load<u64>(bytes, 8));
   // ::ffff:a.b.c.d is the IPv4 address a.b.c.d, and only that: IPv6 prefixes holding the
@@ -234,27 +241,43 @@ function entries6(x: i32, atomic: usize, atomicLen: i32, source: bool): void {
   }
 }
 
-/** Writes `,"threat":{"enrichments":[…]}` when the source or destination address text (the
- * event's final `source.ip` / `destination.ip`; a length of 0 for none) is covered by an
- * indicator; writes nothing and returns false otherwise. */
-export function writeThreat(src: usize, srcLen: i32, dst: usize, dstLen: i32): bool {
+let srcPtr: usize = 0, dstPtr: usize = 0;
+let srcLength = 0, dstLength = 0;
+
+/** Looks up the event's final `source.ip` and `destination.ip` texts (a length of 0 for none;
+ * `*Known`: the tuple's own text): whether any indicator covers either. Writes nothing. */
+export function matchAddresses(src: usize, srcLen: i32, srcKnown: bool, dst: usize, dstLen: i32, dstKnown: bool): bool {
   if (!anyIndicators) return false;
-  lookupText(src, srcLen);
+  lookupText(src, srcLen, srcKnown);
   src4 = got4;
   src6 = got6;
-  lookupText(dst, dstLen);
+  lookupText(dst, dstLen, dstKnown);
   dst4 = got4;
   dst6 = got6;
-  if ((src4 & src6 & dst4 & dst6) == -1) return false;
+  srcPtr = src;
+  srcLength = srcLen;
+  dstPtr = dst;
+  dstLength = dstLen;
+  return (src4 & src6 & dst4 & dst6) != -1;
+}
+
+/** Writes `,"threat":{"enrichments":[…]}` for what the last matchAddresses found. */
+export function writeMatches(): void {
   reserve(64);
   putLit(L_OPEN);
   entries = 0;
-  entries4(src4, src, srcLen, true);
-  entries6(src6, src, srcLen, true);
-  entries4(dst4, dst, dstLen, false);
-  entries6(dst6, dst, dstLen, false);
+  entries4(src4, srcPtr, srcLength, true);
+  entries6(src6, srcPtr, srcLength, true);
+  entries4(dst4, dstPtr, dstLength, false);
+  entries6(dst6, dstPtr, dstLength, false);
   reserve(8);
   putLit(L_CLOSE);
+}
+
+/** Both: writes the fragment when the addresses match, and says whether it did. */
+export function writeThreat(src: usize, srcLen: i32, dst: usize, dstLen: i32): bool {
+  if (!matchAddresses(src, srcLen, false, dst, dstLen, false)) return false;
+  writeMatches();
   return true;
 }
 
