@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import fc from "fast-check";
-import { FlowTransform, IndicatorError, defaultWasmPath, builtWasm, referenceMap, type MapOptions } from "../host/index.js";
+import { FlowTransform, FlowPool, IndicatorError, defaultWasmPath, builtWasm, referenceMap, type MapOptions } from "../host/index.js";
 import { ReferenceIndicators } from "../host/reference/indicators.js";
 import { event, ip } from "./generators.js";
 import { expected, oracleSet, listFile, type OracleSet } from "./indicator-oracle.js";
@@ -113,4 +113,26 @@ describe("the library option", () => {
     expect(() => FlowTransform.fromFile(undefined, { indicators: [{ name: "a", bytes: Buffer.from("1.2.3.4") }, { name: "a", bytes: Buffer.from("1.2.3.5") }] })).toThrow("given twice");
     expect(() => FlowTransform.fromFile(undefined, { indicators: [{ name: "a" }] })).toThrow(TypeError);
   });
+});
+
+test("FlowPool: every thread loads the sets (from a file and from bytes) and maps as one transform does", async () => {
+  const events = Array.from({ length: 6000 }, (_, i) => JSON.stringify({ time: "2026-12-01T10:00:00Z", macAddress: "000D3AF87856", rule: "r",
+    "flow.0": `1764583200,10.0.${(i >> 8) & 255}.${i & 255},${i % 7 === 0 ? "185.220.101.1" : i % 11 === 0 ? "1.10.16.9" : `203.0.113.${i & 255}`},443,${1024 + i},T,O,A` }));
+  const input = Buffer.from(events.join("\n") + "\n");
+  const options: MapOptions = { indicators: [{ name: "tor", path: fixture("exit-addresses.txt") }, { name: "drop", bytes: readFileSync(fixture("drop.txt")) }] };
+  const one = new FlowTransform(modules[0]!, options);
+  const expected = Buffer.concat([one.push(input).output, one.end().output]).toString("utf8");
+  expect(expected.split(',"threat":{"enrichments":[').length - 1).toBe(events.filter((_, i) => i % 7 === 0 || i % 11 === 0).length);
+  const pool = new FlowPool({ wasm: defaultWasmPath(), threads: 2, parallelFrom: 0, jobBytes: 16384, transformOptions: options });
+  try {
+    await pool.warm();
+    const parts: Buffer[] = [];
+    const totals = { records: 0, errors: 0 };
+    async function* source() { for (let at = 0; at < input.length; at += 50_000) yield input.subarray(at, at + 50_000); }
+    for await (const out of pool.transformInput(source(), totals, {})) parts.push(Buffer.from(out));
+    expect(Buffer.concat(parts).toString("utf8") === expected).toBe(true);
+    expect(totals).toEqual({ records: events.length, errors: 0 });
+  } finally {
+    await pool.close();
+  }
 });
