@@ -367,3 +367,36 @@ describe("the reference (host/reference/indicators.ts)", () => {
     }
   });
 });
+
+describe("hostile files", () => {
+  const edits = fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 }), fc.constantFrom("set", "insert", "delete")), { minLength: 1, maxLength: 6 });
+  function mutate(bytes: Buffer, list: [number, number, string][]): Buffer {
+    const b = [...bytes];
+    for (const [at, byte, op] of list) {
+      const i = b.length === 0 ? 0 : at % b.length;
+      if (op === "set") b[i] = byte;
+      else if (op === "insert") b.splice(i, 0, byte);
+      else b.splice(i, 1);
+    }
+    return Buffer.from(b);
+  }
+
+  test("mutated bundles and lists: a report every time, never a trap; what loads still matches as the reference says", () => {
+    const sources = ["bundle.json", "bad-bundle.json", "drop.txt", "exit-addresses.txt", "bad-list.txt"].map(fixture);
+    fc.assert(fc.property(fc.constantFrom(...sources), edits, fc.integer({ min: 0, max: 64 }), (file, list, piece) => {
+      const core = new Core();
+      const bytes = mutate(file, list);
+      const r = core.load("m", bytes, piece);
+      expect(typeof r.loaded).toBe("number");
+      const reference = new ReferenceIndicators();
+      const want = reference.load("m", bytes, Number(NOW / 1000n));
+      expect(r.error === undefined).toBe(want.error === undefined);
+      if (r.error === undefined) {
+        expect(r.loaded).toBe(want.loaded);
+        for (const a of ["198.51.100.7", "203.0.113.9", "192.0.2.100", "185.220.101.1", "1.10.16.1", "2001:db8::1"]) {
+          expect(core.enrichments(a, "")).toEqual(reference.entries(a, ""));
+        }
+      }
+    }), { numRuns: 300 });
+  });
+});

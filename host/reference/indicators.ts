@@ -129,6 +129,7 @@ function covers(i: ReferenceIndicator, a: { family: 4 | 6; value: bigint }): boo
 const SPACE = /^[ \t\r\v\f]+|[ \t\r\v\f]+$/g;
 const trim = (s: string): string => s.replace(SPACE, "");
 const lossy = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
+const strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 class Collector {
   readonly report: ReferenceReport;
@@ -266,7 +267,18 @@ function stix(name: string, text: string, nowMicros: number): Collector {
 /** Reads one set's bytes: the set (without its repeated prefixes) and the report. */
 export function parseIndicatorSet(name: string, bytes: Uint8Array, nowMs: number): { set?: ReferenceSet; report: ReferenceReport } {
   const text = lossy.decode(bytes);
-  const c = /^[ \t\n\r]*\{/.test(text) ? stix(name, text, nowMs * 1000) : lines(text);
+  let c: Collector;
+  if (/^[ \t\n\r]*\{/.test(text)) {
+    // JSON is UTF-8 (RFC 8259): a bundle that is not is not JSON; a list's bad bytes are only
+    // text, shown as U+FFFD.
+    try {
+      strict.decode(bytes);
+      c = stix(name, text, nowMs * 1000);
+    } catch {
+      c = new Collector(name, "stix");
+      c.report.error = "not valid JSON";
+    }
+  } else c = lines(text);
   c.report.name = c.set.name = name;
   // One prefix twice: once in a list set; in a STIX set, once per object.
   const seen = new Set<string>();
