@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The indicator sets' own figures (issue 18), before they are wired into the mapping:
 //
-//   node dist/bench/indicators.js [--indicators N] [--tuples N] [--runs N] [--seed S]
+//   node dist/bench/indicators.js [--indicators N] [--tuples N] [--runs N] [--seed S] [--list-out FILE]
 //
 // Generates N indicators (default 1,000,000: a feed-like mix of exact IPv4, IPv4 CIDRs from /8
 // to /31, exact IPv6 and IPv6 prefixes, none in the private ranges or the cloud ranges flow
@@ -15,7 +15,7 @@
 // about 1% of its tuples, and the speed of the second as a share of the first (the target is
 // 90% or more). Times are CPU time of this process (process.cpuUsage), so that other work on
 // the machine does not count.
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { compileFixture } from "../tests/compile-fixture.js";
@@ -159,7 +159,15 @@ function tuples(n: number, hits: string[], rnd: () => number): { bytes: Buffer; 
 }
 
 function main(): void {
-  const o = parseOptions(process.argv.slice(2));
+  const argv = process.argv.slice(2);
+  const out = argv.indexOf("--list-out");
+  if (out >= 0) {
+    // Only the generated list, for other tools (bench/wasm-count.js --indicators).
+    const o = parseOptions([...argv.slice(0, out), ...argv.slice(out + 2)]);
+    writeFileSync(argv[out + 1]!, generate(o.indicators, prng(o.seed)).text);
+    return;
+  }
+  const o = parseOptions(argv);
   const rnd = prng(o.seed);
   let t0 = process.hrtime.bigint();
   const gen = generate(o.indicators, rnd);

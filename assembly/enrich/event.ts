@@ -5,7 +5,7 @@ import { ByteBuffer, redirectOutput, restoreOutput } from "../base/output";
 import { ecs } from "../write/sekoia";
 import { clearExtras, setThreat } from "../write/extras";
 import { facts } from "../flow/facts";
-import { srcIpPtr, dstIpPtr } from "../flow/tuple";
+import { srcIpPtr, dstIpPtr, srcIpV4, dstIpV4 } from "../flow/tuple";
 import { anyIndicators } from "./indicators/table";
 import { matchAddresses, writeMatches } from "./indicators/write";
 
@@ -18,7 +18,7 @@ export function enrichEvent(): void {
   const d = ecs.destination.ip;
   // The tuple's own addresses were checked when it parsed; an override may be any text.
   const parsed = facts.tupleParsed;
-  if (!matchAddresses(s.ptr, s.len, parsed && s.ptr == srcIpPtr, d.ptr, d.len, parsed && d.ptr == dstIpPtr)) return;
+  if (!matchAddresses(s.ptr, s.len, parsed && s.ptr == srcIpPtr, srcIpV4, d.ptr, d.len, parsed && d.ptr == dstIpPtr, dstIpV4)) return;
   threatBuffer.len = 0;
   redirectOutput(threatBuffer);
   writeMatches();

@@ -71,18 +71,24 @@ function dottedQuad(p: usize, n: i32): i64 {
 /** Looks the address text up: sets got4/got6. A text that is not an address matches nothing.
  * `known`: the text is the tuple's, already checked (flow/tuple.ts), so IPv6 is not checked
  * again. */
-function lookupText(p: usize, n: i32, known: bool): void {
+function lookupText(p: usize, n: i32, known: bool, v4: u64): void {
   got4 = -1;
   got6 = -1;
   if (n == 0) return;
-  const a = dottedQuad(p, n);
-  if (a >= 0) {
-    got4 = lookup4(<u32>a);
-    return;
-  }
   if (known) {
+    // The tuple's address, checked already, its IPv4 value read by the tuple parser: the
+    // interpreter pays for every character read again.
+    if (v4 <= 0xffffffff) {
+      got4 = lookup4(<u32>v4);
+      return;
+    }
     if (knownIpToBytes(p, n, bytes) != 16) return;
   } else {
+    const a = dottedQuad(p, n);
+    if (a >= 0) {
+      got4 = lookup4(<u32>a);
+      return;
+    }
     if (!isIPv6(p, n)) return;
     ipToBytes(p, n, bytes);
   }
@@ -245,13 +251,14 @@ let srcPtr: usize = 0, dstPtr: usize = 0;
 let srcLength = 0, dstLength = 0;
 
 /** Looks up the event's final `source.ip` and `destination.ip` texts (a length of 0 for none;
- * `*Known`: the tuple's own text): whether any indicator covers either. Writes nothing. */
-export function matchAddresses(src: usize, srcLen: i32, srcKnown: bool, dst: usize, dstLen: i32, dstKnown: bool): bool {
+ * `*Known`: the tuple's own text, whose IPv4 value `*V4` the tuple parser read, above
+ * 0xffffffff for IPv6): whether any indicator covers either. Writes nothing. */
+export function matchAddresses(src: usize, srcLen: i32, srcKnown: bool, srcV4: u64, dst: usize, dstLen: i32, dstKnown: bool, dstV4: u64): bool {
   if (!anyIndicators) return false;
-  lookupText(src, srcLen, srcKnown);
+  lookupText(src, srcLen, srcKnown, srcV4);
   src4 = got4;
   src6 = got6;
-  lookupText(dst, dstLen, dstKnown);
+  lookupText(dst, dstLen, dstKnown, dstV4);
   dst4 = got4;
   dst6 = got6;
   srcPtr = src;
@@ -276,7 +283,7 @@ export function writeMatches(): void {
 
 /** Both: writes the fragment when the addresses match, and says whether it did. */
 export function writeThreat(src: usize, srcLen: i32, dst: usize, dstLen: i32): bool {
-  if (!matchAddresses(src, srcLen, false, dst, dstLen, false)) return false;
+  if (!matchAddresses(src, srcLen, false, 0, dst, dstLen, false, 0)) return false;
   writeMatches();
   return true;
 }
