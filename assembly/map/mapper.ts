@@ -19,6 +19,7 @@ import { formatMicros } from "../flow/time";
 import { writeFullEvent } from "../write/ecs";
 import { extrasLength } from "../write/extras";
 import { enrichEvent } from "../enrich/event";
+import { anyIndicators } from "../enrich/indicators/table";
 import { mapNsg } from "./nsg";
 import { mapVnet } from "./vnet";
 import {
@@ -121,8 +122,11 @@ function mapScanned(ptr: usize, len: i32): void {
   const vnet = isVnet();
   const status = vnet ? mapVnet() : mapNsg();
   if (status == MAP_OK) {
-    enrichEvent();
-    if (extrasLength() > 0) reserve(worstCaseOutput(len) + extrasLength());
+    // Nothing loaded (the common case): not even a call; the extras stay empty (see table.ts).
+    if (anyIndicators) {
+      enrichEvent();
+      if (extrasLength() > 0) reserve(worstCaseOutput(len) + extrasLength());
+    }
     if (fullProfile) {
       computeEventId();
       writeFullEvent();
