@@ -4,6 +4,7 @@
 // instruction at a time (CPU time on a shared 2-core machine is too noisy for small changes).
 //
 //   node dist/bench/wasm-count.js [--wasm FILE] [--function NAME] [--records N] [--top N] [--raw-utf8] [--lines] [--opcodes]
+//                                 [--indicators NAME=FILE ...]
 //
 // The module is rewritten with a counter per function, bumped at the start of every straight run
 // of instructions by the run's length, then called as Fluent Bit calls it
@@ -12,7 +13,9 @@
 // (local.get/tee, drop, constants, block, loop, end, nop: it reads locals and constants in place);
 // "calls" counts entries into the function. Names come
 // from the module's name section, source lines (--lines) from FILE.map: build a copy with both for
-// a profile, e.g.
+// a profile, e.g. (--indicators loads indicator sets through the module's batch ABI first, as
+// the settings file will for Fluent Bit; bench/indicators.js --list-out FILE writes the
+// benchmark's million)
 //   npx asc assembly/nsg-flow-ecs.ts --config asconfig.json --target release --debug --sourceMap -o /tmp/named.wasm
 import { readFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
@@ -312,10 +315,12 @@ export interface Profile {
 }
 
 /** Per-record ops and calls of each function over `records` (JSON texts as Fluent Bit passes them). */
-export function countPerRecord(wasm: Uint8Array, functionName: string, records: string[], mapFile?: string): Profile {
+export function countPerRecord(wasm: Uint8Array, functionName: string, records: string[], mapFile?: string,
+  indicators: { name: string; bytes: Uint8Array }[] = []): Profile {
   const inst = instrument(wasm);
   const filter = new FluentBitFilter(inst.module, functionName);
   const exports = filter.exports as unknown as Record<string, WebAssembly.Global>;
+  for (const set of indicators) loadIndicators(filter.exports as unknown as BatchIndicators, set.name, set.bytes);
   const read = () => inst.runs.map((_, i) => Number(exports[`__run_${i}`]!.value));
   // One record first so that start-up work (static data, first allocations) is not counted.
   filter.callJson(records[0]!);
@@ -354,6 +359,29 @@ export function countPerRecord(wasm: Uint8Array, functionName: string, records: 
   return profile;
 }
 
+interface BatchIndicators {
+  memory: WebAssembly.Memory;
+  input_buffer(size: number): number;
+  output_buffer(): number;
+  indicators_begin(len: number): void;
+  indicators_feed(len: number): void;
+  indicators_end(nowMs: number): number;
+}
+
+function loadIndicators(e: BatchIndicators, name: string, bytes: Uint8Array): void {
+  const put = (b: Uint8Array) => new Uint8Array(e.memory.buffer, e.input_buffer(b.length), b.length).set(b);
+  put(Buffer.from(name));
+  e.indicators_begin(Buffer.byteLength(name));
+  for (let at = 0; at < bytes.length; at += 1 << 20) {
+    const piece = bytes.subarray(at, at + (1 << 20));
+    put(piece);
+    e.indicators_feed(piece.length);
+  }
+  const report = JSON.parse(Buffer.from(e.memory.buffer, e.output_buffer(), e.indicators_end(Date.now())).toString()) as { loaded: number; error?: string };
+  if (report.error) throw new Error(`indicators ${name}: ${report.error}`);
+  console.log(`indicators ${name}: ${report.loaded} loaded`);
+}
+
 /** The corpus's flattened events (no wrapped lines), as Fluent Bit hands them to a filter. */
 export function flattenedRecords(n: number, escapeUnicode = true): string[] {
   const lines = generateCorpus(Math.ceil(n * 1.05) + 10).ndjson.toString("utf8").split("\n");
@@ -362,6 +390,7 @@ export function flattenedRecords(n: number, escapeUnicode = true): string[] {
 
 function main(argv: string[]): void {
   let wasmFile = builtWasm("nsg-flow-ecs.wasm"), fn = "nsg_flow_ecs", records = 2000, top = 25, escapeUnicode = true, lines = false, opcodes = false;
+  const sets: { name: string; bytes: Uint8Array }[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--wasm") wasmFile = argv[++i]!;
@@ -371,9 +400,15 @@ function main(argv: string[]): void {
     else if (a === "--raw-utf8") escapeUnicode = false;
     else if (a === "--lines") lines = true;
     else if (a === "--opcodes") opcodes = true;
+    else if (a === "--indicators") {
+      const v = argv[++i] ?? "";
+      const eq = v.indexOf("=");
+      if (eq <= 0) throw new Error("--indicators needs NAME=FILE");
+      sets.push({ name: v.slice(0, eq), bytes: readFileSync(v.slice(eq + 1)) });
+    }
     else throw new Error(`unknown option ${a}`);
   }
-  const r = countPerRecord(readFileSync(wasmFile), fn, flattenedRecords(records, escapeUnicode), lines ? `${wasmFile}.map` : undefined);
+  const r = countPerRecord(readFileSync(wasmFile), fn, flattenedRecords(records, escapeUnicode), lines ? `${wasmFile}.map` : undefined, sets);
   console.log(`${wasmFile} ${fn}: ${r.total.toFixed(0)} ops and ${r.calls.toFixed(1)} calls per record (${records} records)`);
   for (const c of r.byFunction.slice(0, top)) {
     console.log(`${c.ops.toFixed(1).padStart(10)} ops ${c.calls.toFixed(2).padStart(8)} calls  ${c.name}`);

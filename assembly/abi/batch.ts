@@ -2,11 +2,13 @@
 // writes bytes into the input buffer, calls a *_feed function, and reads the output buffer.
 // Both buffers are reused across calls; pointers change only when a buffer grows.
 import { nextCapacity } from "../base/bytes";
-import { outBuf, outPos, outReset, put, linesOut, errorLinesOut } from "../base/output";
+import { outBuf, outPos, outReset, put, linesOut, errorLinesOut, reserve as reserveOutput } from "../base/output";
 import { feedLines, resetFraming, MODE_MAP, MODE_COPY } from "../framing/ndjson";
 import { blobStart, blobFeed, blobResume, blobPending, blobOffset } from "../framing/blob";
 import { mapRecord, tooLarge, lastWasError, MAX_RECORD_BYTES } from "../map/mapper";
 import { applyOptions } from "./options";
+import { beginLoad, feedLoad, endLoad, unloadSet } from "../enrich/indicators/load";
+import { generation } from "../enrich/indicators/sets";
 
 let inBuf: usize = heap.alloc(65536);
 let inCap: i32 = 65536;
@@ -121,4 +123,41 @@ export function blob_pending(): i32 {
 /** The offset to resume a growing blob from: just after the last complete record. */
 export function blob_offset(): f64 {
   return <f64>blobOffset();
+}
+
+// ---- Indicator sets (threat intel, TOR) --------------------------------------------------------
+
+function nameIn(len: i32): string {
+  return String.UTF8.decodeUnsafe(inBuf, <usize>len);
+}
+
+/** Starts loading the indicator set named by the `len` bytes (UTF-8) in the input buffer. */
+export function indicators_begin(len: i32): void {
+  beginLoad(nameIn(len));
+}
+
+/** The next `len` bytes of the set's file, from the input buffer (any piece size). */
+export function indicators_feed(len: i32): void {
+  feedLoad(inBuf, len);
+}
+
+/** Ends the set (see enrich/indicators/load.ts): its report, a JSON object, in the output
+ * buffer; returns its length. `nowMs`: epoch milliseconds, for STIX `valid_until`. */
+export function indicators_end(nowMs: f64): i32 {
+  const report = endLoad(<i64>(nowMs * 1000));
+  outReset();
+  const n = String.UTF8.byteLength(report);
+  reserveOutput(n);
+  String.UTF8.encodeUnsafe(changetype<usize>(report), report.length, outBuf);
+  return <i32>n;
+}
+
+/** Removes the set named by the `len` bytes in the input buffer: 1, or 0 when there is none. */
+export function indicators_unload(len: i32): i32 {
+  return unloadSet(nameIn(len)) ? 1 : 0;
+}
+
+/** Changes whenever the loaded sets change. */
+export function indicators_generation(): u32 {
+  return generation;
 }

@@ -15,6 +15,12 @@ export let srcIpPtr: usize = 0;
 export let srcIpLen: i32 = 0;
 export let dstIpPtr: usize = 0;
 export let dstIpLen: i32 = 0;
+/** The addresses as numbers when they are IPv4 (0xffffffff + 1 when IPv6): read as they are
+ * checked, for the lookups of enrich/ (indicator sets, geo), which would pay again per character. */
+export let srcIpV4: u64 = 0;
+export let dstIpV4: u64 = 0;
+const NOT_IPV4: u64 = 0x100000000;
+let ipv4Value: u64 = 0;
 export let srcPort: i32 = 0;
 export let dstPort: i32 = 0;
 /** NSG: 'T' or 'U'. */
@@ -117,6 +123,7 @@ const POWERS_OF_TEN = memory.data<u64>([1, 10, 100, 1000, 10000, 100000, 1000000
  * costs WAMR's interpreter about ten instructions' time. */
 @inline function ipField(p: usize, end: usize): usize {
   const start = p;
+  let v: u32 = 0;
   for (let part = 0; part < 4; part++) {
     if (part > 0) {
       if (p >= end || load<u8>(p) != 0x2e) return ipv6Field(start, end);
@@ -126,27 +133,33 @@ const POWERS_OF_TEN = memory.data<u64>([1, 10, 100, 1000, 10000, 100000, 1000000
     const d0 = <u32>load<u8>(p) - 0x30;
     if (d0 > 9) return ipv6Field(start, end);
     p++;
+    let x = d0;
     if (p < end) {
       const d1 = <u32>load<u8>(p) - 0x30;
       if (d1 <= 9) {
         if (d0 == 0) return ipv6Field(start, end);
         p++;
+        x = d0 * 10 + d1;
         if (p < end) {
           const d2 = <u32>load<u8>(p) - 0x30;
           if (d2 <= 9) {
-            if (d0 * 100 + d1 * 10 + d2 > 255) return ipv6Field(start, end);
+            x = x * 10 + d2;
+            if (x > 255) return ipv6Field(start, end);
             p++;
           }
         }
       }
     }
+    v = (v << 8) | x;
   }
   if (p < end && <u32>load<u8>(p) != COMMA) return ipv6Field(start, end);
+  ipv4Value = v;
   return p;
 }
 
 function ipv6Field(p: usize, end: usize): usize {
   const q = fieldEnd(p, end);
+  ipv4Value = NOT_IPV4;
   return isIPv6(p, <i32>(q - p)) ? q : 0;
 }
 
@@ -161,11 +174,13 @@ function ipv6Field(p: usize, end: usize): usize {
   if (q == 0 || q >= end) return 0;
   srcIpPtr = p;
   srcIpLen = <i32>(q - p);
+  srcIpV4 = ipv4Value;
   p = q + 1;
   q = ipField(p, end);
   if (q == 0 || q >= end) return 0;
   dstIpPtr = p;
   dstIpLen = <i32>(q - p);
+  dstIpV4 = ipv4Value;
   p = q + 1;
   q = digitsField(p, end, 5);
   if (q == 0 || q >= end || value > 65535) return 0;

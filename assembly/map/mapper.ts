@@ -17,6 +17,9 @@ import { computeEventId, eventIdText, EVENT_ID_LEN } from "../hash/event-id";
 import { facts } from "../flow/facts";
 import { formatMicros } from "../flow/time";
 import { writeFullEvent } from "../write/ecs";
+import { extrasLength } from "../write/extras";
+import { enrichEvent } from "../enrich/event";
+import { anyIndicators } from "../enrich/indicators/table";
 import { mapNsg } from "./nsg";
 import { mapVnet } from "./vnet";
 import {
@@ -121,6 +124,11 @@ function mapScanned(ptr: usize, len: i32): void {
   const vnet = isVnet();
   const status = vnet ? mapVnet() : mapNsg();
   if (status == MAP_OK) {
+    // Nothing loaded (the common case): not even a call; the extras stay empty (see table.ts).
+    if (anyIndicators) {
+      enrichEvent();
+      if (extrasLength() > 0) reserve(worstCaseOutput(len) + extrasLength());
+    }
     if (fullProfile) {
       computeEventId();
       writeFullEvent();

@@ -23,6 +23,10 @@ import { transportName } from "../flow/iana-protocols";
 import { ResourceId, Part, parseResourceId } from "../flow/resource-id";
 import { normalizeMac, MAC_TEXT_LEN } from "../flow/mac";
 import { communityIdSeed } from "../base/settings";
+import {
+  threatPtr, threatLen, sourceExtraPtr, sourceExtraLen, destinationExtraPtr, destinationExtraLen,
+  extrasLength,
+} from "./extras";
 
 export const ECS_VERSION = "8.17.0";
 
@@ -257,7 +261,7 @@ function writeAzure(): void {
 
 /** One endpoint: `ip` only when the address is one (an NSG override may be any text), the
  * address as given, the port, the MAC when this is the NIC's side, the counters. */
-function writeEndpoint(opening: Lit, e: Endpoint, isIp: bool, withMac: bool): void {
+function writeEndpoint(opening: Lit, e: Endpoint, isIp: bool, withMac: bool, extra: usize, extraLen: i32): void {
   if (!e.ip.present && e.port < 0 && !withMac && !e.hasPackets && !e.hasBytes) return;
   putLit(opening);
   let first = true;
@@ -280,7 +284,9 @@ function writeEndpoint(opening: Lit, e: Endpoint, isIp: bool, withMac: bool): vo
     first = false;
   }
   if (e.hasPackets) first = numberMember(first, F_PACKETS, e.packets);
-  if (e.hasBytes) numberMember(first, F_BYTES, e.bytes);
+  if (e.hasBytes) first = numberMember(first, F_BYTES, e.bytes);
+  // Extras come with an address, so never into an object without members.
+  if (extraLen > 0 && !first) putBytes(extra, extraLen);
   put(0x7d);
 }
 
@@ -396,7 +402,7 @@ export function writeFullEvent(): void {
   const s = ecs.source;
   const d = ecs.destination;
   // Room beyond what the mapper reserved for the documented event: the keys are longer.
-  reserve(ecs.message.len * 24 + 4096);
+  reserve(ecs.message.len * 24 + 4096 + extrasLength());
   formatTimes();
   // Addresses as bytes: network.type, related.ip, source.ip/destination.ip, Community ID.
   const sourceFamily = addressBytes(s, tuple.srcIpPtr, source);
@@ -420,9 +426,10 @@ export function writeFullEvent(): void {
   // The NIC is the destination of an inbound flow and the source of an outbound one.
   const inbound = parsed && tuple.direction == 0x49;
   const outbound = parsed && tuple.direction == 0x4f;
-  writeEndpoint(F_SOURCE, s, sourceFamily != 0, hasMac && outbound);
-  writeEndpoint(F_DESTINATION, d, destinationFamily != 0, hasMac && inbound);
+  writeEndpoint(F_SOURCE, s, sourceFamily != 0, hasMac && outbound, sourceExtraPtr, sourceExtraLen);
+  writeEndpoint(F_DESTINATION, d, destinationFamily != 0, hasMac && inbound, destinationExtraPtr, destinationExtraLen);
   writeRelatedIp(sourceFamily, destinationFamily);
+  if (threatLen > 0) putBytes(threatPtr, threatLen);
   put(0x7d);
 }
 

@@ -6,6 +6,9 @@ import { put, putBytes, putLit, putU64, putEscaped, putEscapedRepaired, copySpan
 import { timeText, timeTextLen } from "../flow/time";
 import * as tuple from "../flow/tuple";
 import { escapedCopy, escapedCopyOf } from "../scan/json";
+import {
+  threatPtr, threatLen, sourceExtraPtr, sourceExtraLen, destinationExtraPtr, destinationExtraLen,
+} from "./extras";
 
 // The event's parts are plain structs (@unmanaged: no garbage-collector bookkeeping, whose write
 // barrier would run on every reference stored into them), laid out in one block so that clearing
@@ -333,7 +336,7 @@ function escapedAt(o: usize, ptr: usize, len: i32): usize {
   return numberAt(fragAt(o, k), v);
 }
 
-function endpointAt(o: usize, opening: i32, e: Endpoint): usize {
+function endpointAt(o: usize, opening: i32, e: Endpoint, extra: usize, extraLen: i32): usize {
   if (!e.ip.present && e.port < 0 && !e.mac.present && !e.hasPackets && !e.hasBytes) return o;
   o = fragAt(o, opening);
   const start = o;
@@ -345,6 +348,8 @@ function endpointAt(o: usize, opening: i32, e: Endpoint): usize {
   o = memberAt(o, start, F_MAC, e.mac);
   if (e.hasPackets) o = numberMemberAt(o, start, F_PACKETS, e.packets);
   if (e.hasBytes) o = numberMemberAt(o, start, F_BYTES, e.bytes);
+  // Extras come with an address, so never into an object without members.
+  if (extraLen > 0 && o != start) o = bytesAt(o, extra, extraLen);
   return byteAt(o, 0x7d);
 }
 
@@ -407,9 +412,10 @@ export function writeEcsEvent(): void {
     o = stringAt(fragAt(o, F_OBSERVER), e.observerMac);
     o = byteAt(o, 0x7d);
   }
-  o = endpointAt(o, F_SOURCE, e.source);
-  o = endpointAt(o, F_DESTINATION, e.destination);
+  o = endpointAt(o, F_SOURCE, e.source, sourceExtraPtr, sourceExtraLen);
+  o = endpointAt(o, F_DESTINATION, e.destination, destinationExtraPtr, destinationExtraLen);
   o = relatedIpAt(o);
+  if (threatLen > 0) o = bytesAt(o, threatPtr, threatLen);
   setOutputEnd(byteAt(o, 0x7d));
 }
 

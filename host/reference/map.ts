@@ -9,8 +9,9 @@
 
 import { createHash } from "node:crypto";
 import { mapFullEcs } from "./ecs.js";
+import { withThreat, type ReferenceIndicators } from "./indicators.js";
 import { mapNsg, mapVnet } from "./sekoia.js";
-import { isVnet, hasFlowLogVersion, readFields, VNET_KEYS, NSG_KEYS, WHAT_IS_EXPECTED } from "./fields.js";
+import { isVnet, hasFlowLogVersion, readFields, VNET_KEYS, NSG_KEYS, WHAT_IS_EXPECTED, type Fields } from "./fields.js";
 import { parseTime, type Instant } from "./flow.js";
 import {
   MAX_RECORD_BYTES, MAX_DEPTH, errorEvent, utf8BoundaryAtOrBefore, firstInvalidUtf8, jsonErrorOffset, unexpected, tooDeepOffset,
@@ -22,6 +23,8 @@ export interface ReferenceOptions {
   eventId?: boolean;
   profile?: "sekoia" | "ecs";
   communityIdSeed?: number;
+  /** Loaded indicator sets: a matching event gets threat.enrichments (indicators.ts). */
+  indicatorSets?: ReferenceIndicators;
 }
 
 /** One entry point: one raw record in, exactly one line of JSON out (no newline). */
@@ -119,6 +122,12 @@ function mapRecord(text: string, record: JsonObjectValue, options: ReferenceOpti
     if (time === undefined) return errorEvent(text, "invalid_time", `cannot parse time "${fields.time}"`);
   }
 
+  const line = mapAccepted(text, record, fields, time, vnet, options);
+  // An error event stays one: the indicators see accepted events only.
+  return options.indicatorSets && !line.endsWith(`"kind":"pipeline_error"}}`) ? withThreat(line, options.indicatorSets) : line;
+}
+
+function mapAccepted(text: string, record: JsonObjectValue, fields: Fields, time: Instant | undefined, vnet: boolean, options: ReferenceOptions): string {
   // The full-ECS profile (host/reference/ecs.ts) always has the id.
   if (options.profile === "ecs") {
     return mapFullEcs({ message: text, record, fields, time, vnet, id: eventId(text, record), seed: options.communityIdSeed ?? 0 });

@@ -24,6 +24,9 @@ interface BatchExports {
   last_was_error(): number;
   max_record_bytes(): number;
   configure?(len: number): number;
+  indicators_begin?(len: number): void;
+  indicators_feed?(len: number): void;
+  indicators_end?(nowMs: number): number;
 }
 
 export interface TransformResult {
@@ -61,6 +64,61 @@ export interface MapOptions {
   /** The Community ID seed of the ecs profile, 0-65535 (default 0): set it when the other
    * sensors whose flows you join with these use another. */
   communityIdSeed?: number;
+  /** Threat-intel and TOR indicator sets to match each event's source.ip and destination.ip
+   * against (see DEVELOPERS.md, "Threat-intel and TOR indicators"): a matching event gets ECS
+   * `threat.enrichments`. Each set has a name (its feed, the entries' `provider`) and a file
+   * (`path`) or its bytes: a list of addresses and CIDRs, Tor's exit-addresses, or a STIX 2.1
+   * bundle, told apart by content. A set that cannot be read or yields no indicator throws
+   * IndicatorError. */
+  indicators?: IndicatorSource[];
+}
+
+export interface IndicatorSource {
+  name: string;
+  path?: string;
+  bytes?: Uint8Array;
+}
+
+/** What loading one set gave (the core's report). */
+export interface IndicatorReport {
+  name: string;
+  format: "list" | "tor" | "stix";
+  loaded: number;
+  duplicates: number;
+  invalid: number;
+  expired: number;
+  revoked: number;
+  unsupported: number;
+  /** The first bad lines (`line`, from 1) or STIX objects (`index`, from 0). */
+  errors: { line?: number; index?: number; reason: string; text: string }[];
+  generation: number;
+  error?: string;
+}
+
+/** An indicator set that could not be used: unreadable, or no usable indicator in it. */
+export class IndicatorError extends Error {
+  constructor(message: string, readonly report?: IndicatorReport) {
+    super(message);
+  }
+}
+
+/** The sets' bytes, read once (a re-instantiated module loads them again). */
+function readIndicatorSources(sources: IndicatorSource[] | undefined): { name: string; bytes: Uint8Array }[] {
+  if (sources === undefined) return [];
+  if (!Array.isArray(sources)) throw new TypeError("indicators must be an array of { name, path | bytes }");
+  const seen = new Set<string>();
+  return sources.map((s) => {
+    if (typeof s?.name !== "string" || s.name === "") throw new TypeError("every indicator set needs a name");
+    if (seen.has(s.name)) throw new TypeError(`indicator set ${JSON.stringify(s.name)} is given twice`);
+    seen.add(s.name);
+    if ((s.path === undefined) === (s.bytes === undefined)) throw new TypeError(`indicator set ${JSON.stringify(s.name)} needs a path or bytes (one of them)`);
+    if (s.bytes !== undefined) return { name: s.name, bytes: s.bytes };
+    try {
+      return { name: s.name, bytes: readFileSync(s.path!) };
+    } catch (err) {
+      throw new IndicatorError(`indicators ${s.name}: cannot read ${s.path}: ${(err as Error).message}`);
+    }
+  });
 }
 
 /** The .wasm files the build produces, found from this file both as TypeScript source
@@ -118,6 +176,9 @@ export class FlowTransform {
   private blob?: Required<Pick<BlobOptions, "fromOffset" | "incremental">> & BlobOptions & { broken: boolean; lastOffset?: number };
 
   private readonly optionsJson: string | undefined;
+  private readonly indicatorSets: { name: string; bytes: Uint8Array }[];
+  /** The reports of the indicator sets, as the first instance loaded them. */
+  indicatorReports: IndicatorReport[] = [];
 
   /** The compiled module (given to another thread, it shares its code). */
   get compiled(): WebAssembly.Module {
@@ -134,6 +195,10 @@ export class FlowTransform {
     this.optionsJson = encodeOptions(options);
     if (this.optionsJson !== undefined && !exported.has("configure")) {
       throw new ModuleError("the module takes no options (it has no `configure` export): it was built from an older nsg-flow-ecs");
+    }
+    this.indicatorSets = readIndicatorSources(options.indicators);
+    if (this.indicatorSets.length > 0 && !exported.has("indicators_begin")) {
+      throw new ModuleError("the module takes no indicator sets (it has no `indicators_begin` export): it was built from an older nsg-flow-ecs");
     }
     this.instantiate();
     this.maxRecord = this.exports.max_record_bytes();
@@ -153,6 +218,27 @@ export class FlowTransform {
         throw new ModuleError(`the module does not take the options ${this.optionsJson}: it was built from another nsg-flow-ecs version`);
       }
     }
+    const first = this.indicatorReports.length === 0;
+    for (const set of this.indicatorSets) {
+      const report = this.loadIndicators(set.name, set.bytes);
+      if (report.error !== undefined) throw new IndicatorError(`indicators ${set.name}: ${report.error}`, report);
+      if (first) this.indicatorReports.push(report);
+    }
+  }
+
+  /** Loads one set into the instance, in pieces of 1 MiB (the core parses lists as they come). */
+  private loadIndicators(name: string, bytes: Uint8Array): IndicatorReport {
+    const e = this.exports;
+    const nameBytes = Buffer.from(name);
+    this.write(nameBytes);
+    e.indicators_begin!(nameBytes.length);
+    const PIECE = 1 << 20;
+    for (let at = 0; at < bytes.length; at += PIECE) {
+      const piece = bytes.subarray(at, at + PIECE);
+      this.write(piece);
+      e.indicators_feed!(piece.length);
+    }
+    return JSON.parse(this.readCopy(e.indicators_end!(Date.now())).toString("utf8")) as IndicatorReport;
   }
 
   private write(bytes: Uint8Array): void {
@@ -344,7 +430,8 @@ export class FlowTransform {
 /** The options as the module's `configure` takes them, or undefined when all are defaults (so
  * that a module without `configure` still loads). */
 export function encodeOptions(options: MapOptions): string | undefined {
-  const known = new Set(["eventId", "profile", "communityIdSeed"]);
+  // `indicators` is the host's: loaded through their own calls, not `configure`.
+  const known = new Set(["eventId", "profile", "communityIdSeed", "indicators"]);
   for (const key of Object.keys(options)) {
     if (!known.has(key)) throw new TypeError(`unknown option ${JSON.stringify(key)}`);
   }

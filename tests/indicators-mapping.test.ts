@@ -1,0 +1,138 @@
+// Indicator matching through the mapping (FlowTransform with `indicators`): on generated events
+// in both profiles, an event whose final addresses no indicator covers is byte for byte what it
+// is without sets, and one that matches is that same event with `threat.enrichments` (the
+// entries tests/indicator-oracle.ts expects) as its last member, byte for byte what the
+// reference (host/reference/) writes. Also the library's errors.
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import fc from "fast-check";
+import { FlowTransform, FlowPool, IndicatorError, defaultWasmPath, builtWasm, referenceMap, type MapOptions } from "../host/index.js";
+import { ReferenceIndicators } from "../host/reference/indicators.js";
+import { event, ip } from "./generators.js";
+import { expected, oracleSet, listFile, type OracleSet } from "./indicator-oracle.js";
+
+const modules = [defaultWasmPath(), builtWasm("nsg-flow-ecs.wasm")].map((p) => new WebAssembly.Module(readFileSync(p)));
+const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/indicators/${name}`, import.meta.url));
+
+/** Events that map (NSG with or without address overrides, VNet), and some of any kind. */
+const port = fc.integer({ min: 1, max: 65535 });
+const mappedEvent = fc.oneof(
+  { weight: 4, arbitrary: fc.tuple(ip, ip, port, port, fc.option(ip, { nil: undefined }), fc.option(ip, { nil: undefined })).map(([s, d, sp, dp, so, dov]) => JSON.stringify({
+    time: "2026-12-01T10:00:00Z", macAddress: "000D3AF87856", rule: "r", operationName: "NetworkSecurityGroupFlowEvents",
+    "flow.0": `1764583200,${s},${d},${sp},${dp},T,O,A,B,1,2,3,4`, ...(so !== undefined ? { source_addr: so } : {}), ...(dov !== undefined ? { destination_addr: dov } : {}),
+  })) },
+  { weight: 3, arbitrary: fc.tuple(ip, ip, port, port).map(([s, d, sp, dp]) => JSON.stringify({
+    time: "2026-12-01T10:00:00Z", flowLogVersion: 4, macAddress: "000D3AF87856", operationName: "FlowLogFlowEvent", rule: "r",
+    "flow.0": `1764583200000,${s},${d},${sp},${dp},6,I,E,NX,1,2,3,4`,
+  })) },
+  { weight: 1, arbitrary: event },
+);
+
+interface Plain { source?: { ip?: string }; destination?: { ip?: string } }
+
+function lines(t: FlowTransform, input: string): string[] {
+  const r = t.push(Buffer.from(input));
+  const e = t.end();
+  return Buffer.concat([r.output, e.output]).toString("utf8").split("\n").filter((l) => l !== "");
+}
+
+/** A set from the events' own addresses (some exact, some as the /24 or /64 around them). */
+function setFrom(addresses: string[], pick: number[]): [string, string | undefined][] {
+  const out: [string, string | undefined][] = [];
+  pick.forEach((p, i) => {
+    const a = addresses[p % Math.max(addresses.length, 1)];
+    if (a === undefined) return;
+    if (a.includes(".") && !a.includes(":") && i % 3 === 1) out.push([`${a.split(".").slice(0, 3).join(".")}.0/24`, `around ${a}`]);
+    else if (i % 3 === 2 && a.includes(":") && !a.includes(".")) out.push(["::/0", undefined]);
+    else out.push([a, undefined]);
+  });
+  out.push(["198.51.100.0/24", "unrelated"]);
+  return out;
+}
+
+describe.each(["sekoia", "ecs"] as const)("the %s profile", (profile) => {
+  test.each([0, 1])("unmatched events are unchanged, matched ones gain threat.enrichments (module %i)", (m) => {
+    let matched = 0, unmatched = 0;
+    fc.assert(fc.property(fc.array(mappedEvent, { minLength: 1, maxLength: 25 }), fc.array(fc.nat(), { minLength: 1, maxLength: 12 }), (events, pick) => {
+      const options: MapOptions = profile === "ecs" ? { profile } : {};
+      const input = events.join("\n") + "\n";
+      const plain = lines(new FlowTransform(modules[m]!, options), input);
+      const addresses = plain.flatMap((l) => {
+        const e = JSON.parse(l) as Plain;
+        return [e.source?.ip, e.destination?.ip].filter((a): a is string => typeof a === "string");
+      });
+      const spec = setFrom(addresses, pick);
+      const sets: OracleSet[] = [oracleSet("cti", spec.filter(([t]) => t !== ""))];
+      const t = new FlowTransform(modules[m]!, { ...options, indicators: [{ name: "cti", bytes: Buffer.from(listFile(spec)) }] });
+      expect(t.indicatorReports).toHaveLength(1);
+      const got = lines(t, input);
+      expect(got).toHaveLength(plain.length);
+      // The reference (host/reference/) with the same set gives the same bytes.
+      const reference = new ReferenceIndicators();
+      expect(reference.load("cti", Buffer.from(listFile(spec))).error).toBeUndefined();
+      expect(got).toEqual(input.split("\n").filter((l) => l !== "").map((raw) => referenceMap(Buffer.from(raw), { ...options, indicatorSets: reference })));
+      got.forEach((line, i) => {
+        const p = plain[i]!;
+        const e = JSON.parse(p) as Plain & { error?: unknown };
+        const want = e.error ? [] : expected(sets, e.source?.ip ?? "", e.destination?.ip ?? "");
+        if (want.length === 0) {
+          unmatched++;
+          expect(line).toBe(p);
+        } else {
+          matched++;
+          expect(line).toBe(`${p.slice(0, -1)},"threat":{"enrichments":${JSON.stringify(want)}}}`);
+        }
+      });
+    }), { numRuns: 40 });
+    // Both kinds were seen: the property cannot pass on one alone.
+    expect(matched).toBeGreaterThan(20);
+    expect(unmatched).toBeGreaterThan(20);
+  });
+});
+
+describe("the library option", () => {
+  const wasm = modules[0]!;
+  const raw = JSON.stringify({ time: "2026-12-01T10:00:00Z", macAddress: "000D3AF87856", rule: "r", "flow.0": "1764583200,10.0.0.4,185.220.101.1,443,55000,T,O,A" });
+
+  test("sets from files and from bytes, their reports, and a Tor exit matched on the destination", () => {
+    const t = FlowTransform.fromFile(undefined, { indicators: [
+      { name: "tor", path: fixture("exit-addresses.txt") },
+      { name: "drop", bytes: readFileSync(fixture("drop.txt")) },
+    ] });
+    expect(t.indicatorReports.map((r) => [r.name, r.format, r.loaded, r.invalid])).toEqual([["tor", "tor", 3, 2], ["drop", "list", 3, 0]]);
+    const out = JSON.parse(t.mapRecord(raw)) as { threat: { enrichments: { indicator: { provider: string }; matched: { field: string } }[] } };
+    expect(out.threat.enrichments).toEqual([{ indicator: { type: "ipv4-addr", ip: "185.220.101.1", name: "185.220.101.1", provider: "tor" },
+      matched: { atomic: "185.220.101.1", field: "destination.ip", type: "indicator_match_rule" } }]);
+  });
+
+  test("a set that cannot be read, or yields nothing, throws IndicatorError; bad arguments TypeError", () => {
+    expect(() => FlowTransform.fromFile(undefined, { indicators: [{ name: "x", path: "/nonexistent/feed.txt" }] })).toThrow(IndicatorError);
+    expect(() => FlowTransform.fromFile(undefined, { indicators: [{ name: "x", path: fixture("all-bad.txt") }] }))
+      .toThrow("indicators x: no usable indicator (every entry was invalid)");
+    expect(() => FlowTransform.fromFile(undefined, { indicators: [{ name: "", bytes: Buffer.from("1.2.3.4") }] })).toThrow(TypeError);
+    expect(() => FlowTransform.fromFile(undefined, { indicators: [{ name: "a", bytes: Buffer.from("1.2.3.4") }, { name: "a", bytes: Buffer.from("1.2.3.5") }] })).toThrow("given twice");
+    expect(() => FlowTransform.fromFile(undefined, { indicators: [{ name: "a" }] })).toThrow(TypeError);
+  });
+});
+
+test("FlowPool: every thread loads the sets (from a file and from bytes) and maps as one transform does", async () => {
+  const events = Array.from({ length: 6000 }, (_, i) => JSON.stringify({ time: "2026-12-01T10:00:00Z", macAddress: "000D3AF87856", rule: "r",
+    "flow.0": `1764583200,10.0.${(i >> 8) & 255}.${i & 255},${i % 7 === 0 ? "185.220.101.1" : i % 11 === 0 ? "1.10.16.9" : `203.0.113.${i & 255}`},443,${1024 + i},T,O,A` }));
+  const input = Buffer.from(events.join("\n") + "\n");
+  const options: MapOptions = { indicators: [{ name: "tor", path: fixture("exit-addresses.txt") }, { name: "drop", bytes: readFileSync(fixture("drop.txt")) }] };
+  const one = new FlowTransform(modules[0]!, options);
+  const expected = Buffer.concat([one.push(input).output, one.end().output]).toString("utf8");
+  expect(expected.split(',"threat":{"enrichments":[').length - 1).toBe(events.filter((_, i) => i % 7 === 0 || i % 11 === 0).length);
+  const pool = new FlowPool({ wasm: defaultWasmPath(), threads: 2, parallelFrom: 0, jobBytes: 16384, transformOptions: options });
+  try {
+    await pool.warm();
+    const parts: Buffer[] = [];
+    const totals = { records: 0, errors: 0 };
+    async function* source() { for (let at = 0; at < input.length; at += 50_000) yield input.subarray(at, at + 50_000); }
+    for await (const out of pool.transformInput(source(), totals, {})) parts.push(Buffer.from(out));
+    expect(Buffer.concat(parts).toString("utf8") === expected).toBe(true);
+    expect(totals).toEqual({ records: events.length, errors: 0 });
+  } finally {
+    await pool.close();
+  }
+});
