@@ -9,6 +9,8 @@ export default {
     "/tests/collect", // Azurite, collectors killed and restarted
     "/tests/fluent-bit-real", // a real Fluent Bit, and its million-record soak
     "/tests/fluent-bit-soak", // a million calls of the filter ABI
+    "/tests/fluent-bit-lua", // both Lua peers and the module through a real Fluent Bit
+    "/tests/fluent-bit-trusted", // the filter's trusted input fuzzed through a real Fluent Bit
     "/tests/fuzz", // 30,000 fuzzed records through every ABI (npm run fuzz is the fuzzer at scale)
   ],
 };
