@@ -13,6 +13,7 @@ import fc from "fast-check";
 import { compileFixture } from "./compile-fixture.js";
 import { parseIndicatorSet, ReferenceIndicators } from "../host/reference/indicators.js";
 import { expected, blockListSets, listFile, oracleSet, setSpec, addressText } from "./indicator-oracle.js";
+import type { IndicatorReport } from "../host/transform/loader.js";
 
 const here = fileURLToPath(new URL("./fixtures/indicators/", import.meta.url));
 const fixture = (name: string): Buffer => readFileSync(join(here, name));
@@ -30,19 +31,8 @@ interface Exports {
   entries(): number;
 }
 
-interface Report {
-  name: string;
-  format: string;
-  loaded: number;
-  duplicates: number;
-  invalid: number;
-  expired: number;
-  revoked: number;
-  unsupported: number;
-  errors: { line?: number; index?: number; reason: string; text: string }[];
-  generation: number;
-  error?: string;
-}
+// The core's report, as the library hands it out.
+type Report = IndicatorReport;
 
 let wasm: WebAssembly.Module;
 
