@@ -1,20 +1,21 @@
 // What the fuzzer (bench/fuzz.ts) generates and what it checks, one batch at a time.
 //
 // A batch is BATCH_RECORDS inputs made from a seed alone: flattened flow events (generated,
-// wrapped, mutated, truncated, oversized, with invalid UTF-8, deeply nested, random bytes) and a
-// blob of mutated records. Each event goes through the core's batch ABI (NDJSON, both builds,
+// valid ones that map, wrapped, mutated, truncated, oversized, with invalid UTF-8, deeply
+// nested, random bytes) and a blob of mutated records. Each event goes through the core's batch ABI (NDJSON, both builds,
 // cut into chunks anywhere; and map_one) and through the Fluent Bit filter ABI; each blob through
 // the splitter (whole, in chunks, in pieces cut where the worker pool cuts, flattened only).
 // Checks: no trap; exactly one valid JSON object per record (per tuple); the same bytes as the
 // plain-TypeScript reference (referenceMap); linear memory that stops growing.
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import fc from "fast-check";
 import { FlowTransform, builtWasm, type BlobOptions, type MapOptions } from "../host/transform/loader.js";
 import { FluentBitFilter, fluentBitJson } from "../host/check/fluent-bit-harness.js";
 import { referenceMap, type ReferenceOptions } from "../host/reference/map.js";
+import { ReferenceIndicators } from "../host/reference/indicators.js";
 import { recordEnds } from "../host/pool/boundaries.js";
 import { blob } from "../tests/blob-builder.js";
-import { blobRecord, edits, event, hostileCases, mutate, mutated, randomBytes, wrapped, type Edit } from "../tests/generators.js";
+import { blobRecord, edits, event, hostileCases, mappedEvent, mutate, mutated, randomBytes, wrapped, type Edit } from "../tests/generators.js";
 
 const utf8 = new TextEncoder();
 const lossy = new TextDecoder();
@@ -23,7 +24,8 @@ const lossy = new TextDecoder();
 
 /** How many of each kind of event a batch holds, and the blob's records: BATCH_RECORDS in all. */
 const MIX = {
-  generated: 400,
+  generated: 300,
+  mapped: 100,
   wrapped: 100,
   mutated: 250,
   truncated: 60,
@@ -81,6 +83,8 @@ export function makeBatch(seed: number, batch: number): Batch {
   const events: Batch["events"] = [];
   const add = (kind: Kind, list: Uint8Array[]) => list.forEach((bytes) => events.push({ kind, bytes }));
   add("generated", sample(event, s(1), MIX.generated).map((e) => utf8.encode(e)));
+  // Events that map, with addresses of every kind: enrichment's input.
+  add("mapped", sample(mappedEvent, s(11), MIX.mapped).map((e) => utf8.encode(e)));
   // Wrappers as collectors write them: `message` or `log`, whitespace before the inner `{`.
   add("wrapped", sample(fc.tuple(wrapped, fc.constantFrom("message", "log"), fc.constantFrom("", " ", "\n\t")), s(2), MIX.wrapped)
     .map(([w, key, ws]) => {
@@ -129,13 +133,32 @@ export interface Failure {
 
 export type Oracle = (raw: Uint8Array, options?: ReferenceOptions) => string;
 
+/** The indicator sets of the "indicators" option sets (bench/fuzz-feeds/): read once. */
+const FEEDS = ["wide.txt", "cti.json"].map((f) => ({ name: f.replace(/\..*$/, ""), bytes: readFileSync(feedFile(f)) }));
+
+/** bench/fuzz-feeds/ from this file as TypeScript source (bench/) or compiled (dist/bench/). */
+function feedFile(name: string): URL {
+  const source = new URL(`fuzz-feeds/${name}`, import.meta.url);
+  return existsSync(source) ? source : new URL(`../../bench/fuzz-feeds/${name}`, import.meta.url);
+}
+
+/** The same sets in the reference (host/reference/indicators.ts). */
+function referenceFeeds(): ReferenceIndicators {
+  const r = new ReferenceIndicators();
+  for (const f of FEEDS) r.load(f.name, f.bytes);
+  return r;
+}
+
 /** The mapping options batches take turns with: the default (the documented intake's event),
- * with event.id, and the full-ECS profile (with the default Community ID seed and another). */
-export const OPTION_SETS: { name: string; options: MapOptions & ReferenceOptions }[] = [
-  { name: "", options: {} },
-  { name: "eventId", options: { eventId: true } },
-  { name: "ecs", options: { profile: "ecs" } },
-  { name: "ecs seed", options: { profile: "ecs", communityIdSeed: 4242 } },
+ * with event.id, the full-ECS profile (with the default Community ID seed and another), and
+ * both profiles with indicator sets loaded. `reference`: what the oracle is given for the same. */
+export const OPTION_SETS: { name: string; options: MapOptions; reference: ReferenceOptions }[] = [
+  { name: "", options: {}, reference: {} },
+  { name: "eventId", options: { eventId: true }, reference: { eventId: true } },
+  { name: "ecs", options: { profile: "ecs" }, reference: { profile: "ecs" } },
+  { name: "ecs seed", options: { profile: "ecs", communityIdSeed: 4242 }, reference: { profile: "ecs", communityIdSeed: 4242 } },
+  { name: "indicators", options: { indicators: FEEDS }, reference: { indicatorSets: referenceFeeds() } },
+  { name: "ecs indicators", options: { profile: "ecs", indicators: FEEDS }, reference: { profile: "ecs", indicatorSets: referenceFeeds() } },
 ];
 
 /** The WASM instances under test, kept for the whole run (state and memory carry over). */
@@ -164,8 +187,11 @@ export class Fuzzer {
     return this.builds.map(([name, ts]) => [label ? `${name} ${label}` : name, ts[this.options]!]);
   }
 
+  /** Events written with a `threat` member: the indicator option sets must not pass on none. */
+  enriched = 0;
+
   private reference(raw: Uint8Array): string {
-    return this.oracle(raw, OPTION_SETS[this.options]!.options);
+    return this.oracle(raw, OPTION_SETS[this.options]!.reference);
   }
 
   /** Linear memory of each instance, in bytes. */
@@ -221,6 +247,7 @@ export class Fuzzer {
         const got = t.mapRecord(e.bytes);
         if (t.traps !== traps) fail(i, `map_one ${name}: trapped`, "");
         else if (got !== expected[i]) fail(i, `map_one ${name}: differs from the reference`, firstDifference(got, expected[i]!));
+        else if (got.includes(',"threat":{"enrichments":')) this.enriched++;
       });
       // NDJSON: the events as lines (a newline inside one is a space here), in chunks.
       const lines = events.map((e) => (e.bytes.includes(0x0a) ? e.bytes.map((c) => (c === 0x0a ? 0x20 : c)) : e.bytes));

@@ -55,6 +55,9 @@ export interface FuzzSummary {
   memory: MemoryWatch[];
   /** Some instance's memory more than doubled after it settled (see memoryGrew()). */
   memoryGrew: boolean;
+  /** Events written with threat.enrichments (map_one, both builds): the indicator option sets'
+   * checks saw matches, not only misses. */
+  enriched: number;
 }
 
 const USAGE = `Usage: node dist/bench/fuzz.js [options]   (npm run fuzz -- [options])
@@ -93,13 +96,16 @@ interface BatchResult {
   batch: number;
   failures: FoundFailure[];
   memory: Record<string, number>;
+  /** Events of the batch written with threat.enrichments. */
+  enriched: number;
 }
 
 /** Runs one batch; each distinct failing check is shrunk and written to `out`. */
 function runBatch(fuzzer: Fuzzer, seed: number, batch: number, out: string): BatchResult {
+  const before = fuzzer.enriched;
   const failures = fuzzer.batch(makeBatch(seed, batch));
   if (batch === 0) failures.push(...fuzzer.hostile());
-  return { batch, failures: reportFailures(fuzzer, failures, seed, batch, out), memory: fuzzer.memory() };
+  return { batch, failures: reportFailures(fuzzer, failures, seed, batch, out), memory: fuzzer.memory(), enriched: fuzzer.enriched - before };
 }
 
 /** Watches one worker's memory: its warm-up first (whose failures are reported too), then
@@ -155,12 +161,14 @@ export function fuzzInProcess(o: Omit<FuzzOptions, "workers">): FuzzSummary {
   const batches = o.batch !== undefined ? [o.batch] : Array.from({ length: Math.ceil(o.records / BATCH_RECORDS) }, (_, i) => i);
   const watch = new Watch(fuzzer, o.seed, o.out);
   const failures = [...watch.failures];
+  let enriched = 0;
   for (const b of batches) {
     const r = runBatch(fuzzer, o.seed, b, o.out);
     failures.push(...r.failures);
+    enriched += r.enriched;
     watch.after(r.memory);
   }
-  return summary(batches.length, started, failures, [watch.memory]);
+  return summary(batches.length, started, failures, [watch.memory], enriched);
 }
 
 /** Whether an instance's memory kept growing: more than doubled from its size once settled (after
@@ -175,9 +183,9 @@ export function memoryGrew(m: MemoryWatch): boolean {
   });
 }
 
-function summary(batches: number, started: bigint, failures: FoundFailure[], memory: MemoryWatch[]): FuzzSummary {
+function summary(batches: number, started: bigint, failures: FoundFailure[], memory: MemoryWatch[], enriched: number): FuzzSummary {
   const memoryGrew_ = memory.some(memoryGrew);
-  return { records: batches * BATCH_RECORDS, batches, seconds: Number(process.hrtime.bigint() - started) / 1e9, failures, memory, memoryGrew: memoryGrew_ };
+  return { records: batches * BATCH_RECORDS, batches, seconds: Number(process.hrtime.bigint() - started) / 1e9, failures, memory, memoryGrew: memoryGrew_, enriched };
 }
 
 // ─── On every core ──────────────────────────────────────────────────────────────────────────
@@ -192,6 +200,7 @@ export async function fuzz(o: FuzzOptions): Promise<FuzzSummary> {
   const total = Math.ceil(o.records / BATCH_RECORDS);
   let next = 0;
   let done = 0;
+  let enriched = 0;
   const failures: FoundFailure[] = [];
   const memory: FuzzSummary["memory"] = [];
   let lastLog = 0;
@@ -222,6 +231,7 @@ export async function fuzz(o: FuzzOptions): Promise<FuzzSummary> {
         void worker.terminate().then(() => resolve());
       } else {
         done++;
+        enriched += m.enriched;
         failures.push(...m.failures);
         for (const f of m.failures) log(`fuzz: FAILED ${f.check} (batch ${f.batch}, ${f.kind}): ${f.detail}\n      input ${f.file}`);
         progress();
@@ -232,7 +242,7 @@ export async function fuzz(o: FuzzOptions): Promise<FuzzSummary> {
     worker.on("exit", (code) => (code === 0 || code === 1 ? undefined : reject(new Error(`fuzz worker ${w} exited with ${code}`))));
   })));
   progress(true);
-  return summary(total, started, failures, memory);
+  return summary(total, started, failures, memory, enriched);
 }
 
 function clock(seconds: number): string {
@@ -274,7 +284,8 @@ async function main(): Promise<void> {
   console.log("");
   console.log(`records:  ${s.records.toLocaleString("en-US")} (${BATCH_RECORDS - 24} events and a blob of 24 records a batch; each event through ` +
     "the batch ABI as NDJSON and alone, both builds, and the Fluent Bit filter ABI; batches take turns with the default mapping, " +
-    "event.id, the full-ECS profile and the full-ECS profile with a Community ID seed)");
+    "event.id, the full-ECS profile, the full-ECS profile with a Community ID seed, and both profiles with the indicator sets of bench/fuzz-feeds/)");
+  console.log(`matches:  ${s.enriched.toLocaleString("en-US")} events written with threat.enrichments (map_one, both builds)`);
   console.log(`time:     ${clock(s.seconds)} (${Math.round(s.records / s.seconds).toLocaleString("en-US")} records/s)`);
   for (const [i, m] of s.memory.entries()) {
     console.log(`memory:   worker ${i} (${m.batches} batches), after its warm-up → at the end: ` + Object.keys(m.end).map((k) =>

@@ -123,6 +123,21 @@ export const event = fc.tuple(
 
 export const wrapped = event.map((raw) => JSON.stringify({ message: raw }));
 
+/** Events that map (NSG with or without address overrides, VNet), and some of any kind: what
+ * enrichment sees most (the generated `event` above rarely maps: its fields are random). */
+const flowPort = fc.integer({ min: 1, max: 65535 });
+export const mappedEvent = fc.oneof(
+  { weight: 4, arbitrary: fc.tuple(ip, ip, flowPort, flowPort, fc.option(ip, { nil: undefined }), fc.option(ip, { nil: undefined })).map(([s, d, sp, dp, so, dov]) => JSON.stringify({
+    time: "2026-12-01T10:00:00Z", macAddress: "000D3AF87856", rule: "r", operationName: "NetworkSecurityGroupFlowEvents",
+    "flow.0": `1764583200,${s},${d},${sp},${dp},T,O,A,B,1,2,3,4`, ...(so !== undefined ? { source_addr: so } : {}), ...(dov !== undefined ? { destination_addr: dov } : {}),
+  })) },
+  { weight: 3, arbitrary: fc.tuple(ip, ip, flowPort, flowPort).map(([s, d, sp, dp]) => JSON.stringify({
+    time: "2026-12-01T10:00:00Z", flowLogVersion: 4, macAddress: "000D3AF87856", operationName: "FlowLogFlowEvent", rule: "r",
+    "flow.0": `1764583200000,${s},${d},${sp},${dp},6,I,E,NX,1,2,3,4`,
+  })) },
+  { weight: 1, arbitrary: event },
+);
+
 const utf8 = new TextEncoder();
 
 export type Edit = [at: number, byte: number, op: "set" | "insert" | "delete" | "cut"];

@@ -8,25 +8,11 @@ import { fileURLToPath } from "node:url";
 import fc from "fast-check";
 import { FlowTransform, FlowPool, IndicatorError, defaultWasmPath, builtWasm, referenceMap, type MapOptions } from "../host/index.js";
 import { ReferenceIndicators } from "../host/reference/indicators.js";
-import { event, ip } from "./generators.js";
+import { ip, mappedEvent } from "./generators.js";
 import { expected, oracleSet, listFile, type OracleSet } from "./indicator-oracle.js";
 
 const modules = [defaultWasmPath(), builtWasm("nsg-flow-ecs.wasm")].map((p) => new WebAssembly.Module(readFileSync(p)));
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/indicators/${name}`, import.meta.url));
-
-/** Events that map (NSG with or without address overrides, VNet), and some of any kind. */
-const port = fc.integer({ min: 1, max: 65535 });
-const mappedEvent = fc.oneof(
-  { weight: 4, arbitrary: fc.tuple(ip, ip, port, port, fc.option(ip, { nil: undefined }), fc.option(ip, { nil: undefined })).map(([s, d, sp, dp, so, dov]) => JSON.stringify({
-    time: "2026-12-01T10:00:00Z", macAddress: "000D3AF87856", rule: "r", operationName: "NetworkSecurityGroupFlowEvents",
-    "flow.0": `1764583200,${s},${d},${sp},${dp},T,O,A,B,1,2,3,4`, ...(so !== undefined ? { source_addr: so } : {}), ...(dov !== undefined ? { destination_addr: dov } : {}),
-  })) },
-  { weight: 3, arbitrary: fc.tuple(ip, ip, port, port).map(([s, d, sp, dp]) => JSON.stringify({
-    time: "2026-12-01T10:00:00Z", flowLogVersion: 4, macAddress: "000D3AF87856", operationName: "FlowLogFlowEvent", rule: "r",
-    "flow.0": `1764583200000,${s},${d},${sp},${dp},6,I,E,NX,1,2,3,4`,
-  })) },
-  { weight: 1, arbitrary: event },
-);
 
 interface Plain { source?: { ip?: string }; destination?: { ip?: string } }
 
