@@ -69,8 +69,13 @@ export const LUA_MINIMAL = path.join(ROOT, "examples", "fluent-bit", "nsg-flow-e
 // ─── Pipelines ──────────────────────────────────────────────────────────────────────────────
 
 export type Filter =
-  | { kind: "wasm"; path: string; fn: string }
-  | { kind: "lua"; script: string; call: string };
+  /** `accessiblePaths`: the filter's Accessible_Paths (where it finds its nsg-flow-ecs.json). */
+  | { kind: "wasm"; path: string; fn: string; accessiblePaths?: string }
+  | { kind: "lua"; script: string; call: string }
+  /** Fluent Bit's own list lookup: `key` looked up in `file` (exact mode), `record` added on a match. */
+  | { kind: "checklist"; file: string; key: string; record: string }
+  /** Fluent Bit's own MaxMind DB lookup: each of `keys` looked up, `records` ("KEY LOOKUP_KEY %{path}") added. */
+  | { kind: "geoip2"; database: string; keys: string[]; records: string[] };
 
 export interface Pipeline {
   /** A file read once from the top; `parser: true` = the json parser (record = the event),
@@ -111,6 +116,13 @@ export function writePipeline(dir: string, name: string, p: Pipeline): string {
     if (f.kind === "wasm") {
       lines.push("[FILTER]", "    Name            wasm", "    Match           *", "    Event_Format    json",
         `    Wasm_Path       ${f.path}`, `    Function_Name   ${f.fn}`, "    Wasm_Heap_Size  512K", "    Wasm_Stack_Size 256K");
+      if (f.accessiblePaths) lines.push(`    Accessible_Paths ${f.accessiblePaths}`);
+    } else if (f.kind === "checklist") {
+      lines.push("[FILTER]", "    Name       checklist", "    Match      *", `    File       ${f.file}`, "    Mode       exact",
+        `    Lookup_Key ${f.key}`, `    Record     ${f.record}`);
+    } else if (f.kind === "geoip2") {
+      lines.push("[FILTER]", "    Name       geoip2", "    Match      *", `    Database   ${f.database}`,
+        ...f.keys.map((k) => `    Lookup_Key ${k}`), ...f.records.map((r) => `    Record     ${r}`));
     } else {
       lines.push("[FILTER]", "    Name    lua", "    Match   *", `    script  ${f.script}`, `    call    ${f.call}`);
     }
