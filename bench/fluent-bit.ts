@@ -17,6 +17,7 @@ import { accessSync, constants, existsSync, mkdirSync, readFileSync, writeFileSy
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { generateCorpus } from "./corpus.js";
+import { eventAddresses, exactIPv4List, geoDatabases, indicatorList, withAddressKeys } from "./enrichment.js";
 
 /** The checkout (or installed package) root: the nearest folder up with our package.json. */
 export const ROOT = (() => {
@@ -217,7 +218,8 @@ export interface FluentBitRow {
   label: string;
   /** CPU seconds of each timed run. */
   cpuSeconds: number[];
-  /** Median µs per record above the run with no filter (undefined for that run). */
+  /** Median µs per record above the run with no filter (undefined for that run); for a row that
+   * loads data, its load (below) taken off too. */
   micros?: number;
   /** The minimal Lua's µs / this row's µs. */
   vsLua?: number;
@@ -226,6 +228,17 @@ export interface FluentBitRow {
   /** This row's µs / the copy floor's (same engine). */
   ofFloor?: number;
   notAvailable?: string;
+  /** Enrichment rows: the run with no filter they are measured above ("none" or "none-keys"). */
+  baseline?: string;
+  /** CPU seconds of each run on a one-record file (rows that load data, and their baselines). */
+  tinyCpuSeconds?: number[];
+  /** CPU seconds the filter spends loading its data: the one-record runs' median minus that of
+   * the same run with no filter. */
+  loadSeconds?: number;
+  /** Records of the check pass's output that the filter enriched (a match, a lookup found). */
+  enriched?: number;
+  /** Records of the check pass's output. */
+  outputRecords?: number;
 }
 
 export interface FluentBitBench {
@@ -235,12 +248,72 @@ export interface FluentBitBench {
   runs: number;
   rows: FluentBitRow[];
   problems: string[];
+  /** What the enrichment rows' data is (counts, databases), for the printout. */
+  enrichmentData?: string[];
 }
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** The rows that are not about enrichment (`--rows` names them; bench.js --no-enrichment). */
+export const BASE_ROWS = ["floor-wasm", "floor-aot", "lua-strict", "lua-minimal", "wasm", "aot"];
+/** The enrichment rows (issues 18 and 19): the peers (a) checklist and (c) geoip2 on records
+ * with the two addresses as top-level keys (and their own run with no filter, none-keys), and
+ * our .aot with (b) a million indicators and (d) City + ASN. */
+export const ENRICHMENT_ROWS = ["none-keys", "checklist", "aot-indicators", "geoip2", "aot-geo"];
+
+/** The message of rows (b) and (d) when our filter's output shows no enrichment. */
+export const NOT_LOADED = "not measured: the filter did not load the data";
+
+const INDICATORS = 1_000_000;
+/** Bump when bench/enrichment.ts's databases change: they are cached (written once, 20-40 s). */
+const GEO_DATA_VERSION = "v1";
+
+/** The synthetic Country, City and ASN databases, from bench-results/enrichment-data/ when an
+ * earlier run wrote them. */
+function cachedGeoDatabases(log: (s: string) => void): { country: string; city: string; asn: string } {
+  const cache = path.join(ROOT, "bench-results", "enrichment-data");
+  const file = (k: string) => path.join(cache, `geo-${GEO_DATA_VERSION}-${k}.mmdb`);
+  const files = { country: file("country"), city: file("city"), asn: file("asn") };
+  if (Object.values(files).every((f) => existsSync(f))) return files;
+  log("  writing the synthetic Country, City and ASN databases (once: cached in bench-results/enrichment-data/)");
+  mkdirSync(cache, { recursive: true });
+  const dbs = geoDatabases();
+  for (const k of ["country", "city", "asn"] as const) writeFileSync(files[k], dbs[k]);
+  return files;
+}
+
+/** A directory for our filter's Accessible_Paths: its settings file and the data it names. */
+function dataDirectory(dir: string, settings: unknown, files: Record<string, Buffer | string>): string {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, "nsg-flow-ecs.json"), JSON.stringify(settings) + "\n");
+  for (const [name, content] of Object.entries(files)) writeFileSync(path.join(dir, name), content);
+  return dir;
+}
+
+function count(text: string, pattern: RegExp): number {
+  return (text.match(pattern) ?? []).length;
+}
+
+interface RowSpec {
+  id: string;
+  label: string;
+  filters: Filter[];
+  maps: boolean;
+  notAvailable?: string;
+  /** The records it reads: the flattened events, or the same with the two address keys. */
+  events?: "keys";
+  /** The run with no filter it is measured above (default "none"). */
+  baseline?: string;
+  /** It loads data at start-up: its one-record runs measure that load. */
+  loads?: boolean;
+  /** Fluent Bit's working directory (our filter's data directory). */
+  cwd?: string;
+  /** A record of the output the filter enriched; none at all in the check = the data did not load. */
+  enriched?: RegExp;
 }
 
 /** The Fluent Bit rows: every filter over the same file, runs interleaved (row by row, run after
@@ -250,11 +323,12 @@ export function benchFluentBit(dir: string, records: number, runs: number, seed?
   if (!("bin" in fb)) return { skipped: `skipped: ${fb.why}`, records, runs, rows: [], problems: [] };
   mkdirSync(dir, { recursive: true });
   const events = path.join(dir, "fluent-bit-events.ndjson");
-  writeFileSync(events, flattenedEvents(records, seed));
+  const eventBytes = flattenedEvents(records, seed);
+  writeFileSync(events, eventBytes);
   const probe = buildProbe(path.join(dir, "probe"));
   const build = (f: string) => path.join(ROOT, "build", f);
   const aot = existsSync(build("nsg-flow-ecs.aot")) ? build("nsg-flow-ecs.aot") : undefined;
-  const rows: { id: string; label: string; filters: Filter[]; maps: boolean; notAvailable?: string }[] = [
+  const rows: RowSpec[] = [
     { id: "none", label: "no filter (tail + json parser → null)", filters: [], maps: false },
     { id: "floor-wasm", label: "copy floor, interpreted (.wasm)", filters: [{ kind: "wasm", path: probe.wasm, fn: "copy_floor" }], maps: false },
     { id: "floor-aot", label: "copy floor, AOT (.aot)", filters: probe.aot ? [{ kind: "wasm", path: probe.aot, fn: "copy_floor" }] : [], maps: false, notAvailable: probe.aot ? undefined : "no flb-wamrc" },
@@ -263,37 +337,118 @@ export function benchFluentBit(dir: string, records: number, runs: number, seed?
     { id: "wasm", label: "build/nsg-flow-ecs.wasm, interpreted", filters: [{ kind: "wasm", path: build("nsg-flow-ecs.wasm"), fn: "nsg_flow_ecs" }], maps: true },
     { id: "aot", label: "build/nsg-flow-ecs.aot, AOT", filters: aot ? [{ kind: "wasm", path: aot, fn: "nsg_flow_ecs" }] : [], maps: true, notAvailable: aot ? undefined : "not built (no flb-wamrc)" },
   ];
-  for (const r of rows) if (only && !only.includes(r.id) && r.id !== "none") r.notAvailable = "not asked for (--rows)";
   const problems: string[] = [];
-  const result: FluentBitRow[] = rows.map((r) => ({ id: r.id, label: r.label, cpuSeconds: [], notAvailable: r.notAvailable }));
+  const wanted = (id: string) => !only || only.includes(id);
+  const files: Record<string, { full: string; tiny: string }> = {};
+  let enrichmentData: string[] | undefined;
+  if (ENRICHMENT_ROWS.some(wanted)) {
+    // The enrichment rows' data, from these very events (bench/enrichment.ts).
+    const t0 = Date.now();
+    const addresses = eventAddresses(eventBytes);
+    const keyed = withAddressKeys(eventBytes, addresses);
+    const firstLine = (b: Buffer) => b.subarray(0, b.indexOf(0x0a) + 1);
+    files.plain = { full: events, tiny: path.join(dir, "fluent-bit-one-event.ndjson") };
+    files.keys = { full: path.join(dir, "fluent-bit-events-keys.ndjson"), tiny: path.join(dir, "fluent-bit-one-event-keys.ndjson") };
+    writeFileSync(files.plain.tiny, firstLine(eventBytes));
+    writeFileSync(files.keys.full, keyed);
+    writeFileSync(files.keys.tiny, firstLine(keyed));
+    const exact = path.join(dir, "checklist-ipv4.txt");
+    writeFileSync(exact, exactIPv4List(addresses, INDICATORS));
+    const list = indicatorList(addresses, INDICATORS);
+    const geo = cachedGeoDatabases(log);
+    const indicatorDir = dataDirectory(path.join(dir, "data-indicators"), { indicators: { bench: "indicators.txt" } }, { "indicators.txt": list.text });
+    const geoDir = dataDirectory(path.join(dir, "data-geo"), { geo: ["city.mmdb", "asn.mmdb"] }, { "city.mmdb": readFileSync(geo.city), "asn.mmdb": readFileSync(geo.asn) });
+    const kb = (f: string) => `${(readFileSync(f).length / 1e6).toFixed(1)} MB`;
+    enrichmentData = [
+      `indicators: ${INDICATORS.toLocaleString("en-US")} in the mix of bench/indicators.ts (exact IPv4 and IPv6, IPv4 CIDRs /8-/31, IPv6 /48s), ` +
+        `${list.picked} of them remote addresses of the events; checklist: ${INDICATORS.toLocaleString("en-US")} exact IPv4, the same picked ones among them`,
+      `databases: synthetic (tests/geo/mmdb-writer.ts, bench/enrichment.ts), covering public IPv4 and 2000::/4: ` +
+        `GeoIP2-Country layout ${kb(geo.country)} (geoip2), GeoIP2-City ${kb(geo.city)} + GeoLite2-ASN ${kb(geo.asn)} (ours)`,
+      `our filter's data: a directory in Accessible_Paths holding nsg-flow-ecs.json (Fluent Bit run from it); data prepared in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+    ];
+    const noAot = aot ? undefined : "not built (no flb-wamrc)";
+    rows.push(
+      { id: "none-keys", label: "no filter, records with src_ip/dst_ip keys", filters: [], maps: false, events: "keys" },
+      { id: "checklist", label: "(a) checklist ×2 ($src_ip, $dst_ip), 1M exact IPv4", events: "keys", baseline: "none-keys", loads: true, maps: false,
+        filters: [{ kind: "checklist", file: exact, key: "$src_ip", record: "ioc_src true" }, { kind: "checklist", file: exact, key: "$dst_ip", record: "ioc_dst true" }],
+        enriched: /"ioc_(src|dst)":/ },
+      { id: "aot-indicators", label: "(b) .aot with 1M indicators (realistic mix)", maps: true, loads: true, cwd: indicatorDir, notAvailable: noAot,
+        filters: aot ? [{ kind: "wasm", path: aot, fn: "nsg_flow_ecs", accessiblePaths: indicatorDir }] : [], enriched: /"threat":\{"enrichments":\[/ },
+      { id: "geoip2", label: "(c) geoip2, Country layout (synthetic), 2 keys × 3 fields", events: "keys", baseline: "none-keys", maps: false,
+        filters: [{ kind: "geoip2", database: geo.country, keys: ["src_ip", "dst_ip"], records: ["src", "dst"].flatMap((k) => [
+          `${k}_country_code ${k}_ip %{country.iso_code}`, `${k}_country_name ${k}_ip %{country.names.en}`, `${k}_continent ${k}_ip %{continent.code}`]) }],
+        enriched: /"(src|dst)_country_code":"[A-Z]/ },
+      { id: "aot-geo", label: "(d) .aot with City + ASN (synthetic)", maps: true, cwd: geoDir, notAvailable: noAot,
+        filters: aot ? [{ kind: "wasm", path: aot, fn: "nsg_flow_ecs", accessiblePaths: geoDir }] : [], enriched: /"geo":\{/ },
+    );
+  }
+  for (const r of rows) if (!wanted(r.id) && r.id !== "none") r.notAvailable = "not asked for (--rows)";
+  // A baseline runs when a row needs it.
+  for (const r of rows) {
+    if (r.id === "none-keys" && r.notAvailable && rows.some((x) => x.baseline === "none-keys" && !x.notAvailable)) r.notAvailable = undefined;
+  }
+  const result: FluentBitRow[] = rows.map((r) => ({ id: r.id, label: r.label, cpuSeconds: [], notAvailable: r.notAvailable, baseline: r.id === "none" || r.id === "none-keys" ? undefined : r.baseline ?? "none" }));
+  const row = (id: string) => result.find((x) => x.id === id)!;
+  const fileOf = (r: RowSpec) => (r.events === "keys" ? files.keys! : files.plain ?? { full: events, tiny: "" });
   const live = rows.filter((r) => !r.notAvailable);
   // Untimed first pass: every record comes out, and those of a mapping are ECS events, not errors.
   for (const r of live) {
-    const conf = writePipeline(dir, `${r.id}-check`, { input: { file: events, parser: true }, filters: r.filters, output: "counter", dropErrorEvents: r.maps });
-    const run = runFluentBit(fb.bin, ["-c", conf]);
+    if (r.enriched) {
+      // An enrichment row: the output itself, to see that the filter enriched records at all.
+      const conf = writePipeline(dir, `${r.id}-check`, { input: { file: fileOf(r).full, parser: true }, filters: r.filters, output: "stdout" });
+      const run = runFluentBit(fb.bin, ["-c", conf], { cwd: r.cwd });
+      const out = run.stdout.toString("utf8");
+      const got = count(out, /\n/g);
+      const res = row(r.id);
+      res.outputRecords = got;
+      res.enriched = out.split("\n").filter((l) => r.enriched!.test(l)).length;
+      const errors = r.maps ? count(out, /"kind":"pipeline_error"/g) : 0;
+      if (run.status !== 0 || got !== records || errors > 0 || errorLines(run.stderr).length > 0) {
+        problems.push(`${r.label}: exit ${run.status}, ${got} of ${records} records, ${errors} error events` +
+          (errorLines(run.stderr).length ? `; ${errorLines(run.stderr)[0]}` : ""));
+      }
+      if (res.enriched === 0) {
+        if (r.cwd) res.notAvailable = NOT_LOADED; // ours: the data mechanism is not in this build
+        else problems.push(`${r.label}: no record enriched`);
+      }
+      continue;
+    }
+    const conf = writePipeline(dir, `${r.id}-check`, { input: { file: fileOf(r).full, parser: true }, filters: r.filters, output: "counter", dropErrorEvents: r.maps });
+    const run = runFluentBit(fb.bin, ["-c", conf], { cwd: r.cwd });
     const got = countedRecords(run.stdout);
     if (run.status !== 0 || got !== records || errorLines(run.stderr).length > 0) {
       problems.push(`${r.label}: exit ${run.status}, ${got} of ${records} records${r.maps ? " mapped without error" : ""}` +
         (errorLines(run.stderr).length ? `; ${errorLines(run.stderr)[0]}` : ""));
     }
   }
+  const timed = live.filter((r) => !row(r.id).notAvailable);
+  // One-record runs: the rows that load data, and the baselines they are measured above.
+  const tinyIds = new Set<string>();
+  for (const r of timed) if (r.loads) tinyIds.add(r.id).add(r.baseline ?? "none");
   for (let i = 0; i < runs; i++) {
-    for (const r of live) {
-      const conf = writePipeline(dir, r.id, { input: { file: events, parser: true }, filters: r.filters, output: "null" });
-      const run = runFluentBit(fb.bin, ["-c", conf]);
+    for (const r of timed) {
+      const conf = writePipeline(dir, r.id, { input: { file: fileOf(r).full, parser: true }, filters: r.filters, output: "null" });
+      const run = runFluentBit(fb.bin, ["-c", conf], { cwd: r.cwd });
       if (run.status !== 0 || !Number.isFinite(run.cpuSeconds)) problems.push(`${r.label}: run ${i + 1} exited ${run.status}`);
-      result.find((x) => x.id === r.id)!.cpuSeconds.push(run.cpuSeconds);
+      row(r.id).cpuSeconds.push(run.cpuSeconds);
+      if (tinyIds.has(r.id)) {
+        const tinyConf = writePipeline(dir, `${r.id}-one`, { input: { file: fileOf(r).tiny, parser: true }, filters: r.filters, output: "null" });
+        const tiny = runFluentBit(fb.bin, ["-c", tinyConf], { cwd: r.cwd });
+        if (tiny.status !== 0 || !Number.isFinite(tiny.cpuSeconds)) problems.push(`${r.label}: one-record run ${i + 1} exited ${tiny.status}`);
+        (row(r.id).tinyCpuSeconds ??= []).push(tiny.cpuSeconds);
+      }
     }
     log(`  Fluent Bit run ${i + 1} of ${runs}`);
   }
-  const base = median(result.find((x) => x.id === "none")!.cpuSeconds);
   for (const r of result) {
-    if (r.notAvailable || r.id === "none") continue;
-    r.micros = ((median(r.cpuSeconds) - base) / records) * 1e6;
+    if (r.notAvailable || r.baseline === undefined) continue;
+    const base = row(r.baseline);
+    if (r.tinyCpuSeconds) r.loadSeconds = median(r.tinyCpuSeconds) - median(base.tinyCpuSeconds!);
+    r.micros = ((median(r.cpuSeconds) - (r.loadSeconds ?? 0) - median(base.cpuSeconds)) / records) * 1e6;
   }
   const micros = (id: string) => result.find((x) => x.id === id)?.micros;
   for (const r of result) {
-    if (r.micros === undefined) continue;
+    if (r.micros === undefined || !BASE_ROWS.includes(r.id)) continue;
     const lua = micros("lua-minimal");
     if (lua !== undefined) r.vsLua = lua / r.micros;
     const strict = micros("lua-strict");
@@ -301,10 +456,10 @@ export function benchFluentBit(dir: string, records: number, runs: number, seed?
     const floor = r.id === "wasm" ? micros("floor-wasm") : r.id === "aot" ? micros("floor-aot") : undefined;
     if (floor !== undefined) r.ofFloor = r.micros / floor;
   }
-  return { fluentBit: `${fb.version} (${fb.bin})`, records, runs, rows: result, problems };
+  return { fluentBit: `${fb.version} (${fb.bin})`, records, runs, rows: result, problems, enrichmentData };
 }
 
-/** The rows as a table, and the two targets. */
+/** The rows as a table, and the targets. */
 export function printFluentBit(b: FluentBitBench, print: (s: string) => void = console.log): void {
   if (b.skipped) {
     print(`Fluent Bit rows: ${b.skipped}`);
@@ -316,7 +471,8 @@ export function printFluentBit(b: FluentBitBench, print: (s: string) => void = c
   const line = (c: string[]) => c.map((s, i) => (i === 0 ? s.padEnd(w[i]!) : s.padStart(w[i]!))).join(" ");
   print(line(["filter", "µs/record", "vs min. Lua", "vs strict", "× its floor"]));
   print("-".repeat(w.reduce((a, x) => a + x + 1, -1)));
-  for (const r of b.rows) {
+  const base = b.rows.filter((r) => r.id === "none" || BASE_ROWS.includes(r.id));
+  for (const r of base) {
     if (r.notAvailable) {
       print(line([r.label, r.notAvailable, "", "", ""]));
       continue;
@@ -330,13 +486,59 @@ export function printFluentBit(b: FluentBitBench, print: (s: string) => void = c
   }
   const wasm = b.rows.find((r) => r.id === "wasm")?.vsLua;
   const aot = b.rows.find((r) => r.id === "aot")?.vsLua;
-  const verdict = (v: number | undefined, t: number) => (v === undefined ? "n/a " : v >= t ? "pass" : "MISS");
-  print(`  [${verdict(wasm, 1)}] interpreted .wasm ≥ 1.0× the minimal Lua filter: ${wasm?.toFixed(2) ?? "-"}×`);
-  print(`  [${verdict(aot, 2.8)}] .aot ≥ 2.8× the minimal Lua filter: ${aot?.toFixed(2) ?? "-"}×`);
+  const verdict = (v: number | undefined, pass: boolean) => (v === undefined || !Number.isFinite(v) ? "n/a " : pass ? "pass" : "MISS");
+  print(`  [${verdict(wasm, (wasm ?? 0) >= 1)}] interpreted .wasm ≥ 1.0× the minimal Lua filter: ${wasm?.toFixed(2) ?? "-"}×`);
+  print(`  [${verdict(aot, (aot ?? 0) >= 2.8)}] .aot ≥ 2.8× the minimal Lua filter: ${aot?.toFixed(2) ?? "-"}×`);
+
+  const enrich = b.rows.filter((r) => ENRICHMENT_ROWS.includes(r.id));
+  if (enrich.length > 0) {
+    print("");
+    print("Enrichment rows (issues 18, 19): µs/record above the run with no filter on the same records, load taken off;");
+    print("load = CPU of a one-record run minus the same with no filter; enriched = records of the check pass's output with a match or a found address");
+    for (const d of b.enrichmentData ?? []) print(`  ${d}`);
+    const w2 = [60, 12, 10, 18, 10];
+    const line2 = (c: string[]) => c.map((s, i) => (i === 0 ? s.padEnd(w2[i]!) : s.padStart(w2[i]!))).join(" ");
+    print(line2(["filter", "µs/record", "load CPU", "enriched", "vs .aot"]));
+    print("-".repeat(w2.reduce((a, x) => a + x + 1, -1)));
+    const aotMicros = b.rows.find((r) => r.id === "aot")?.micros;
+    for (const r of enrich) {
+      const enriched = r.enriched === undefined ? "" : `${r.enriched} (${((100 * r.enriched) / Math.max(1, r.outputRecords ?? 0)).toFixed(2)}%)`;
+      if (r.notAvailable) {
+        print(line2([r.label, "", "", enriched, ""]) + `  ${r.notAvailable}`);
+        continue;
+      }
+      if (r.id === "none-keys") {
+        print(line2([r.label, `${((median(r.cpuSeconds) / b.records) * 1e6).toFixed(2)} (all)`, "", "", ""]));
+        continue;
+      }
+      const vsAot = r.id.startsWith("aot-") && aotMicros !== undefined ? `${(r.micros! / aotMicros).toFixed(2)}×` : "";
+      print(line2([r.label, r.micros!.toFixed(2), r.loadSeconds === undefined ? "" : `${r.loadSeconds.toFixed(2)} s`, enriched, vsAot]));
+    }
+    const get = (id: string) => b.rows.find((r) => r.id === id);
+    const measured = (id: string) => (get(id) && !get(id)!.notAvailable ? get(id)!.micros : undefined);
+    const why = (id: string) => get(id)?.notAvailable ?? "not run";
+    const ind = measured("aot-indicators"), geo = measured("aot-geo"), checklist = measured("checklist"), geoip2 = measured("geoip2");
+    if (ind !== undefined && aotMicros !== undefined) {
+      const x = ind / aotMicros;
+      print(`  [${verdict(x, x <= 1.15)}] (b) .aot with 1M indicators ≤ 1.15× the .aot without: ${x.toFixed(2)}×`);
+    } else print(`  [n/a ] (b) .aot with 1M indicators ≤ 1.15× the .aot without: ${why("aot-indicators")}`);
+    if (checklist !== undefined) {
+      print(`  [info] (a) checklist peer: ${get("checklist")!.loadSeconds!.toFixed(2)} s of CPU to load, ${checklist.toFixed(2)} µs a record for the two lookups (issue 18 measured 3.2 s and about 19 µs)`);
+    }
+    if (geo !== undefined && aotMicros !== undefined) {
+      const x = geo / aotMicros;
+      print(`  [${verdict(x, x <= 1.5)}] (d) .aot with City + ASN ≤ 1.5× the .aot without: ${x.toFixed(2)}×`);
+      if (geoip2 !== undefined) {
+        const extra = geo - aotMicros;
+        print(`  [${verdict(extra, extra < geoip2)}] (d) its extra cost below geoip2's (c), which does less: ${extra.toFixed(2)} µs against ${geoip2.toFixed(2)} µs a record`);
+      }
+    } else print(`  [n/a ] (d) .aot with City + ASN ≤ 1.5× the .aot without, and its extra cost below geoip2's: ${why("aot-geo")}`);
+    if (geoip2 !== undefined) print(`  [info] (c) geoip2 peer: ${geoip2.toFixed(2)} µs a record (issue 19 measured about 5.4 µs on GeoLite2-Country)`);
+  }
   for (const p of b.problems) print(`  PROBLEM: ${p}`);
 }
 
-/** `node dist/bench/fluent-bit.js [--records N] [--runs N] [--rows wasm,lua-minimal,…]` (ids: floor-wasm, floor-aot, lua-strict, lua-minimal, wasm, aot): the rows alone. */
+/** `node dist/bench/fluent-bit.js [--records N] [--runs N] [--rows wasm,lua-minimal,…]` (ids: BASE_ROWS and ENRICHMENT_ROWS above): the rows alone. */
 function main(argv: string[]): void {
   let records = 100_000, runs = 3;
   let only: string[] | undefined;
