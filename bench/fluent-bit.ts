@@ -361,7 +361,7 @@ export function benchFluentBit(dir: string, records: number, runs: number, seed?
     const kb = (f: string) => `${(readFileSync(f).length / 1e6).toFixed(1)} MB`;
     enrichmentData = [
       `indicators: ${INDICATORS.toLocaleString("en-US")} in the mix of bench/indicators.ts (exact IPv4 and IPv6, IPv4 CIDRs /8-/31, IPv6 /48s), ` +
-        `${list.picked} of them remote addresses of the events; checklist: ${INDICATORS.toLocaleString("en-US")} exact IPv4, the same picked ones among them`,
+        `${list.picked} of them remote addresses of the events; checklist: ${INDICATORS.toLocaleString("en-US")} exact IPv4, remote addresses of ~1% of the events among them`,
       `databases: synthetic (tests/geo/mmdb-writer.ts, bench/enrichment.ts), covering public IPv4 and 2000::/4: ` +
         `GeoIP2-Country layout ${kb(geo.country)} (geoip2), GeoIP2-City ${kb(geo.city)} + GeoLite2-ASN ${kb(geo.asn)} (ours)`,
       `our filter's data: a directory in Accessible_Paths holding nsg-flow-ecs.json (Fluent Bit run from it); data prepared in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
