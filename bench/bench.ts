@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run bench`: every figure of the benchmark in one run (a few minutes on a 2-core machine).
 //
-//   node dist/bench/bench.js [--records N] [--runs N] [--fluent-bit-records N] [--no-fluent-bit] [--keep]
+//   node dist/bench/bench.js [--records N] [--runs N] [--fluent-bit-records N] [--no-fluent-bit] [--no-enrichment] [--keep]
 //
 // A deterministic corpus (bench/corpus.ts) is written to a temporary directory, then:
 //  (1)  the WASM core: FlowTransform.push over 1 MiB chunks + end(), SIMD build (the default);
@@ -21,8 +21,13 @@
 //       (5h) reading a pipe too (`cat FILE |`): the paths users run;
 //  (6)  the plain Node mapper (readline + JSON.parse + JSON.stringify), whole process, likewise;
 //       (6b) on (5g)'s path;
+//  (1f) the corpus with a million indicators (a list file, bench/enrichment.ts) against the same
+//       runs without, interleaved in one child process; the load's CPU, linear memory, match rate;
+//  (5i) (5g) with --indicators (the same million);
 //  (7)  the filter in a real Fluent Bit, when one is found (bench/fluent-bit.ts): µs per record of
-//       CPU above no filter, for a copy floor, the same mapping in Lua, the .wasm and the .aot.
+//       CPU above no filter, for a copy floor, the same mapping in Lua, the .wasm and the .aot;
+//       and the enrichment rows: Fluent Bit's checklist and geoip2 filters, our .aot with a
+//       million indicators and with City + ASN (--no-enrichment leaves out (1f), (5i) and these).
 // Rows (1)-(4) run each in a child process of their own (their peak RSS is that child's), after
 // warm-up; every figure is the median of --runs runs. Every mapped path must map every record:
 // error events or a wrong record count are printed as PROBLEMS and make the exit status 1 (a

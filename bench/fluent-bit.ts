@@ -10,7 +10,14 @@
 // the same error events) and the minimal one most users would write
 // (examples/fluent-bit/nsg-flow-ecs-minimal.lua: the same ECS on valid events, no checks), the
 // yardstick of the targets — build/nsg-flow-ecs.wasm (WAMR's interpreter) and
-// build/nsg-flow-ecs.aot. The real-Fluent-Bit tests use the same helpers
+// build/nsg-flow-ecs.aot. Then the enrichment rows (issues 18, 19; data from bench/enrichment.ts):
+// (a) Fluent Bit's `checklist` (two instances, a million exact IPv4) and (c) its `geoip2` (a
+// synthetic Country database, two keys, three fields each), on the same events with the two
+// addresses as top-level keys, against a run with no filter on those; (b) our .aot with a million
+// indicators and (d) with City + ASN, from a data directory in Accessible_Paths, against the .aot
+// row. A row that loads data has a one-record run too: its load CPU, taken off the per-record
+// figure. (b) and (d) are measured only when their output shows enrichment (a filter built without
+// the settings file ignores it). The real-Fluent-Bit tests use the same helpers
 // (tests/fluent-bit-real*.test.ts, tests/fluent-bit-lua.test.ts).
 import { spawnSync } from "node:child_process";
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
