@@ -18,9 +18,9 @@
 // row. A row that loads data also runs on the first fifth of the records: its per-record figure
 // is the slope between the two runs (above the same slope with no filter), and what it pays once
 // (the load, and whatever its first records cost: checklist's first lookups cost it about a
-// second more) is printed apart. (b) and (d) are measured only when their output shows enrichment (a filter built without
-// the settings file ignores it). The real-Fluent-Bit tests use the same helpers
-// (tests/fluent-bit-real*.test.ts, tests/fluent-bit-lua.test.ts).
+// second more) is printed apart. (b) and (d) are measured only when their output shows
+// enrichment (a filter built without the settings file ignores it). The real-Fluent-Bit tests use
+// the same helpers (tests/fluent-bit-real*.test.ts, tests/fluent-bit-lua.test.ts).
 import { spawnSync } from "node:child_process";
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -228,7 +228,7 @@ export interface FluentBitRow {
   /** CPU seconds of each timed run. */
   cpuSeconds: number[];
   /** Median µs per record above the run with no filter (undefined for that run); for a row that
-   * loads data, its load (below) taken off too. */
+   * loads data, the slope between its two sizes of run (shortCpuSeconds) above the baseline's. */
   micros?: number;
   /** The minimal Lua's µs / this row's µs. */
   vsLua?: number;
@@ -378,12 +378,12 @@ export function benchFluentBit(dir: string, records: number, runs: number, seed?
     const geo = cachedGeoDatabases(log);
     const indicatorDir = dataDirectory(path.join(dir, "data-indicators"), { indicators: { bench: "indicators.txt" } }, { "indicators.txt": list.text });
     const geoDir = dataDirectory(path.join(dir, "data-geo"), { geo: ["city.mmdb", "asn.mmdb"] }, { "city.mmdb": readFileSync(geo.city), "asn.mmdb": readFileSync(geo.asn) });
-    const kb = (f: string) => `${(readFileSync(f).length / 1e6).toFixed(1)} MB`;
+    const size = (f: string) => `${(readFileSync(f).length / 1e6).toFixed(1)} MB`;
     enrichmentData = [
       `indicators: ${INDICATORS.toLocaleString("en-US")} in the mix of bench/indicators.ts (exact IPv4 and IPv6, IPv4 CIDRs /8-/31, IPv6 /48s), ` +
         `${list.picked} of them remote addresses of the events; checklist: ${INDICATORS.toLocaleString("en-US")} exact IPv4, remote addresses of ~1% of the events among them`,
       `databases: synthetic (tests/geo/mmdb-writer.ts, bench/enrichment.ts), covering public IPv4 and 2000::/4: ` +
-        `GeoIP2-Country layout ${kb(geo.country)} (geoip2), GeoIP2-City ${kb(geo.city)} + GeoLite2-ASN ${kb(geo.asn)} (ours)`,
+        `GeoIP2-Country layout ${size(geo.country)} (geoip2), GeoIP2-City ${size(geo.city)} + GeoLite2-ASN ${size(geo.asn)} (ours)`,
       `our filter's data: a directory in Accessible_Paths holding nsg-flow-ecs.json (Fluent Bit run from it); data prepared in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
     ];
     const noAot = aot ? undefined : "not built (no flb-wamrc)";
