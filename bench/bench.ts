@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run bench`: every figure of the benchmark in one run (a few minutes on a 2-core machine).
 //
-//   node dist/bench/bench.js [--records N] [--runs N] [--fluent-bit-records N] [--no-fluent-bit] [--keep]
+//   node dist/bench/bench.js [--records N] [--runs N] [--fluent-bit-records N] [--no-fluent-bit] [--no-enrichment] [--keep]
 //
 // A deterministic corpus (bench/corpus.ts) is written to a temporary directory, then:
 //  (1)  the WASM core: FlowTransform.push over 1 MiB chunks + end(), SIMD build (the default);
@@ -21,8 +21,13 @@
 //       (5h) reading a pipe too (`cat FILE |`): the paths users run;
 //  (6)  the plain Node mapper (readline + JSON.parse + JSON.stringify), whole process, likewise;
 //       (6b) on (5g)'s path;
+//  (1f) the corpus with a million indicators (a list file, bench/enrichment.ts) against the same
+//       runs without, interleaved in one child process; the load's CPU, linear memory, match rate;
+//  (5i) (5g) with --indicators (the same million);
 //  (7)  the filter in a real Fluent Bit, when one is found (bench/fluent-bit.ts): µs per record of
-//       CPU above no filter, for a copy floor, the same mapping in Lua, the .wasm and the .aot.
+//       CPU above no filter, for a copy floor, the same mapping in Lua, the .wasm and the .aot;
+//       and the enrichment rows: Fluent Bit's checklist and geoip2 filters, our .aot with a
+//       million indicators and with City + ASN (--no-enrichment leaves out (1f), (5i) and these).
 // Rows (1)-(4) run each in a child process of their own (their peak RSS is that child's), after
 // warm-up; every figure is the median of --runs runs. Every mapped path must map every record:
 // error events or a wrong record count are printed as PROBLEMS and make the exit status 1 (a
@@ -38,7 +43,8 @@ import { PARALLEL_FROM } from "../host/pool/pool.js";
 import { naiveMap } from "./node-mapper.js";
 import { generateCorpus, describeCorpus, DEFAULT_SEED, type Corpus } from "./corpus.js";
 import { barChart } from "./svg.js";
-import { benchFluentBit, printFluentBit, type FluentBitBench } from "./fluent-bit.js";
+import { benchFluentBit, printFluentBit, BASE_ROWS, type FluentBitBench } from "./fluent-bit.js";
+import { eventAddresses, indicatorList } from "./enrichment.js";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url)); // dist/bench
 const ROOT = path.resolve(HERE, "..", "..");
@@ -62,6 +68,10 @@ interface Options {
   child?: string;
   corpus?: string;
   blob?: string;
+  /** The indicator list of row (1f) (a child's option). */
+  indicators?: string;
+  /** Rows (1f), (5i) and the Fluent Bit enrichment rows (issues 18, 19). */
+  enrichment: boolean;
 }
 
 const USAGE = `Usage: node dist/bench/bench.js [options]   (npm run bench -- [options])
@@ -70,12 +80,13 @@ const USAGE = `Usage: node dist/bench/bench.js [options]   (npm run bench -- [op
   --fluent-bit-records N  flattened events through Fluent Bit in (7) (default 100000)
   --no-fluent-bit      skip the Fluent Bit rows (7)
   --fluent-bit-only    only the Fluent Bit rows (7)
+  --no-enrichment      skip the enrichment rows: (1f), (5i) and the Fluent Bit rows (a)-(d)
   --seed N             corpus seed (default ${DEFAULT_SEED})
   --keep               keep the corpus files in bench-results/
 `;
 
 function parseOptions(argv: string[]): Options {
-  const o: Options = { records: 300_000, runs: 5, fluentBitRecords: 100_000, fluentBit: true, fluentBitOnly: false, keep: false, seed: DEFAULT_SEED };
+  const o: Options = { records: 300_000, runs: 5, fluentBitRecords: 100_000, fluentBit: true, fluentBitOnly: false, keep: false, seed: DEFAULT_SEED, enrichment: true };
   const int = (s: string | undefined, name: string, min: number) => {
     const n = Number(s);
     if (!Number.isInteger(n) || n < min) throw new Error(`${name} needs an integer >= ${min}`);
@@ -93,6 +104,8 @@ function parseOptions(argv: string[]): Options {
     else if (a === "--child") o.child = argv[++i];
     else if (a === "--corpus") o.corpus = argv[++i];
     else if (a === "--blob") o.blob = argv[++i];
+    else if (a === "--indicators") o.indicators = argv[++i];
+    else if (a === "--no-enrichment") o.enrichment = false;
     else if (a === "-h" || a === "--help") {
       process.stdout.write(USAGE);
       process.exit(0);
@@ -114,6 +127,23 @@ interface Measured extends Pass {
   seconds: number[];
   maxRssKb: number;
   notAvailable?: string;
+  /** Row (1f): the same instance's figures without indicators, and the load. */
+  indicators?: IndicatorFigures;
+}
+
+interface IndicatorFigures {
+  /** Indicators the core loaded (and duplicates it skipped). */
+  loaded: number;
+  duplicates: number;
+  /** Seconds of each run of the same corpus without indicators, interleaved with the row's. */
+  baselineSeconds: number[];
+  /** CPU seconds of building the transform with the set minus without (median). */
+  loadCpuSeconds: number;
+  /** Linear memory of the instance after the load, and of one without indicators. */
+  memoryBytes: number;
+  baselineMemoryBytes: number;
+  /** Events that got threat.enrichments. */
+  matched: number;
 }
 
 function median(xs: number[]): number {
@@ -215,6 +245,65 @@ function blobPass(t: FlowTransform, file: string, flattenOnly: boolean): Pass {
   return { records, errors, inBytes, outBytes };
 }
 
+const MATCH = Buffer.from(',"threat":{"enrichments":[');
+
+/** Row (1f): the corpus mapped with the million indicators (a list file, as a user gives it)
+ * and, interleaved in the same process, without them; the load's CPU time and the instance's
+ * linear memory. */
+function indicatorRow(o: Options, buf: Buffer): Measured {
+  const module = new WebAssembly.Module(readFileSync(builtWasm("nsg-flow-ecs-simd.wasm")));
+  const cpu = (f: () => void): number => {
+    const t0 = process.cpuUsage();
+    f();
+    const t = process.cpuUsage(t0);
+    return (t.user + t.system) / 1e6;
+  };
+  let plain!: FlowTransform, withSet!: FlowTransform;
+  const bare: number[] = [], loads: number[] = [];
+  for (let i = 0; i < Math.max(3, o.runs); i++) {
+    bare.push(cpu(() => (plain = new FlowTransform(module))));
+    loads.push(cpu(() => (withSet = new FlowTransform(module, { indicators: [{ name: "bench", path: o.indicators! }] }))));
+  }
+  // The instance is the transform's own: read its memory as the benchmark, not as an API.
+  const memoryOf = (t: FlowTransform) => (t as unknown as { exports: { memory: WebAssembly.Memory } }).exports.memory.buffer.byteLength;
+  const memoryBytes = memoryOf(withSet), baselineMemoryBytes = memoryOf(plain);
+  plain.outputViews = withSet.outputViews = true;
+  // Untimed: the matching events, counted in the output.
+  let matched = 0;
+  const counting = (t: FlowTransform): Pass => {
+    let records = 0, errors = 0, outBytes = 0;
+    const take = (r: TransformResult) => {
+      records += r.records;
+      errors += r.errors;
+      outBytes += r.output.length;
+      for (let at = r.output.indexOf(MATCH); at >= 0; at = r.output.indexOf(MATCH, at + 1)) matched++;
+    };
+    for (let off = 0; off < buf.length; off += CHUNK) take(t.push(buf.subarray(off, off + CHUNK)));
+    take(t.end());
+    return { records, errors, inBytes: buf.length, outBytes };
+  };
+  const first = counting(withSet);
+  wasmPass(plain, buf);
+  for (let i = 0; i < 2; i++) {
+    wasmPass(plain, buf);
+    wasmPass(withSet, buf);
+  }
+  const seconds_: number[] = [], baselineSeconds: number[] = [];
+  for (let i = 0; i < o.runs; i++) {
+    let t0 = process.hrtime.bigint();
+    wasmPass(plain, buf);
+    baselineSeconds.push(seconds(t0));
+    t0 = process.hrtime.bigint();
+    wasmPass(withSet, buf);
+    seconds_.push(seconds(t0));
+  }
+  const report = withSet.indicatorReports[0]!;
+  return {
+    ...first, seconds: seconds_, maxRssKb: peakRssKb(),
+    indicators: { loaded: report.loaded, duplicates: report.duplicates, baselineSeconds, loadCpuSeconds: median(loads) - median(bare), memoryBytes, baselineMemoryBytes, matched },
+  };
+}
+
 function runChildRow(o: Options): Measured {
   const row = o.child!;
   if (row === "blob" || row === "blob-split") {
@@ -236,6 +325,8 @@ function runChildRow(o: Options): Measured {
       t.outputViews = row !== "wasm-copies";
       return measure(() => t, (tt) => wasmPass(tt, buf), 3, o.runs);
     }
+    case "wasm-indicators":
+      return indicatorRow(o, buf);
     case "copy": {
       const t = FlowTransform.fromFile(builtWasm("nsg-flow-ecs-simd.wasm"));
       const records = perLinePass(buf, false, () => "").records;
@@ -326,8 +417,8 @@ async function measureProcess(args: string[], runs: number, expect: Pass, io: Io
   return { ...expect, seconds: times, maxRssKb };
 }
 
-function runChild(o: Options, row: string, files: { corpus: string; blob: string }): Measured {
-  const args = [path.join(HERE, "bench.js"), "--child", row, "--corpus", files.corpus, "--blob", files.blob, "--runs", String(o.runs)];
+function runChild(o: Options, row: string, files: { corpus: string; blob: string; indicators: string }): Measured {
+  const args = [path.join(HERE, "bench.js"), "--child", row, "--corpus", files.corpus, "--blob", files.blob, "--indicators", files.indicators, "--runs", String(o.runs)];
   const r = spawnSync(process.execPath, args, { encoding: "utf8", maxBuffer: 1 << 24 });
   if (r.status !== 0) throw new Error(`row ${row} failed (exit ${r.status}): ${r.stderr}`);
   const last = r.stdout.trim().split("\n").pop()!;
@@ -403,6 +494,32 @@ function agreement(corpus: Buffer, n: number): Agreement {
 }
 
 // ─── Report ─────────────────────────────────────────────────────────────────────────────────
+
+/** Row (1f)'s indicators: the generated list's size. */
+const INDICATORS = 1_000_000;
+
+/** Issue 18's targets on rows (1f) and (5i): the mapping with the million at ≥ 90% of the same
+ * run without (interleaved in one process), the load ≤ 2 s of CPU and ≤ 64 MiB of linear memory. */
+function indicatorTargets(rows: Row[], records: number): Target[] {
+  const row = rows.find((r) => r.id === "wasm-indicators");
+  const x = row?.m.indicators;
+  if (!row || !x) return [];
+  const share = median(x.baselineSeconds) / median(row.m.seconds);
+  const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
+  const targets: Target[] = [
+    { what: "(1f) with 1M indicators vs the same without", target: "≥ 90%",
+      value: `${(100 * share).toFixed(1)}% (${fmtInt((median(x.baselineSeconds) / records) * 1e9)} → ${fmtInt(row.nsPerRecord)} ns/record; ` +
+        `${fmtInt(x.matched)} events matching, ${((100 * x.matched) / records).toFixed(2)}%)`, pass: share >= 0.9 },
+    { what: "(1f) loading the million, CPU", target: "≤ 2 s", value: `${(x.loadCpuSeconds * 1000).toFixed(0)} ms (${fmtInt(x.loaded)} loaded, ${fmtInt(x.duplicates)} duplicates)`, pass: x.loadCpuSeconds <= 2 },
+    { what: "(1f) linear memory with the million", target: "≤ 64 MiB", value: `${mib(x.memoryBytes)} (${mib(x.baselineMemoryBytes)} without: +${mib(x.memoryBytes - x.baselineMemoryBytes)})`, pass: x.memoryBytes <= 64 * 2 ** 20 },
+  ];
+  const cli = rows.find((r) => r.id === "cli-indicators-stdin-pipe");
+  const plain = rows.find((r) => r.id === "cli-stdin-pipe");
+  if (cli && plain && !cli.m.notAvailable) {
+    targets.push({ what: "(5i) CLI with 1M indicators vs (5g) without", target: "(context)", value: `${(100 * cli.recordsPerSecond / plain.recordsPerSecond).toFixed(1)}% (load included)`, pass: undefined });
+  }
+  return targets;
+}
 
 interface Row {
   id: string;
@@ -540,14 +657,23 @@ async function main(): Promise<void> {
   try {
     let t0 = process.hrtime.bigint();
     if (o.fluentBitOnly) {
-      printFluentBit(benchFluentBit(dir, o.fluentBitRecords, Math.max(3, o.runs), o.seed, (s) => process.stderr.write(s + "\n")));
+      printFluentBit(benchFluentBit(dir, o.fluentBitRecords, Math.max(3, o.runs), o.seed, (s) => process.stderr.write(s + "\n"), o.enrichment ? undefined : BASE_ROWS));
       return;
     }
     const corpus: Corpus = generateCorpus(o.records, o.seed);
-    const files = { corpus: path.join(dir, "corpus.ndjson"), blob: path.join(dir, "PT1H.json") };
+    const files = { corpus: path.join(dir, "corpus.ndjson"), blob: path.join(dir, "PT1H.json"), indicators: path.join(dir, "indicators.txt") };
     writeFileSync(files.corpus, corpus.ndjson);
     writeFileSync(files.blob, corpus.blob);
     console.log(`corpus (seed ${o.seed}, generated in ${seconds(t0).toFixed(1)} s): ${describeCorpus(corpus)}`);
+    if (o.enrichment) {
+      // Rows (1f), (5i): a million indicators in a realistic mix matching about 1% of the
+      // corpus's events (bench/enrichment.ts); the match rate is counted.
+      t0 = process.hrtime.bigint();
+      const list = indicatorList(eventAddresses(corpus.ndjson), INDICATORS);
+      writeFileSync(files.indicators, list.text);
+      console.log(`indicators for (1f), (5i): ${fmtInt(INDICATORS)} (exact IPv4 and IPv6, IPv4 CIDRs /8-/31, IPv6 /48s; ${list.picked} of them ` +
+        `remote addresses of the corpus's events), ${(list.text.length / MB).toFixed(1)} MB as a list, generated in ${seconds(t0).toFixed(1)} s`);
+    }
     console.log(`each row: median of ${o.runs} runs after warm-up; MB = 10^6 bytes; rows (1)-(4) in a child process each, ` +
       `(1)-(3) holding the ${(corpus.ndjson.length / MB).toFixed(0)} MB corpus in memory (it counts in their peak RSS)`);
 
@@ -580,6 +706,7 @@ async function main(): Promise<void> {
       ["blob-split", "(4)  blob splitting: a PT1H.json blob to flattened raw events"],
       ["blob", "(4b) blob splitting and mapping: a PT1H.json blob to ECS"],
     ];
+    if (o.enrichment) inProcess.splice(5, 0, ["wasm-indicators", "(1f) WASM core, SIMD build, with 1M indicators (a list file)"]);
     for (const [id, label] of inProcess) {
       t0 = process.hrtime.bigint();
       const m = runChild(o, id, files);
@@ -608,6 +735,10 @@ async function main(): Promise<void> {
     processRows.push(["cli-backfill-1", "(5d) the same with --threads 1", [path.join(HOST, "cli.js"), "--quiet", "--threads", "1", ...backfill], wasmRow.m]);
     processRows.push(["cli-blob", `(4c) CLI on the PT1H.json blob, whole process, > /dev/null (${host.cores} threads)`, [path.join(HOST, "cli.js"), "--quiet", files.blob], byId("blob").m]);
     processRows.push(["cli-blob-1", "(4d) the same with --threads 1", [path.join(HOST, "cli.js"), "--quiet", "--threads", "1", files.blob], byId("blob").m]);
+    if (o.enrichment) {
+      processRows.push(["cli-indicators-stdin-pipe", "(5i) the same as (5g) with --indicators bench=FILE (1M)", [...cliArgs, "--indicators", `bench=${files.indicators}`],
+        byId("wasm-indicators").m, { stdin: files.corpus, pipeOut: true }]);
+    }
     for (const [id, label, args, expect, io] of processRows) {
       t0 = process.hrtime.bigint();
       const copies = id.startsWith("cli-backfill") ? BACKFILL_FILES : 1;
@@ -642,13 +773,13 @@ async function main(): Promise<void> {
     let fluentBit: FluentBitBench = { skipped: "skipped: --no-fluent-bit", records: 0, runs: 0, rows: [], problems: [] };
     if (o.fluentBit) {
       t0 = process.hrtime.bigint();
-      fluentBit = benchFluentBit(dir, o.fluentBitRecords, Math.max(3, o.runs), o.seed, (s) => process.stderr.write(s + "\n"));
+      fluentBit = benchFluentBit(dir, o.fluentBitRecords, Math.max(3, o.runs), o.seed, (s) => process.stderr.write(s + "\n"), o.enrichment ? undefined : BASE_ROWS);
       process.stderr.write(`  (7) Fluent Bit rows: ${seconds(t0).toFixed(1)} s\n`);
       for (const p of fluentBit.problems) problems.push(`(7) ${p}`);
     }
 
-    const ORDER = ["wasm", "wasm-portable", "wasm-copies", "wasm-ecs", "wasm-event-id", "reference", "naive", "copy", "blob-split", "blob", "cli-blob", "cli-blob-1", "cli", "cli-1", "cli-backfill", "cli-backfill-1",
-      "cli-stdin", "cli-pipe", "cli-stdin-pipe", "cli-cat-pipe", "node-mapper", "node-mapper-stdin-pipe"];
+    const ORDER = ["wasm", "wasm-portable", "wasm-copies", "wasm-ecs", "wasm-event-id", "wasm-indicators", "reference", "naive", "copy", "blob-split", "blob", "cli-blob", "cli-blob-1", "cli", "cli-1", "cli-backfill", "cli-backfill-1",
+      "cli-stdin", "cli-pipe", "cli-stdin-pipe", "cli-indicators-stdin-pipe", "cli-cat-pipe", "node-mapper", "node-mapper-stdin-pipe"];
     rows.sort((a, b) => ORDER.indexOf(a.id) - ORDER.indexOf(b.id));
     console.log("");
     printTable(rows);
@@ -667,6 +798,11 @@ async function main(): Promise<void> {
     console.log("(5e)-(5h), (6b): as a shell runs them (bash -o pipefail -c …), the time of the whole pipeline, `cat` included;");
     console.log("    (5g) and (6b) are the same pipeline for the CLI and the plain mapper; (5h) reads a real pipe (its size unknown).");
     console.log(`(5c), (5d): ${BACKFILL_FILES} files in one run (a backfill), ${fmtInt(corpus.stats.records * BACKFILL_FILES)} events: the process and its threads start once.`);
+    if (o.enrichment) {
+      console.log("(1f) maps the corpus with a million indicators loaded from a list file (FlowTransform's indicators option), runs");
+      console.log("    interleaved in one process with the same runs on an instance without them; (5i) is (5g) with --indicators: its time");
+      console.log("    includes loading the million in every thread (the CLI's own start-up cost with a feed).");
+    }
 
     const blob = byId("blob-split");
     const cli = byId("cli");
@@ -686,6 +822,7 @@ async function main(): Promise<void> {
         pass: byId("cli-stdin-pipe").recordsPerSecond >= 7 * byId("node-mapper-stdin-pipe").recordsPerSecond },
       { what: "CLI pipe to pipe (5h) vs file into a pipe (5f)", target: "(context)", value: `${(byId("cli-cat-pipe").recordsPerSecond / byId("cli-pipe").recordsPerSecond).toFixed(2)}×`, pass: undefined },
       { what: `CLI (5c), ${host.cores} threads, vs one thread (5d), backfill`, target: "(context)", value: `${(byId("cli-backfill").recordsPerSecond / byId("cli-backfill-1").recordsPerSecond).toFixed(2)}×`, pass: undefined },
+      ...indicatorTargets(rows, corpus.stats.records),
       { what: "blob splitting (4)", target: "≥ 200 MB/s, peak RSS < 200 MB", value: `${blob.inMBps.toFixed(1)} MB/s, ${blob.peakRssMB.toFixed(0)} MB`, pass: blob.inMBps >= 200 && blob.peakRssMB < 200 },
     ];
     console.log("");
@@ -724,7 +861,7 @@ async function main(): Promise<void> {
         outMBps: r.m.notAvailable ? undefined : r.outMBps,
         nsPerRecord: r.m.notAvailable ? undefined : r.nsPerRecord,
         peakRssMB: r.m.notAvailable ? undefined : r.peakRssMB,
-        vsReference: r.vsReference, ofCopyRoof: r.ofCopyRoof,
+        vsReference: r.vsReference, ofCopyRoof: r.ofCopyRoof, indicators: r.m.indicators,
       })),
       targets,
       fluentBit,

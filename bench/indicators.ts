@@ -18,6 +18,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { compileFixture } from "../tests/compile-fixture.js";
 import { FlowTransform } from "../host/transform/loader.js";
 import { generateCorpus } from "./corpus.js";
@@ -35,7 +36,7 @@ function parseOptions(argv: string[]): Options {
 }
 
 // A small deterministic PRNG (mulberry32): the same sets and tuples on every machine.
-function prng(seed: number): () => number {
+export function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -53,9 +54,10 @@ function v4Text(a: number): string {
   return `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`;
 }
 
-interface Generated { text: string; hits: string[]; count: number }
+export interface Generated { text: string; hits: string[]; count: number }
 
-function generate(n: number, rnd: () => number): Generated {
+/** `n` indicators, the feed-like mix above, one a line; `hits`: some of its exact addresses. */
+export function generate(n: number, rnd: () => number): Generated {
   const lines: string[] = [];
   const hits: string[] = [];
   const publicV4 = (): number => {
@@ -257,4 +259,5 @@ function main(): void {
     `${(b * 1e9 / corpusLines.length).toFixed(0)} ns/record: ${(100 * a / b).toFixed(1)}% of the speed (target: 90% or more)`);
 }
 
-main();
+// Imported by bench/enrichment.ts for its generator: run only as a command.
+if (fileURLToPath(import.meta.url) === path.resolve(process.argv[1] ?? "")) main();
