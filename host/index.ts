@@ -14,5 +14,6 @@ export {
 export { transformStream, transformBlob, transformInput, type StreamTotals, type StreamOptions } from "./transform/stream.js";
 export { FlowPool, PARALLEL_FROM, type PoolOptions, type ParallelStreamOptions } from "./pool/pool.js";
 export { FluentBitFilter, fluentBitJson, type FilterCall } from "./check/fluent-bit-harness.js";
+export { moduleImports } from "./transform/wasi-imports.js";
 export { runCheck, type CheckResult } from "./check/check.js";
 export { referenceMap } from "./reference/map.js";

@@ -4,6 +4,7 @@
 // exactly the lines of the failed call one by one: no record is lost or duplicated.
 import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { moduleImports } from "./wasi-imports.js";
 
 interface BatchExports {
   memory: WebAssembly.Memory;
@@ -209,7 +210,7 @@ export class FlowTransform {
   }
 
   private instantiate(): void {
-    const instance = new WebAssembly.Instance(this.module, {});
+    const instance = new WebAssembly.Instance(this.module, moduleImports());
     this.exports = instance.exports as unknown as BatchExports;
     if (this.optionsJson !== undefined) {
       const bytes = Buffer.from(this.optionsJson);

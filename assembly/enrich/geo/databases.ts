@@ -146,3 +146,46 @@ export function geoLookup(addr: usize, isV4: bool): i32 {
   cacheStore(byAddress, key, generation, fragment.ptr, len);
   return len;
 }
+
+/** Puts the files at ptrs[i] (lens[i] bytes each, heap blocks the set then owns) in place of
+ * the current databases, all at once: a reload swaps in a new list only when every file in it
+ * opened, so a bad update never leaves an instance with half its databases. A block already in
+ * the set may be passed again (it is kept, not copied). Returns true, or false with geoError
+ * (then nothing changed and the caller still owns the new blocks). */
+export function replaceDatabases(ptrs: Array<usize>, lens: Array<u32>): bool {
+  if (ptrs.length > MAX_DATABASES) {
+    geoError = "at most " + MAX_DATABASES.toString() + " databases";
+    return false;
+  }
+  const opened = new Array<Mmdb>();
+  for (let i = 0; i < ptrs.length; i++) {
+    const db = openMmdb(ptrs[i], lens[i]);
+    if (db == null) {
+      geoError = mmdbError;
+      return false;
+    }
+    opened.push(db);
+  }
+  for (let i = 0; i < blocks.length; i++) if (blocks[i] != 0 && !ptrs.includes(blocks[i])) heap.free(blocks[i]);
+  dbs.length = 0;
+  blocks.length = 0;
+  for (let i = 0; i < opened.length; i++) {
+    dbs.push(opened[i]);
+    blocks.push(ptrs[i]);
+  }
+  lookupErrors = 0;
+  lastLookupError = "";
+  bump();
+  return true;
+}
+
+/** The database_type of database i, as its metadata names it. */
+export function databaseType(i: i32): string {
+  const db = dbs[i];
+  return String.UTF8.decodeUnsafe(db.typePtr, <usize>db.typeLen);
+}
+
+/** Why the file at [ptr, ptr+len) would be refused, or "" (nothing is added either way). */
+export function checkDatabase(ptr: usize, len: u32): string {
+  return openMmdb(ptr, len) == null ? mmdbError : "";
+}
