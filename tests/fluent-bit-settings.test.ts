@@ -139,7 +139,7 @@ withFluentBit("the settings file nsg-flow-ecs.json in a real Fluent Bit", () => 
       const events = path.join(ROOT, "examples/fluent-bit/events.ndjson");
       const empty = mkdtempSync(path.join(dir, "empty-"));
       const quiet = mkdtempSync(path.join(dir, "quiet-"));
-      writeFileSync(path.join(quiet, "list.txt"), "192.0.2.0/24\n2001:db8::/32\n");
+      writeFileSync(path.join(quiet, "list.txt"), "198.18.0.0/15\n2001:db8::/32\n");
       writeFileSync(path.join(quiet, "nsg-flow-ecs.json"), JSON.stringify({ indicators: { doc: "list.txt" } }));
       const runs = [undefined, empty, quiet].map((accessible, i) => {
         const r = runFluentBit(bin, ["-c", config(`same-${i}-${path.basename(module)}.conf`, module, events, accessible, true)]);
