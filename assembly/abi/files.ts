@@ -267,7 +267,7 @@ export function readWhole(dir: u32, path: string, shown: string): WholeFile | nu
 // ---- Clock and log -------------------------------------------------------------------------------
 
 /** Monotonic nanoseconds (0 when the runtime gives no clock). */
-export function monotonicNs(): u64 {
+@inline export function monotonicNs(): u64 {
   if (clock_time_get(CLOCK_MONOTONIC, 1000000, word) != 0) return 0;
   return load<u64>(word);
 }

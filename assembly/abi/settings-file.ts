@@ -437,9 +437,9 @@ export function loadSettingsArgument(path: string): string {
 
 // ---- Fluent Bit: find, apply, reload -------------------------------------------------------------
 
+/** When the next look is due (monotonic ns); 0 until the first record, which looks at once. */
+let nextCheck: u64 = 0;
 let started = false;
-let lastCheck: u64 = 0;
-
 /** Looks for nsg-flow-ecs.json in each preopened directory (the first holding one is used). */
 function findSettings(): Located | null {
   const list = preopens();
@@ -467,9 +467,8 @@ function takeSettings(at: Located): void {
 let settingsApplied = false;
 
 /** At the filter's first record: find the settings file and apply it. */
-function start(now: u64): void {
+function start(): void {
   started = true;
-  lastCheck = now;
   const at = findSettings();
   if (at === null) return;
   settingsAt = at;
@@ -477,8 +476,7 @@ function start(now: u64): void {
 }
 
 /** Every reloadSeconds: the settings file, then each data file, loaded again when changed. */
-function check(now: u64): void {
-  lastCheck = now;
+function check(): void {
   if (settingsAt === null) {
     const at = findSettings();
     if (at === null) return;
@@ -530,15 +528,17 @@ function check(now: u64): void {
   }
 }
 
-/** The filter's per-record step: the first call looks for the settings; later calls cost one
- * clock read, and every reloadSeconds a look at each file's mtime and size. */
-export function settingsTick(): void {
+/** The filter's per-record step: one clock read and a compare; the first call looks for the
+ * settings, and then every reloadSeconds a look at each file's mtime and size. */
+@inline export function settingsTick(): void {
   const now = monotonicNs();
-  if (!started) {
-    start(now);
-    return;
-  }
-  if (now - lastCheck >= reloadNs) check(now);
+  if (now >= nextCheck) settingsLook(now);
+}
+
+function settingsLook(now: u64): void {
+  if (!started) start();
+  else check();
+  nextCheck = now + reloadNs;
 }
 
 /** Whether the filter's settings file was found and applied at least once. */

@@ -109,7 +109,8 @@ function applyArguments(): bool {
     } else if (spanEquals(arg, cLength(arg), ARG_INDICATORS) && value != 0) {
       const spec = String.UTF8.decodeUnsafe(value, <usize>cLength(value));
       const eq = spec.indexOf("=");
-      if (eq <= 0 || eq == spec.length - 1) return badArgument(value);
+      // One name once, as the CLI's (a second file for a name is a mistake, not a replacement).
+      if (eq <= 0 || eq == spec.length - 1 || setNames.includes(spec.substring(0, eq))) return badArgument(value);
       setNames.push(spec.substring(0, eq));
       setPaths.push(spec.substring(eq + 1));
       i++;
