@@ -8,8 +8,8 @@
 //   for await (const chunk of pool.transformFile("PT1H.json")) out.write(chunk);
 //   for await (const chunk of pool.transformFd(0)) out.write(chunk);   // stdin, in large reads
 export {
-  FlowTransform, ModuleError, IndicatorError, builtWasm, defaultWasmPath, looksLikeBlob, type TransformResult, type BlobOptions,
-  type MapOptions, type Profile, type IndicatorSource, type IndicatorReport,
+  FlowTransform, ModuleError, IndicatorError, GeoError, builtWasm, defaultWasmPath, looksLikeBlob, type TransformResult, type BlobOptions,
+  type MapOptions, type Profile, type IndicatorSource, type IndicatorReport, type GeoDatabaseInfo,
 } from "./transform/loader.js";
 export { transformStream, transformBlob, transformInput, type StreamTotals, type StreamOptions } from "./transform/stream.js";
 export { FlowPool, PARALLEL_FROM, type PoolOptions, type ParallelStreamOptions } from "./pool/pool.js";
