@@ -62,10 +62,38 @@ ${accessible ? `    Accessible_Paths ${accessible}\n` : ""}    Wasm_Heap_Size 51
 }
 
 /** Replaces a file as a feed updater should: written beside it, then renamed over it. */
-function replace(file: string, text: string): void {
+function replace(file: string, text: string | Uint8Array): void {
   writeFileSync(file + ".new", text);
   renameSync(file + ".new", file);
 }
+
+/** Fluent Bit following a file the test appends to, with the filter reading `feeds`. */
+function live(module: string, feeds: string) {
+  const input = path.join(dir, `in-${path.basename(feeds)}.ndjson`);
+  writeFileSync(input, "");
+  const child = spawn(bin, ["-c", config(`live-${path.basename(feeds)}.conf`, module, input, feeds, false)], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "", stderr = "";
+  child.stdout!.on("data", (d) => (stdout += d));
+  child.stderr!.on("data", (d) => (stderr += d));
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  const out = () => stdout.split("\n").filter((l) => l !== "");
+  return {
+    append: (...lines: string[]) => appendFileSync(input, lines.join("\n") + "\n"),
+    /** The last `count` of the first `n` output lines, once there are n. */
+    waitLines: async (n: number, count = 2) => {
+      for (let t = 0; t < 300 && out().length < n; t++) await new Promise((r) => setTimeout(r, 100));
+      expect(out().length).toBe(n);
+      return out().slice(n - count);
+    },
+    stderr: () => stderr,
+    stop: async () => {
+      child.kill("SIGTERM");
+      return exited;
+    },
+  };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const providers = (line: string) => ((JSON.parse(line).threat?.enrichments ?? []) as { indicator: { provider: string; name: string } }[])
   .map((e) => `${e.indicator.provider}:${e.indicator.name}`);
@@ -168,24 +196,40 @@ withFluentBit("the settings file nsg-flow-ecs.json in a real Fluent Bit", () => 
       expect(said).toEqual([`nsg-flow-ecs: ${bad}/nsg-flow-ecs.json: unknown key "colour" (mapping without enrichment; tried again when the file changes)`]);
     });
 
-    test("a database named in the settings loads (its log line); a truncated one is refused and said", () => {
-      const events = path.join(ROOT, "examples/fluent-bit/events.ndjson");
-      const geo = mkdtempSync(path.join(dir, "geo-"));
-      const mmdb = writeMmdb([["94.102.49.0/24", { country: { iso_code: "NL" } }]], { databaseType: "Test-City", ipVersion: 6, recordSize: 28 });
-      writeFileSync(path.join(geo, "city.mmdb"), mmdb);
-      writeFileSync(path.join(geo, "cut.mmdb"), mmdb.subarray(0, 40));
-      writeFileSync(path.join(geo, "nsg-flow-ecs.json"), JSON.stringify({ geo: ["city.mmdb"] }));
-      let r = runFluentBit(bin, ["-c", config(`geo-${path.basename(module)}.conf`, module, events, geo, true)]);
-      expect(r.status).toBe(0);
-      expect(r.stdout.toString("utf8").trim().split("\n")).toHaveLength(7);
-      expect(r.stderr).toContain("nsg-flow-ecs: geo city.mmdb: loaded (Test-City)\n");
-      writeFileSync(path.join(geo, "nsg-flow-ecs.json"), JSON.stringify({ geo: ["city.mmdb", "cut.mmdb"] }));
-      r = runFluentBit(bin, ["-c", config(`geo-cut-${path.basename(module)}.conf`, module, events, geo, true)]);
-      expect(r.status).toBe(0);
-      expect(r.stdout.toString("utf8").trim().split("\n")).toHaveLength(7);
-      const said = r.stderr.split("\n").filter((l) => l.startsWith("nsg-flow-ecs: geo"));
-      expect(said).toHaveLength(1);
-      expect(said[0]).toMatch(/^nsg-flow-ecs: geo cut\.mmdb: .+ \(databases not changed; tried again when a file changes\)$/);
-    });
+    test("databases named in the settings: geo fields on the events; a new version picked up; a truncated one refused, said once, the last good one kept", async () => {
+      const feeds = mkdtempSync(path.join(dir, "geo-"));
+      const city = (iso: string) => writeMmdb([["94.102.49.0/24", { country: { iso_code: iso } }]], { databaseType: "Test-City", ipVersion: 6, recordSize: 28 });
+      const asn = writeMmdb([["94.102.49.0/24", { autonomous_system_number: 202425, autonomous_system_organization: "Example AS" }]], { databaseType: "Test-ASN", ipVersion: 4, recordSize: 24 });
+      writeFileSync(path.join(feeds, "city.mmdb"), city("NL"));
+      writeFileSync(path.join(feeds, "asn.mmdb"), asn);
+      writeFileSync(path.join(feeds, "nsg-flow-ecs.json"), JSON.stringify({ geo: ["city.mmdb", "asn.mmdb"], reloadSeconds: 1 }));
+      const fb = live(module, feeds);
+      const geoOf = (line: string) => {
+        const e = JSON.parse(line) as { source: { geo?: { country_iso_code: string }; as?: { number: number } }; destination: { geo?: unknown } };
+        return [e.source.geo?.country_iso_code ?? null, e.source.as?.number ?? null, e.destination.geo ?? null];
+      };
+      try {
+        fb.append(flowFrom("94.102.49.190"), flowFrom("203.0.113.9"));
+        expect((await fb.waitLines(2)).map(geoOf)).toEqual([["NL", 202425, null], [null, null, null]]);
+        // The CLI's lines (host/transform/summary.ts): the type, the build date, the tree.
+        expect(fb.stderr()).toMatch(/nsg-flow-ecs: geo city\.mmdb: Test-City, built \d{4}-\d\d-\d\d, IPv6, [\d,]+ nodes\nnsg-flow-ecs: geo asn\.mmdb: Test-ASN, built \d{4}-\d\d-\d\d, IPv4, [\d,]+ nodes\n/);
+
+        replace(path.join(feeds, "city.mmdb"), city("BE"));
+        await sleep(2500);
+        fb.append(flowFrom("94.102.49.190"));
+        expect((await fb.waitLines(3, 1)).map(geoOf)).toEqual([["BE", 202425, null]]);
+
+        replace(path.join(feeds, "city.mmdb"), city("FR").subarray(0, 40));
+        await sleep(3500);
+        fb.append(flowFrom("94.102.49.190"));
+        expect((await fb.waitLines(4, 1)).map(geoOf)).toEqual([["BE", 202425, null]]);
+        const about = fb.stderr().split("\n").filter((l) => l.startsWith("nsg-flow-ecs: geo city.mmdb: ") && !l.includes("Test-City, built"));
+        expect(about).toHaveLength(1);
+        expect(about[0]).toMatch(/ \(the databases in use stay\)$/);
+      } finally {
+        expect(await fb.stop()).toBe(0);
+      }
+      expect(errorLines(fb.stderr())).toEqual([]);
+    }, 90_000);
   });
 });

@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { indicatorSummary } from "../host/cli/map.js";
+import { geoSummary, indicatorSummary } from "../host/transform/summary.js";
 import { writeMmdb } from "./geo/mmdb-writer.js";
 import { FlowTransform, builtWasm } from "../host/transform/loader.js";
 import { ecsDiff, type Json } from "../host/check/compare.js";
@@ -114,7 +114,8 @@ test("--profile ecs (and a Community ID seed): what the library gives, byte for 
 });
 
 test("bad arguments: exit 2, the usage on stderr, nothing mapped", () => {
-  for (const args of [["--profile"], ["--profile", "elastic"], ["--frobnicate"], ["--community-id-seed", "65536", "--profile", "ecs"], ["--community-id-seed", "1"]]) {
+  for (const args of [["--profile"], ["--profile", "elastic"], ["--frobnicate"], ["--community-id-seed", "65536", "--profile", "ecs"], ["--community-id-seed", "1"],
+    ["--indicators", "tor"], ["--indicators", "=x.txt"], ["--indicators", "a=x.txt", "--indicators", "a=y.txt"]]) {
     const r = runWasi(cases[0].input, args);
     expect({ args, code: r.code, stdout: r.stdout }).toEqual({ args, code: 2, stdout: "" });
     expect(r.stderr).toContain("usage: nsg-flow-ecs-wasi");
@@ -139,7 +140,7 @@ describe("files through the preopened directories: --indicators, --settings, --g
       { ".": root, "/feeds": path.join(root, "examples/indicators") });
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(lib.out);
-    expect(r.stderr).toBe(lib.reports.map(indicatorSummary).join("") + "nsg-flow-ecs: 7 records, 0 errors\n");
+    expect(r.stderr).toBe(lib.reports.map((r) => indicatorSummary(r)).join("") + "nsg-flow-ecs: 7 records, 0 errors\n");
   });
 
   test("--settings FILE: the Fluent Bit filter's document, paths relative to its folder; the arguments win over it", () => {
@@ -175,12 +176,16 @@ describe("files through the preopened directories: --indicators, --settings, --g
     }
   });
 
-  test("--geo FILE: a database written by tests/geo/mmdb-writer.ts loads, one line each", () => {
+  test("--geo FILE: databases written by tests/geo/mmdb-writer.ts, the library's output and the CLI's lines", () => {
     const d = mkdtempSync(path.join(dir, "geo-"));
-    writeFileSync(path.join(d, "city.mmdb"), writeMmdb([["94.102.49.0/24", { country: { iso_code: "NL" } }]], { databaseType: "Test-City", ipVersion: 6, recordSize: 28 }));
+    writeFileSync(path.join(d, "city.mmdb"), writeMmdb([["94.102.49.0/24", { country: { iso_code: "NL", names: { en: "Netherlands" } } }]], { databaseType: "Test-City", ipVersion: 6, recordSize: 28 }));
     writeFileSync(path.join(d, "asn.mmdb"), writeMmdb([["94.102.49.0/24", { autonomous_system_number: 202425 }]], { databaseType: "Test-ASN", ipVersion: 4, recordSize: 24 }));
+    const t = FlowTransform.fromFile(builtWasm("nsg-flow-ecs.wasm"), { geo: [path.join(d, "city.mmdb"), path.join(d, "asn.mmdb")] });
+    const expected = Buffer.concat([t.push(events).output, t.end().output]).toString("utf8");
+    expect(expected).toContain('"country_iso_code":"NL"');
     const r = runWasi(events, ["--geo", "/d/city.mmdb", "--geo", "/d/asn.mmdb"], { "/d": d });
     expect(r.code).toBe(0);
-    expect(r.stderr).toBe("nsg-flow-ecs: geo /d/city.mmdb: loaded (Test-City)\nnsg-flow-ecs: geo /d/asn.mmdb: loaded (Test-ASN)\nnsg-flow-ecs: 7 records, 0 errors\n");
+    expect(r.stdout).toBe(expected);
+    expect(r.stderr).toBe(t.geoDatabases.map((db) => geoSummary(db)).join("") + "nsg-flow-ecs: 7 records, 0 errors\n");
   });
 });

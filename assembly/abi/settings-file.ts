@@ -8,7 +8,7 @@
 import { JSON } from "json-as";
 import { jsonError } from "../enrich/indicators/stix";
 import { beginLoad, feedLoad, endLoad, unloadSet } from "../enrich/indicators/load";
-import { replaceDatabases, checkDatabase, databaseType, databaseCount, geoError } from "../enrich/geo/databases";
+import { replaceDatabases, checkDatabase, databaseType, databaseCount, databaseAt, geoError } from "../enrich/geo/databases";
 import { setEventIdEnabled, setCommunityIdSeed } from "../base/settings";
 import {
   FileStamp, Located, locate, preopens, stampOf, openFile, readSome, closeFile, readWhole,
@@ -168,6 +168,15 @@ function num(m: Map<string, JSON.Raw>, key: string): i64 {
   return I64.parseInt(m.get(key).data);
 }
 
+/** The CLI's line for a database (host/transform/summary.ts, geoSummary): which file answers,
+ * and how current it is (MaxMind's licence asks for its updates to be applied). */
+function geoLine(i: i32, shown: string): string {
+  const db = databaseAt(i);
+  const built = new Date(<i64>db.buildEpoch * 1000).toISOString().substring(0, 10);
+  return PREFIX + "geo " + shown.substring(shown.lastIndexOf("/") + 1) + ": " + databaseType(i) + ", built " + built +
+    ", IPv" + db.ipVersion.toString() + ", " + thousands(<i64>db.nodeCount) + " nodes";
+}
+
 /** The CLI's lines for a set's report (host/cli/map.ts, indicatorSummary). */
 function summarise(report: string): string {
   const m = JSON.parse<Map<string, JSON.Raw>>(report);
@@ -267,7 +276,7 @@ function loadDatabases(list: Array<Source>, say: bool, changedOnly: bool): strin
     list[i].len = lens[i];
     list[i].loaded = stamps[i];
     list[i].failed = null;
-    if (say) logLine(PREFIX + "geo " + list[i].shown + ": loaded (" + databaseType(i) + ")");
+    if (say) logLine(geoLine(i, list[i].shown));
   }
   return "";
 }
@@ -401,7 +410,7 @@ export function loadGeoArguments(paths: Array<string>): string {
   }
   const why = loadDatabases(list, false, true);
   if (why != "") return "geo " + why;
-  for (let i = geoSources.length; i < list.length; i++) logLine(PREFIX + "geo " + list[i].shown + ": loaded (" + databaseType(i) + ")");
+  for (let i = geoSources.length; i < list.length; i++) logLine(geoLine(i, list[i].shown));
   geoSources = list;
   return "";
 }
