@@ -166,6 +166,7 @@ describe("files through the preopened directories: --indicators, --settings, --g
       [["--indicators", "none=/d/empty.txt"], "nsg-flow-ecs: indicators none: /d/empty.txt: no usable indicator\n"],
       [["--settings", "/d/colour.json"], "nsg-flow-ecs: /d/colour.json: unknown key \"colour\"\n"],
       [["--settings", "/d/broken.json"], "nsg-flow-ecs: /d/broken.json: not valid JSON at byte 14\n"],
+      [["--geo", "/d/missing.mmdb"], "nsg-flow-ecs: geo: cannot open /d/missing.mmdb: ENOENT\n"],
       [["--geo", "/d/cut.mmdb"], ""],
     ];
     for (const [args, said] of cases) {

@@ -347,6 +347,8 @@ export function applySettings(s: Settings, base: Located | null, dirOfSettings: 
   // Databases: one list, swapped whole.
   let same = s.geo.length == geoSources.length;
   for (let i = 0; same && i < s.geo.length; i++) same = geoSources[i].shown == s.geo[i];
+  // The list in use again: a list that failed before is no longer wanted.
+  if (same) pendingGeo = null;
   if (!same) {
     const list = new Array<Source>();
     let why = "";
@@ -369,8 +371,8 @@ export function applySettings(s: Settings, base: Located | null, dirOfSettings: 
     }
     if (why == "") why = loadDatabases(list, true, true);
     if (why != "") {
-      if (strict) return "geo " + why;
-      logLine(PREFIX + "geo " + why + " (databases not changed; tried again when a file changes)");
+      if (strict) return geoWhy(why);
+      logLine(PREFIX + geoWhy(why) + " (databases not changed; tried again when a file changes)");
       for (let i = 0; i < list.length; i++) {
         list[i].failed = stampOf(list[i].where.dir, list[i].where.path);
         // Keep what is in use: the sources of the list in use stay until a good list loads.
@@ -399,17 +401,22 @@ export function loadIndicatorArgument(name: string, path: string): string {
   return "";
 }
 
+/** `geo city.mmdb: why`, or `geo: cannot open city.mmdb: ENOENT` (that reason names the file). */
+function geoWhy(why: string): string {
+  return "geo" + (why.startsWith("cannot ") ? ": " : " ") + why;
+}
+
 /** The command's `--geo FILE` (all of them at once): "" or why it failed. */
 export function loadGeoArguments(paths: Array<string>): string {
   const list = new Array<Source>();
   for (let i = 0; i < geoSources.length; i++) list.push(geoSources[i]);
   for (let i = 0; i < paths.length; i++) {
     const where = locate(paths[i]);
-    if (where === null) return "geo cannot open " + paths[i] + ": not under a preopened directory (--dir)";
+    if (where === null) return geoWhy("cannot open " + paths[i] + ": not under a preopened directory (--dir)");
     list.push(new Source("", paths[i], where));
   }
   const why = loadDatabases(list, false, true);
-  if (why != "") return "geo " + why;
+  if (why != "") return geoWhy(why);
   for (let i = geoSources.length; i < list.length; i++) logLine(geoLine(i, list[i].shown));
   geoSources = list;
   return "";
@@ -529,7 +536,7 @@ function check(): void {
     const why = loadDatabases(list, true, true);
     if (why != "") {
       for (let i = 0; i < list.length; i++) list[i].failed = stampOf(list[i].where.dir, list[i].where.path);
-      logLine(PREFIX + "geo " + why + (databaseCount() > 0 ? " (the databases in use stay)" : " (no databases)"));
+      logLine(PREFIX + geoWhy(why) + (databaseCount() > 0 ? " (the databases in use stay)" : " (no databases)"));
     } else {
       geoSources = list;
       pendingGeo = null;
