@@ -7,6 +7,7 @@ import os from "node:os";
 import path from "node:path";
 import { geoSummary, indicatorSummary } from "../host/transform/summary.js";
 import { writeMmdb } from "./geo/mmdb-writer.js";
+import fc from "fast-check";
 import { FlowTransform, builtWasm } from "../host/transform/loader.js";
 import { ecsDiff, type Json } from "../host/check/compare.js";
 import { loadDocumentedCases } from "../host/check/documented.js";
@@ -175,6 +176,25 @@ describe("files through the preopened directories: --indicators, --settings, --g
       if (said) expect(r.stderr).toBe(said);
       else expect(r.stderr).toMatch(/^nsg-flow-ecs: geo \/d\/cut\.mmdb: .+\n$/);
     }
+  });
+
+  test("generated settings documents (right keys with any values, unknown keys, broken text): exit 0 or 2 with a reason, never a trap", () => {
+    const d = mkdtempSync(path.join(dir, "generated-"));
+    writeFileSync(path.join(d, "tor.txt"), "94.102.49.190\n");
+    const key = fc.constantFrom("profile", "communityIdSeed", "eventId", "indicators", "geo", "reloadSeconds", "colour");
+    const value = fc.oneof(fc.jsonValue({ maxDepth: 3 }), fc.constantFrom("ecs", "sekoia", 7, 65536, true, { tor: "tor.txt" }, { tor: 1 }, ["tor.txt"], []));
+    const doc = fc.oneof(
+      fc.dictionary(key, value, { maxKeys: 4 }).map((o) => JSON.stringify(o)),
+      fc.tuple(fc.dictionary(key, value, { maxKeys: 3 }).map((o) => JSON.stringify(o)), fc.nat(), fc.string({ maxLength: 3 }))
+        .map(([t, at, junk]) => t.slice(0, at % (t.length + 1)) + junk),
+    );
+    fc.assert(fc.property(doc, (text) => {
+      writeFileSync(path.join(d, "s.json"), text);
+      const r = runWasi(cases[0].input, ["--settings", "/d/s.json"], { "/d": d });
+      expect({ text, code: [0, 2].includes(r.code), said: /^nsg-flow-ecs: /.test(r.stderr) }).toEqual({ text, code: true, said: true });
+      if (r.code === 0) expect(lines(r.stdout)).toHaveLength(1);
+      else expect(r.stdout).toBe("");
+    }), { numRuns: 40, seed: 18 });
   });
 
   test("--geo FILE: databases written by tests/geo/mmdb-writer.ts, the library's output and the CLI's lines", () => {
