@@ -163,6 +163,45 @@ withFluentBit("the settings file nsg-flow-ecs.json in a real Fluent Bit", () => 
       expect(errorLines(stderr)).toEqual([]);
     }, 90_000);
 
+    test("the settings file itself: one added later is used, a changed one applied (a set removed), a broken one said once with the last good settings kept", async () => {
+      const feeds = mkdtempSync(path.join(dir, "later-"));
+      const fb = live(module, feeds);
+      try {
+        fb.append(flowFrom("198.51.100.7"));
+        expect((await fb.waitLines(1, 1)).map(providers)).toEqual([[]]);
+
+        writeFileSync(path.join(feeds, "a.txt"), "198.51.100.7\n");
+        writeFileSync(path.join(feeds, "b.txt"), "198.51.100.0/24\n");
+        // Looked for at the next check (every 10 s until a settings file names another interval).
+        replace(path.join(feeds, "nsg-flow-ecs.json"), JSON.stringify({ indicators: { a: "a.txt", b: "b.txt" }, reloadSeconds: 1 }));
+        await sleep(10_500);
+        fb.append(flowFrom("198.51.100.7"));
+        expect((await fb.waitLines(2, 1)).map(providers)).toEqual([["a:198.51.100.7", "b:198.51.100.0/24"]]);
+
+        replace(path.join(feeds, "nsg-flow-ecs.json"), JSON.stringify({ indicators: { b: "b.txt" }, reloadSeconds: 1 }));
+        await sleep(2500);
+        fb.append(flowFrom("198.51.100.7"));
+        expect((await fb.waitLines(3, 1)).map(providers)).toEqual([["b:198.51.100.0/24"]]);
+
+        replace(path.join(feeds, "nsg-flow-ecs.json"), `{"indicators":{"b":"b.txt"},"reloadSeconds":1`);
+        await sleep(3500);
+        fb.append(flowFrom("198.51.100.7"));
+        expect((await fb.waitLines(4, 1)).map(providers)).toEqual([["b:198.51.100.0/24"]]);
+        const said = fb.stderr().split("\n").filter((l) => l.startsWith("nsg-flow-ecs:"));
+        expect(said.slice(0, 4)).toEqual([
+          `nsg-flow-ecs: settings ${feeds}/nsg-flow-ecs.json applied`,
+          "nsg-flow-ecs: indicators a: 1 loaded, 0 skipped",
+          "nsg-flow-ecs: indicators b: 1 loaded, 0 skipped",
+          `nsg-flow-ecs: settings ${feeds}/nsg-flow-ecs.json applied`,
+        ]);
+        expect(said.slice(4)).toHaveLength(1);
+        expect(said[4]).toMatch(/: not valid JSON at byte \d+ \(the previous settings stay in use; tried again when the file changes\)$/);
+      } finally {
+        expect(await fb.stop()).toBe(0);
+      }
+      expect(errorLines(fb.stderr())).toEqual([]);
+    }, 90_000);
+
     test("no settings file, or a feed that matches none of the events: the output is byte for byte the same", () => {
       const events = path.join(ROOT, "examples/fluent-bit/events.ndjson");
       const empty = mkdtempSync(path.join(dir, "empty-"));
