@@ -36,7 +36,7 @@ test("threat-intel.conf: the filter reads the settings file in its Accessible_Pa
   const [dir] = settings(text, "accessible_paths");
   const doc = JSON.parse(readFileSync(join(root, dir!, "nsg-flow-ecs.json"), "utf8")) as { indicators: Record<string, string> };
   for (const feed of Object.values(doc.indicators)) expect(existsSync(join(root, dir!, feed))).toBe(true);
-  // Run in a real Fluent Bit by tests/fluent-bit-settings.test.ts.
+  // Run in a real Fluent Bit by tests/fluent-bit-real-settings.test.ts.
 });
 
 test("exec-wasi.conf names the WASI command that the build makes", () => {
