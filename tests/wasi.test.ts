@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { geoSummary, indicatorSummary } from "../host/transform/summary.js";
-import { writeMmdb } from "./geo/mmdb-writer.js";
+import { writeMmdb, u64 } from "./geo/mmdb-writer.js";
 import fc from "fast-check";
 import { FlowTransform, builtWasm } from "../host/transform/loader.js";
 import { ecsDiff, type Json } from "../host/check/compare.js";
@@ -208,5 +208,11 @@ describe("files through the preopened directories: --indicators, --settings, --g
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(expected);
     expect(r.stderr).toBe(t.geoDatabases.map((db) => geoSummary(db)).join("") + "nsg-flow-ecs: 7 records, 0 errors\n");
+ 
+    // A build date no calendar holds (a corrupt file may say anything): said as "?", no trap.
+    writeFileSync(path.join(d, "odd.mmdb"), writeMmdb([["94.102.49.0/24", { autonomous_system_number: 1 }]], { ipVersion: 4, recordSize: 24, databaseType: "Odd", metadata: { build_epoch: u64(2n ** 62n) } }));
+    const odd = runWasi(events, ["--geo", "/d/odd.mmdb"], { "/d": d });
+    expect(odd.code).toBe(0);
+    expect(odd.stderr).toMatch(/^nsg-flow-ecs: geo odd\.mmdb: Odd, built \?, IPv4, [\d,]+ nodes\n/);
   });
 });

@@ -172,7 +172,9 @@ function num(m: Map<string, JSON.Raw>, key: string): i64 {
  * and how current it is (MaxMind's licence asks for its updates to be applied). */
 function geoLine(i: i32, shown: string): string {
   const db = databaseAt(i);
-  const built = new Date(<i64>db.buildEpoch * 1000).toISOString().substring(0, 10);
+  // The file says when it was built; Date throws (an abort: a trap) outside years 0-9999, and a
+  // corrupt file may say anything.
+  const built = db.buildEpoch <= 253402300799 ? new Date(<i64>db.buildEpoch * 1000).toISOString().substring(0, 10) : "?";
   return PREFIX + "geo " + shown.substring(shown.lastIndexOf("/") + 1) + ": " + databaseType(i) + ", built " + built +
     ", IPv" + db.ipVersion.toString() + ", " + thousands(<i64>db.nodeCount) + " nodes";
 }
@@ -286,7 +288,6 @@ function loadDatabases(list: Array<Source>, say: bool, changedOnly: bool): strin
 /** The settings file in use: where it is, the directory its paths are relative to. */
 let settingsAt: Located | null = null;
 let settingsShown = "";
-let settingsBase = "";
 /** The version of the settings file last looked at (applied or refused). */
 let settingsSeen: FileStamp = new FileStamp();
 /** The profile the settings chose (-1: none; the caller's stands). */
