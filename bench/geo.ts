@@ -9,12 +9,19 @@
 // MMDB writer (no MaxMind file may be shipped), and the ip-location-db country file when the
 // devDependency is installed.
 //
-//   node dist/bench/geo.js [--lookups N] [--runs N]
+// Then whole mapping (issue 19's targets): the benchmark corpus through the library
+// (FlowTransform.push, SIMD build) with the City + ASN pair against the same run without
+// databases (target: at least 60% of its speed), and against a plain Node pipeline doing the
+// same (bench/node-geo-mapper.ts: the plain Node mapper plus the maxmind package; target: 10
+// times as fast); the same on a corpus whose tuples reuse 3,000 addresses 95% of the time; and
+// instructions per record of the portable build, with and without databases.
+//
+//   node dist/bench/geo.js [--lookups N] [--runs N] [--records N] [--no-lookups] [--no-mapping]
 //
 // The lookups run inside the module (one call does N of them), so the figures are of the wasm
 // code, not of crossing into it. Each figure is the median of --runs runs after a warm-up.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
@@ -24,6 +31,9 @@ import { Reader } from "maxmind";
 import { writeMmdb, u16, u32, dbl, MValue, ipv6Bytes } from "../tests/geo/mmdb-writer.js";
 import { generateCorpus } from "./corpus.js";
 import { instrument } from "./wasm-count.js";
+import { openDatabases, naiveGeoMap } from "./node-geo-mapper.js";
+import { naiveMap } from "./node-mapper.js";
+import { FlowTransform, builtWasm } from "../host/transform/loader.js";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url)); // dist/bench
 const ROOT = path.resolve(HERE, "..", "..");
@@ -162,14 +172,22 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
-function main(): void {
-  const { values } = parseArgs({ options: { lookups: { type: "string", default: "1000000" }, runs: { type: "string", default: "5" } } });
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: {
+    lookups: { type: "string", default: "1000000" }, runs: { type: "string", default: "5" }, records: { type: "string", default: "300000" },
+    "no-lookups": { type: "boolean" }, "no-mapping": { type: "boolean" },
+  } });
   const lookups = Number(values.lookups);
   const runs = Number(values.runs);
-  console.log(`nsg-flow-ecs geo lookups — ${new Date().toISOString()}; ${os.cpus()[0]?.model ?? "cpu"}, ${os.cpus().length} cores; Node ${process.versions.node}`);
+  console.log(`nsg-flow-ecs geo — ${new Date().toISOString()}; ${os.cpus()[0]?.model ?? "cpu"}, ${os.cpus().length} cores; Node ${process.versions.node}`);
   const t0 = performance.now();
   const synthetic = syntheticDatabases(150_000);
   console.log(`synthetic City (${(synthetic.city.length / 1e6).toFixed(1)} MB) + ASN (${(synthetic.asn.length / 1e6).toFixed(1)} MB) written in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  if (!values["no-lookups"]) lookupRows(synthetic, lookups, runs);
+  if (!values["no-mapping"]) await mappingRows(synthetic, Number(values.records), runs);
+}
+
+function lookupRows(synthetic: { city: Buffer; asn: Buffer }, lookups: number, runs: number): void {
   const sets: { label: string; files: Buffer[] }[] = [{ label: "City + ASN (synthetic, MaxMind layouts)", files: [synthetic.city, synthetic.asn] }];
   try {
     const dir = path.dirname(createRequire(import.meta.url).resolve("@ip-location-db/geo-whois-asn-country-mmdb/package.json"));
@@ -243,6 +261,116 @@ function main(): void {
   console.log("     pass over the mix from an empty cache; independent of machine load.");
   console.log("The cache (assembly/enrich/geo/cache.ts): 4,096 sets of two 512-byte slots keyed by the 16-byte address; its misses");
   console.log("go to a second table keyed by the records the address led to (record hits: lookups that walked the trees only).");
+  console.log("");
 }
 
-main();
+const CHUNK = 1 << 20;
+
+/** One pass of the whole input through the library, as bench/bench.ts's row (1) does. */
+function wasmPass(t: FlowTransform, buf: Buffer): { records: number; outBytes: number } {
+  let records = 0, outBytes = 0;
+  for (let off = 0; off < buf.length; off += CHUNK) {
+    const r = t.push(buf.subarray(off, off + CHUNK));
+    records += r.records;
+    outBytes += r.output.length;
+  }
+  const r = t.end();
+  return { records: records + r.records, outBytes: outBytes + r.output.length };
+}
+
+/** Records a second: the median of `runs` passes after one warm-up. */
+function recordsPerSecond(pass: () => number, runs: number): number {
+  pass();
+  const rates: number[] = [];
+  for (let r = 0; r < runs; r++) {
+    const t = performance.now();
+    const n = pass();
+    rates.push(n / ((performance.now() - t) / 1000));
+  }
+  return median(rates);
+}
+
+/** The corpus with its tuples' addresses drawn, 95% of the time, from 3,000 (IPv4 for IPv4,
+ * IPv6 for IPv6): a subscription's own VMs, DNS and load balancers talking to a few services. */
+function reusingCorpus(ndjson: Buffer): Buffer {
+  const next = rng(11);
+  const v4 = () => `${1 + next() % 223}.${next() & 255}.${next() & 255}.${next() & 255}`;
+  const v6 = () => `2a${(next() % 16).toString(16)}${(next() & 255).toString(16).padStart(2, "0")}:${(next() & 0xffff).toString(16)}::${(next() & 0xffff).toString(16)}`;
+  const pool4 = Array.from({ length: 2700 }, v4);
+  const pool6 = Array.from({ length: 300 }, v6);
+  const pick = (a: string) => {
+    if (next() % 100 >= 95) return a;
+    const pool = a.includes(":") ? pool6 : pool4;
+    return pool[next() % pool.length]!;
+  };
+  // The tuple's addresses, in a flattened event or escaped inside a wrapper's message.
+  return Buffer.from(ndjson.toString("utf8").replace(/("flow\.0\\?":\\?")(\d+),([^,"\\]+),([^,"\\]+),/g,
+    (_m, head: string, epoch: string, src: string, dst: string) => `${head}${epoch},${pick(src)},${pick(dst)},`));
+}
+
+/** Instructions per record as WAMR dispatches them (portable build), with the databases or not. */
+function opsPerRecord(portable: Buffer, buf: Buffer, geo: Buffer[]): number {
+  const inst = instrument(portable);
+  const t = new FlowTransform(inst.module, { geo });
+  const x = (t as unknown as { exports: Record<string, WebAssembly.Global> }).exports;
+  const total = () => inst.runs.reduce((sum, run, i) => sum + run.ops * Number(x[`__run_${i}`]!.value), 0);
+  const before = total();
+  const { records } = wasmPass(t, buf);
+  return (total() - before) / records;
+}
+
+async function mappingRows(synthetic: { city: Buffer; asn: Buffer }, records: number, runs: number): Promise<void> {
+  const corpus = generateCorpus(records);
+  const inputs = [
+    { label: "the benchmark corpus", ndjson: corpus.ndjson },
+    { label: "corpus, 95% of addresses among 3,000", ndjson: reusingCorpus(corpus.ndjson) },
+  ];
+  const dir = mkdtempSync(path.join(os.tmpdir(), "nsg-flow-ecs-geo-map-"));
+  const files = [path.join(dir, "City.mmdb"), path.join(dir, "ASN.mmdb")];
+  writeFileSync(files[0]!, synthetic.city);
+  writeFileSync(files[1]!, synthetic.asn);
+  const simd = builtWasm("nsg-flow-ecs-simd.wasm");
+  const portable = readFileSync(builtWasm("nsg-flow-ecs.wasm"));
+  const readers = await openDatabases(files);
+  const NODE_LINES = Math.min(records, 50_000);
+  console.log(`mapping ${records.toLocaleString("en")} records (bench/corpus.ts) through FlowTransform.push, SIMD build, median of ${runs} runs after a warm-up;`);
+  console.log(`the Node pipelines on the first ${NODE_LINES.toLocaleString("en")} lines (maxmind.open: its own LRU cache of records); ops on the first 20,000 lines`);
+  console.log("");
+  const header = ["input", "no db rec/s", "City+ASN rec/s", "ratio (>= 60%)", "Node+maxmind rec/s", "x Node (>= 10x)", "Node alone rec/s", "ops no db", "ops City+ASN"];
+  const rows: string[][] = [];
+  for (const input of inputs) {
+    const plain = FlowTransform.fromFile(simd);
+    const geo = FlowTransform.fromFile(simd, { geo: files });
+    const check = wasmPass(geo, input.ndjson);
+    const base = wasmPass(plain, input.ndjson);
+    if (check.records !== base.records) throw new Error("the runs with and without databases mapped different record counts");
+    const without = recordsPerSecond(() => wasmPass(plain, input.ndjson).records, runs);
+    const withGeo = recordsPerSecond(() => wasmPass(geo, input.ndjson).records, runs);
+    const lines = input.ndjson.toString("utf8").split("\n", NODE_LINES).filter((l) => l !== "");
+    const node = recordsPerSecond(() => {
+      let n = 0;
+      for (const l of lines) n += naiveGeoMap(l, readers).length > 0 ? 1 : 0;
+      return n;
+    }, Math.min(runs, 3));
+    const nodeAlone = recordsPerSecond(() => {
+      let n = 0;
+      for (const l of lines) n += naiveMap(l).length > 0 ? 1 : 0;
+      return n;
+    }, Math.min(runs, 3));
+    const sample = Buffer.from(lines.slice(0, 20_000).join("\n") + "\n");
+    const ops = [opsPerRecord(portable, sample, []), opsPerRecord(portable, sample, [synthetic.city, synthetic.asn])];
+    rows.push([input.label, Math.round(without).toLocaleString("en"), Math.round(withGeo).toLocaleString("en"),
+      `${((withGeo / without) * 100).toFixed(0)}%`, Math.round(node).toLocaleString("en"), `${(withGeo / node).toFixed(1)}x`,
+      Math.round(nodeAlone).toLocaleString("en"), ops[0]!.toFixed(0), ops[1]!.toFixed(0)]);
+  }
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i >= 1 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join(" | ");
+  console.log(line(header));
+  console.log("-".repeat(widths.reduce((a, b) => a + b + 3, -3)));
+  for (const r of rows) console.log(line(r));
+  console.log("");
+  console.log("City+ASN: both addresses of every event looked up in the synthetic City and ASN files above (files given as paths,");
+  console.log("as --geo does). The cache's hit rates on these address mixes are the lookup rows' (same mixes).");
+}
+
+await main();

@@ -3,7 +3,7 @@
 // one style (`host/cli/usage.ts`), and turns what it returns into the exit status: 2 for any
 // usage error or an unusable --wasm.
 import { readFileSync } from "node:fs";
-import { IndicatorError, ModuleError } from "./transform/loader.js";
+import { GeoError, IndicatorError, ModuleError } from "./transform/loader.js";
 import { UsageError, usage, usageErrorText, type Command, type OptionTable } from "./cli/usage.js";
 import { MAP, parseMapArgs, runMap } from "./cli/map.js";
 import { CHECK, parseCheckArgs, runCheckCommand } from "./cli/check.js";
@@ -58,7 +58,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err) => {
-    const known = err instanceof ModuleError || err instanceof IndicatorError || (err as NodeJS.ErrnoException).code === "ENOENT";
+    const known = err instanceof ModuleError || err instanceof IndicatorError || err instanceof GeoError || (err as NodeJS.ErrnoException).code === "ENOENT";
     process.stderr.write(`nsg-flow-ecs: ${known ? (err as Error).message : (err as Error).stack ?? err}\n`);
     process.exitCode = known ? 2 : 1;
   },

@@ -8,11 +8,12 @@
 //   for await (const chunk of pool.transformFile("PT1H.json")) out.write(chunk);
 //   for await (const chunk of pool.transformFd(0)) out.write(chunk);   // stdin, in large reads
 export {
-  FlowTransform, ModuleError, IndicatorError, builtWasm, defaultWasmPath, looksLikeBlob, type TransformResult, type BlobOptions,
-  type MapOptions, type Profile, type IndicatorSource, type IndicatorReport,
+  FlowTransform, ModuleError, IndicatorError, GeoError, builtWasm, defaultWasmPath, looksLikeBlob, type TransformResult, type BlobOptions,
+  type MapOptions, type Profile, type IndicatorSource, type IndicatorReport, type GeoDatabaseInfo,
 } from "./transform/loader.js";
 export { transformStream, transformBlob, transformInput, type StreamTotals, type StreamOptions } from "./transform/stream.js";
 export { FlowPool, PARALLEL_FROM, type PoolOptions, type ParallelStreamOptions } from "./pool/pool.js";
 export { FluentBitFilter, fluentBitJson, type FilterCall } from "./check/fluent-bit-harness.js";
+export { moduleImports } from "./transform/wasi-imports.js";
 export { runCheck, type CheckResult } from "./check/check.js";
 export { referenceMap } from "./reference/map.js";

@@ -2,6 +2,7 @@
 // chunking, oversized lines and trap recovery.
 import { readFileSync } from "node:fs";
 import { FlowTransform, builtWasm } from "../host/transform/loader.js";
+import { moduleImports } from "../host/transform/wasi-imports.js";
 import { ecsDiff, type Json } from "../host/check/compare.js";
 import { loadDocumentedCases } from "../host/check/documented.js";
 
@@ -113,7 +114,7 @@ test("after a trap the loader re-instantiates and redoes the batch record by rec
   const t = new FlowTransform(modules.portable);
   const inner = t as unknown as { exports: Record<string, unknown>; instantiate: () => void };
   const trapOnce = () => {
-    const e = { ...(new WebAssembly.Instance(modules.portable, {}).exports as Record<string, any>) };
+    const e = { ...(new WebAssembly.Instance(modules.portable, moduleImports()).exports as Record<string, any>) };
     let trapped = false;
     const feed = e.ndjson_feed as (len: number, last: number) => number;
     e.ndjson_feed = (len: number, last: number) => {

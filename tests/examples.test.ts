@@ -30,6 +30,15 @@ test.each(["fluent-bit.conf", "fluent-bit.yaml"])("%s: the filter config names f
   expect(FluentBitFilter.hasFilter(module, "nsg_flow_ecs")).toBe(true);
 });
 
+test("threat-intel.conf: the filter reads the settings file in its Accessible_Paths, whose feeds exist there", () => {
+  const text = fb("threat-intel.conf");
+  expect(settings(text, "wasm_path")).toEqual(["build/nsg-flow-ecs.aot"]);
+  const [dir] = settings(text, "accessible_paths");
+  const doc = JSON.parse(readFileSync(join(root, dir!, "nsg-flow-ecs.json"), "utf8")) as { indicators: Record<string, string> };
+  for (const feed of Object.values(doc.indicators)) expect(existsSync(join(root, dir!, feed))).toBe(true);
+  // Run in a real Fluent Bit by tests/fluent-bit-real-settings.test.ts.
+});
+
 test("exec-wasi.conf names the WASI command that the build makes", () => {
   const paths = settings(fb("exec-wasi.conf"), "wasi_path");
   expect(paths).toEqual(["build/nsg-flow-ecs-wasi.wasm"]);

@@ -10,6 +10,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { FlowTransform, builtWasm, type MapOptions } from "../host/transform/loader.js";
+import { moduleImports } from "../host/transform/wasi-imports.js";
 import { referenceMap } from "../host/reference/map.js";
 import { FluentBitFilter, fluentBitJson } from "../host/check/fluent-bit-harness.js";
 import { loadDocumentedCases } from "../host/check/documented.js";
@@ -179,7 +180,7 @@ describe("options", () => {
   });
 
   test("the module's configure refuses what it does not know, and applies nothing then", () => {
-    const x = new WebAssembly.Instance(simd, {}).exports as unknown as {
+    const x = new WebAssembly.Instance(simd, moduleImports()).exports as unknown as {
       memory: WebAssembly.Memory; input_buffer(n: number): number; configure(n: number): number; map_one(n: number): number; output_buffer(): number;
     };
     const configure = (json: string) => {

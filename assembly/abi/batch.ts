@@ -9,11 +9,16 @@ import { mapRecord, tooLarge, lastWasError, MAX_RECORD_BYTES } from "../map/mapp
 import { applyOptions } from "./options";
 import { beginLoad, feedLoad, endLoad, unloadSet } from "../enrich/indicators/load";
 import { generation } from "../enrich/indicators/sets";
+import { eventsMatched } from "../enrich/event";
+import {
+  addDatabase, clearDatabases, databaseCount, describeDatabase, jsonString, geoError, lookupErrors, lastLookupError,
+} from "../enrich/geo/databases";
 
 let inBuf: usize = heap.alloc(65536);
 let inCap: i32 = 65536;
 let recordsBefore: i32 = 0;
 let errorsBefore: i32 = 0;
+let matchedBefore: i32 = 0;
 
 /** Returns the input buffer, grown to hold at least `size` bytes. */
 export function input_buffer(size: i32): usize {
@@ -32,6 +37,7 @@ function begin(): void {
   outReset();
   recordsBefore = linesOut;
   errorsBefore = errorLinesOut;
+  matchedBefore = eventsMatched;
 }
 
 /** Options for this instance, as a JSON object in the input buffer (see abi/options.ts). Returns
@@ -83,6 +89,11 @@ export function last_records(): i32 {
 
 export function last_errors(): i32 {
   return errorLinesOut - errorsBefore;
+}
+
+/** Events of the last call that matched at least one indicator. */
+export function last_matched(): i32 {
+  return eventsMatched - matchedBefore;
 }
 
 export function last_was_error(): i32 {
@@ -160,4 +171,49 @@ export function indicators_unload(len: i32): i32 {
 /** Changes whenever the loaded sets change. */
 export function indicators_generation(): u32 {
   return generation;
+}
+
+// ---- Geo databases (MMDB) ----------------------------------------------------------------------
+
+/** A block of `len` bytes for a database file: the host writes the file straight into it and
+ * hands it to geo_add, so a large file is copied once (not into the input buffer, then again). */
+export function geo_alloc(len: i32): usize {
+  return heap.alloc(len > 0 ? <usize>len : 1);
+}
+
+let geoReport: string = "";
+
+/** Opens the file in a block from geo_alloc, which the set then owns (and frees when it refuses
+ * the file): 1 when added, 0 when refused. geo_report() says which database, or why not. */
+export function geo_add(ptr: usize, len: i32): i32 {
+  if (addDatabase(ptr, <u32>len, true)) {
+    geoReport = describeDatabase(databaseCount() - 1);
+    return 1;
+  }
+  geoReport = '{"error":' + jsonString(geoError) + "}";
+  return 0;
+}
+
+/** The last geo_add's report, a JSON object in the output buffer; returns its length. */
+export function geo_report(): i32 {
+  return reportOut(geoReport);
+}
+
+/** Drops every database (and frees their blocks). */
+export function geo_clear(): void {
+  clearDatabases();
+}
+
+/** Lookups that met a corrupt record since the databases were (re)loaded, and the last fault's
+ * text in the output buffer: `{"lookup_errors":n,"last":"…"}`; returns its length. */
+export function geo_faults(): i32 {
+  return reportOut('{"lookup_errors":' + lookupErrors.toString() + ',"last":' + jsonString(lastLookupError) + "}");
+}
+
+function reportOut(report: string): i32 {
+  outReset();
+  const n = String.UTF8.byteLength(report);
+  reserveOutput(n);
+  String.UTF8.encodeUnsafe(changetype<usize>(report), report.length, outBuf);
+  return <i32>n;
 }

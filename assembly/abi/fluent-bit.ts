@@ -2,23 +2,28 @@
 // body as NUL-terminated JSON; returns a NUL-terminated JSON object that Fluent Bit copies.
 // Never "" or 0, never invalid JSON, never a trap: each of those drops the record, and invalid
 // JSON after a valid record in the same chunk crashes Fluent Bit.
+//
+// Settings and data come from `nsg-flow-ecs.json` in a preopened directory (Accessible_Paths),
+// found at the first record and looked at again every reloadSeconds (settings-file.ts).
 import { outBuf, outReset, put } from "../base/output";
+import { settingsTick, settingsProfile } from "./settings-file";
 import { mapRecord } from "../map/mapper";
 import { setFullProfile } from "../base/settings";
 
 export function nsg_flow_ecs(tag: usize, tagLen: u32, timeSec: u32, timeNsec: u32, record: usize, recordLen: u32): usize {
-  setFullProfile(false);
+  setFullProfile(settingsProfile == 1);
   return filter(record, recordLen);
 }
 
-/** The full-ECS profile (Community ID seed 0): Fluent Bit passes a filter no options, so the
- * profile is chosen by the function the configuration names. */
+/** The full-ECS profile: Fluent Bit passes a filter no options, so the profile is chosen by the
+ * function the configuration names, unless the settings file names one (it then wins). */
 export function nsg_flow_ecs_full(tag: usize, tagLen: u32, timeSec: u32, timeNsec: u32, record: usize, recordLen: u32): usize {
-  setFullProfile(true);
+  setFullProfile(settingsProfile != 0);
   return filter(record, recordLen);
 }
 
 @inline function filter(record: usize, recordLen: u32): usize {
+  settingsTick();
   outReset();
   // Fluent Bit passes the length without the terminator; a NUL inside would be invalid JSON,
   // which the mapper reports like any other. The record is JSON Fluent Bit serialised itself:

@@ -1,18 +1,17 @@
 // The WASI command: NDJSON or a PT1H.json blob on stdin (told from the first bytes), ECS NDJSON
 // on stdout, a summary on stderr, exit status as the CLI's (0 all mapped, 1 some error events).
-// Arguments: `--profile sekoia|ecs` and `--community-id-seed N`, as the CLI's. Only
-// wasi_snapshot_preview1 args_sizes_get, args_get, fd_read, fd_write and proc_exit are used, so
-// it runs under wasmtime, node:wasi and Fluent Bit's exec_wasi.
+// Arguments: `--profile sekoia|ecs`, `--community-id-seed N`, `--indicators NAME=FILE` and
+// `--geo FILE` (repeatable), as the CLI's, and `--settings FILE` (the Fluent Bit filter's
+// settings document). Files are read through the runtime's preopened directories
+// (settings-file.ts, files.ts); a file that cannot be read or yields nothing is exit 2.
 import { lit, Lit, spanEquals, parseSmallUint } from "../base/bytes";
 import { setFullProfile, setCommunityIdSeed } from "../base/settings";
 import { outBuf, outPos, outReset, putLit, putU64, reserve, linesOut, errorLinesOut } from "../base/output";
 import { feedLines, MODE_MAP } from "../framing/ndjson";
 import { blobStart, blobFeed, blobResume, blobPending, looksLikeBlob } from "../framing/blob";
 
-@external("wasi_snapshot_preview1", "fd_read")
-declare function fd_read(fd: u32, iovs: usize, iovsLen: u32, nread: usize): u16;
-@external("wasi_snapshot_preview1", "fd_write")
-declare function fd_write(fd: u32, iovs: usize, iovsLen: u32, nwritten: usize): u16;
+import { fd_read, writeAll, logLine } from "./files";
+import { loadIndicatorArgument, loadGeoArguments, loadSettingsArgument, settingsProfile } from "./settings-file";
 @external("wasi_snapshot_preview1", "proc_exit")
 declare function proc_exit(code: u32): void;
 @external("wasi_snapshot_preview1", "args_sizes_get")
@@ -37,17 +36,6 @@ function readStdin(at: i32, room: i32): i32 {
   return <i32>load<u32>(count);
 }
 
-function writeAll(fd: u32, ptr: usize, len: i32): bool {
-  while (len > 0) {
-    store<u32>(iov, <u32>ptr);
-    store<u32>(iov + 4, <u32>len);
-    if (fd_write(fd, iov, 1, count) != 0) return false;
-    const n = <i32>load<u32>(count);
-    ptr += <usize>n;
-    len -= n;
-  }
-  return true;
-}
 
 function flushOutput(): bool {
   const ok = writeAll(STDOUT, outBuf, outPos);
@@ -67,13 +55,21 @@ function say(l: Lit): void {
 
 const ARG_PROFILE = lit("--profile");
 const ARG_SEED = lit("--community-id-seed");
+const ARG_INDICATORS = lit("--indicators");
+const ARG_GEO = lit("--geo");
+const ARG_SETTINGS = lit("--settings");
 const PROFILE_SEKOIA = lit("sekoia");
 const PROFILE_ECS = lit("ecs");
 const USAGE = lit(
-  "usage: nsg-flow-ecs-wasi [--profile sekoia|ecs] [--community-id-seed N] < input > output\n" +
+  "usage: nsg-flow-ecs-wasi [--profile sekoia|ecs] [--community-id-seed N] [--indicators NAME=FILE]... [--geo FILE]... [--settings FILE] < input > output\n" +
   "  --profile sekoia   the documented intake's ECS event (the default)\n" +
   "  --profile ecs      one complete ECS event per flow tuple\n" +
-  "  --community-id-seed N   the Community ID seed of the ecs profile, 0-65535 (default 0)\n",
+  "  --community-id-seed N   the Community ID seed of the ecs profile, 0-65535 (default 0)\n" +
+  "  --indicators NAME=FILE  an indicator set (list, Tor exit-addresses, STIX bundle), repeatable\n" +
+  "  --geo FILE              an MMDB database (City, Country, ASN), repeatable\n" +
+  "  --settings FILE         the settings document the Fluent Bit filter reads (nsg-flow-ecs.json);\n" +
+  "                          the other arguments win over it\n" +
+  "  files are read through the runtime's preopened directories (wasmtime --dir)\n",
 );
 const BAD_ARGUMENT = lit("nsg-flow-ecs: bad argument: ");
 const NEWLINE = lit("\n");
@@ -90,6 +86,11 @@ function applyArguments(): bool {
   if (args_get(argv, buf) != 0) return true;
   let seed = -1;
   let full = false;
+  let profileGiven = false;
+  let settingsPath = "";
+  const setNames = new Array<string>();
+  const setPaths = new Array<string>();
+  const geoPaths = new Array<string>();
   for (let i = 1; i < argc; i++) {
     const arg = <usize>load<u32>(argv + <usize>i * 4);
     const value: usize = i + 1 < argc ? <usize>load<u32>(argv + <usize>(i + 1) * 4) : 0;
@@ -98,15 +99,35 @@ function applyArguments(): bool {
       if (spanEquals(value, n, PROFILE_ECS)) full = true;
       else if (spanEquals(value, n, PROFILE_SEKOIA)) full = false;
       else return badArgument(value);
+      profileGiven = true;
       i++;
     } else if (spanEquals(arg, cLength(arg), ARG_SEED) && value != 0) {
       const v = parseSmallUint(value, cLength(value), 5);
       if (v < 0 || v > 65535) return badArgument(value);
       seed = <i32>v;
       i++;
+    } else if (spanEquals(arg, cLength(arg), ARG_INDICATORS) && value != 0) {
+      const spec = String.UTF8.decodeUnsafe(value, <usize>cLength(value));
+      const eq = spec.indexOf("=");
+      // One name once, as the CLI's (a second file for a name is a mistake, not a replacement).
+      if (eq <= 0 || eq == spec.length - 1 || setNames.includes(spec.substring(0, eq))) return badArgument(value);
+      setNames.push(spec.substring(0, eq));
+      setPaths.push(spec.substring(eq + 1));
+      i++;
+    } else if (spanEquals(arg, cLength(arg), ARG_GEO) && value != 0 && cLength(value) > 0) {
+      geoPaths.push(String.UTF8.decodeUnsafe(value, <usize>cLength(value)));
+      i++;
+    } else if (spanEquals(arg, cLength(arg), ARG_SETTINGS) && value != 0 && cLength(value) > 0 && settingsPath == "") {
+      settingsPath = String.UTF8.decodeUnsafe(value, <usize>cLength(value));
+      i++;
     } else {
       return badArgument(arg);
     }
+  }
+  if (settingsPath != "") {
+    const why = loadSettingsArgument(settingsPath);
+    if (why != "") return cannotLoad(why);
+    if (!profileGiven && settingsProfile >= 0) full = settingsProfile == 1;
   }
   if (seed >= 0 && !full) {
     say(SEED_WITHOUT_ECS);
@@ -115,7 +136,20 @@ function applyArguments(): bool {
   }
   setFullProfile(full);
   if (seed >= 0) setCommunityIdSeed(<u32>seed);
+  for (let k = 0; k < setNames.length; k++) {
+    const why = loadIndicatorArgument(setNames[k], setPaths[k]);
+    if (why != "") return cannotLoad(why);
+  }
+  if (geoPaths.length > 0) {
+    const why = loadGeoArguments(geoPaths);
+    if (why != "") return cannotLoad(why);
+  }
   return true;
+}
+
+function cannotLoad(why: string): bool {
+  logLine("nsg-flow-ecs: " + why);
+  return false;
 }
 
 function cLength(p: usize): i32 {

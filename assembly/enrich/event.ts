@@ -4,24 +4,67 @@
 // is written as it always was.
 import { ByteBuffer, redirectOutput, restoreOutput } from "../base/output";
 import { ecs } from "../write/sekoia";
-import { clearExtras, setThreat } from "../write/extras";
+import { clearExtras, setThreat, setSourceExtra, setDestinationExtra } from "../write/extras";
 import { facts } from "../flow/facts";
 import { srcIpPtr, dstIpPtr, srcIpV4, dstIpV4 } from "../flow/tuple";
+import { ipToBytes, knownIpToBytes } from "../flow/ip-bytes";
 import { matchAddresses, writeMatches } from "./indicators/write";
+import { databaseCount, geoLookup, fragmentAt } from "./geo/databases";
 
 const threatBuffer = new ByteBuffer();
+// The source's geo fragment, copied: the destination's lookup may overwrite where it was (the
+// cache slot or the fragment buffer).
+const sourceGeo = new ByteBuffer();
+const addr: usize = heap.alloc(16);
 
-/** Called only while some data is loaded (map/mapper.ts checks anyIndicators). */
+/** Events that matched at least one indicator, over the instance's life: the ABIs report the
+ * difference across a call, as for the lines written. */
+export let eventsMatched: i32 = 0;
+
+/** Called only while some data is loaded (map/mapper.ts checks write/extras.ts anyEnrichment). */
 export function enrichEvent(): void {
   clearExtras();
   const s = ecs.source.ip;
   const d = ecs.destination.ip;
+  const srcLen = s.present ? s.len : 0;
+  const dstLen = d.present ? d.len : 0;
   // The tuple's own addresses were checked when it parsed; an override may be any text.
   const parsed = facts.tupleParsed;
-  if (!matchAddresses(s.ptr, s.len, parsed && s.ptr == srcIpPtr, srcIpV4, d.ptr, d.len, parsed && d.ptr == dstIpPtr, dstIpV4)) return;
-  threatBuffer.len = 0;
-  redirectOutput(threatBuffer);
-  writeMatches();
-  restoreOutput(threatBuffer);
-  setThreat(threatBuffer.ptr, threatBuffer.len);
+  const srcKnown = parsed && s.ptr == srcIpPtr;
+  const dstKnown = parsed && d.ptr == dstIpPtr;
+  if (matchAddresses(s.ptr, srcLen, srcKnown, srcIpV4, d.ptr, dstLen, dstKnown, dstIpV4)) {
+    eventsMatched++;
+    threatBuffer.len = 0;
+    redirectOutput(threatBuffer);
+    writeMatches();
+    restoreOutput(threatBuffer);
+    setThreat(threatBuffer.ptr, threatBuffer.len);
+  }
+  // The lookups render their fragments by redirecting the output (geo/write.ts): here, before
+  // the writer starts, and never while anything else has it redirected.
+  if (databaseCount() == 0) return;
+  let n = geoOf(s.ptr, srcLen, srcKnown, srcIpV4);
+  if (n > 0) {
+    sourceGeo.len = 0;
+    sourceGeo.append(fragmentAt, n, n);
+    setSourceExtra(sourceGeo.ptr, n);
+  }
+  n = geoOf(d.ptr, dstLen, dstKnown, dstIpV4);
+  if (n > 0) setDestinationExtra(fragmentAt, n);
+}
+
+/** The geo fragment's length for an address text (0: none, or not an address); its bytes at
+ * fragmentAt. `known`: the tuple's own text, whose IPv4 value `v4` its parser read (above
+ * 0xffffffff for IPv6). */
+function geoOf(p: usize, n: i32, known: bool, v4: u64): i32 {
+  if (n == 0) return 0;
+  let size = 0;
+  if (known) {
+    if (v4 <= 0xffffffff) {
+      store<u32>(addr, bswap<u32>(<u32>v4));
+      size = 4;
+    } else size = knownIpToBytes(p, n, addr);
+  } else size = ipToBytes(p, n, addr);
+  if (size == 0) return 0;
+  return geoLookup(addr, size == 4);
 }

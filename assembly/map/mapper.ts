@@ -17,9 +17,8 @@ import { computeEventId, eventIdText, EVENT_ID_LEN } from "../hash/event-id";
 import { facts } from "../flow/facts";
 import { formatMicros } from "../flow/time";
 import { writeFullEvent } from "../write/ecs";
-import { extrasLength } from "../write/extras";
+import { extrasLength, anyEnrichment } from "../write/extras";
 import { enrichEvent } from "../enrich/event";
-import { anyIndicators } from "../enrich/indicators/table";
 import { mapNsg } from "./nsg";
 import { mapVnet } from "./vnet";
 import {
@@ -124,8 +123,8 @@ function mapScanned(ptr: usize, len: i32): void {
   const vnet = isVnet();
   const status = vnet ? mapVnet() : mapNsg();
   if (status == MAP_OK) {
-    // Nothing loaded (the common case): not even a call; the extras stay empty (see table.ts).
-    if (anyIndicators) {
+    // Nothing loaded (the common case): not even a call; the extras stay empty (write/extras.ts).
+    if (anyEnrichment) {
       enrichEvent();
       if (extrasLength() > 0) reserve(worstCaseOutput(len) + extrasLength());
     }

@@ -35,3 +35,26 @@ export function setDestinationExtra(ptr: usize, len: i32): void {
 export function extrasLength(): i32 {
   return threatLen + sourceExtraLen + destinationExtraLen;
 }
+
+// Whether any enrichment data is loaded (indicator sets, geo databases): the mapper's one test
+// per event, so that an instance with nothing loaded pays nothing. Each kind says when it
+// changes; when the last goes, the extras of the last enriched event must not stay for the
+// writers (the mapper stops clearing them).
+export let anyEnrichment: bool = false;
+let indicatorsLoaded: bool = false;
+let geoLoaded: bool = false;
+
+export function setIndicatorsLoaded(on: bool): void {
+  indicatorsLoaded = on;
+  enrichmentChanged();
+}
+
+export function setGeoLoaded(on: bool): void {
+  geoLoaded = on;
+  enrichmentChanged();
+}
+
+function enrichmentChanged(): void {
+  anyEnrichment = indicatorsLoaded || geoLoaded;
+  if (!anyEnrichment) clearExtras();
+}

@@ -7,6 +7,8 @@
 // Fluent Bit would do with the result is reported too: it keeps the record only when the result
 // is a JSON object.
 
+import { moduleImports } from "../transform/wasi-imports.js";
+
 interface FilterExports {
   memory: WebAssembly.Memory;
   [name: string]: unknown;
@@ -35,7 +37,7 @@ export class FluentBitFilter {
   readonly free: (ptr: number) => void;
 
   constructor(module: WebAssembly.Module, readonly functionName = "nsg_flow_ecs") {
-    this.exports = new WebAssembly.Instance(module, {}).exports as unknown as FilterExports;
+    this.exports = new WebAssembly.Instance(module, moduleImports()).exports as unknown as FilterExports;
     const fn = this.exports[functionName];
     const f = (name: string) => (typeof this.exports[name] === "function" ? this.exports[name] as (...a: number[]) => number : undefined);
     const [malloc, free, newObject, pin, unpin] = [f("malloc"), f("free"), f("__new"), f("__pin"), f("__unpin")];

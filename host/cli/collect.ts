@@ -4,6 +4,7 @@ import { availableParallelism } from "node:os";
 import { PROFILES } from "../transform/loader.js";
 import type { CollectArgs } from "../collect/cli.js";
 import { UsageError, oneOf, parseCommand, wholeNumber, type Command } from "./usage.js";
+import { ENRICHMENT_OPTIONS, parseEnrichment } from "./enrichment.js";
 
 const OPTIONS = {
   "connection-string": { arg: "CS", help: "the account (else $AZURE_STORAGE_CONNECTION_STRING)" },
@@ -19,6 +20,7 @@ const OPTIONS = {
   retries: { arg: "N", help: "failed passes in a row before exiting 1 (default 5 with --once, unlimited otherwise)" },
   profile: { arg: PROFILES.join("|"), help: "sekoia (the default): the documented intake's ECS event; ecs: one complete ECS event per flow tuple (as the CLI)" },
   "community-id-seed": { arg: "N", help: "the Community ID seed of the ecs profile (default 0)" },
+  ...ENRICHMENT_OPTIONS,
   flatten: { help: "write the flattened raw events instead of ECS" },
   threads: { arg: "N", help: "read and map up to N blobs at once, each on its own thread, when a pass finds several to read (default: the number of cores; 1: one blob at a time, on the main thread)" },
   wasm: { arg: "FILE", help: "use this WebAssembly module instead of the built one" },
@@ -33,7 +35,8 @@ export const COLLECT: Command<typeof OPTIONS> = {
     stdout. Checkpoints make FILE exactly once across crashes.`,
   options: OPTIONS,
   footer: `Exit status: 0 done (or stopped by SIGINT/SIGTERM after a checkpoint); 1 storage unreachable
-after the retries, or the output cannot be written; 2 usage error.`,
+after the retries, or the output cannot be written; 2 usage error, or an indicator set or a --geo
+file that cannot be used.`,
 };
 
 export function parseCollectArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): CollectArgs | "help" | "version" {
@@ -54,7 +57,9 @@ export function parseCollectArgs(argv: string[], env: NodeJS.ProcessEnv = proces
   }
   if (values.once && values.interval !== undefined) throw new UsageError("--once and --interval are exclusive");
   const seed = values["community-id-seed"];
+  const enrichment = parseEnrichment(values, values.flatten ?? false);
   return {
+    ...enrichment,
     connectionString: connectionString || undefined,
     accountUrl,
     containers: values.container ?? [],

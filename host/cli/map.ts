@@ -1,17 +1,19 @@
 // `nsg-flow-ecs [options] [FILE ...]`: flow events in (files or stdin), ECS NDJSON out, a summary
 // on stderr. Exit 0 when every record mapped, 1 when any became an error event (or a file could
 // not be read).
-import { PROFILES, defaultWasmPath, type IndicatorReport, type MapOptions } from "../transform/loader.js";
+import { PROFILES, defaultWasmPath, type MapOptions } from "../transform/loader.js";
+import { geoSummary, indicatorSummary } from "../transform/summary.js";
 import { type StreamOptions, type StreamTotals } from "../transform/stream.js";
 import { FlowPool } from "../pool/pool.js";
 import { FdWriter } from "../transform/fd.js";
 import { stdout } from "./stdout.js";
 import { UsageError, oneOf, parseCommand, wholeNumber, type Command } from "./usage.js";
+import { ENRICHMENT_OPTIONS, parseEnrichment } from "./enrichment.js";
 
 const OPTIONS = {
   profile: { arg: PROFILES.join("|"), help: "sekoia (the default): the documented intake's ECS event, which its SIEM expects; ecs: one complete ECS event per flow tuple (event.id, Community ID, totals, cloud and resource context, the MAC on the NIC's side)" },
   "community-id-seed": { arg: "N", help: "the Community ID seed of the ecs profile, 0-65535 (default 0)" },
-  indicators: { arg: "NAME=FILE", multiple: true, help: "match every event's source.ip and destination.ip against the indicator set in FILE (a list of addresses and CIDRs, Tor's exit-addresses, or a STIX 2.1 bundle); a matching event gets threat.enrichments naming NAME as the provider" },
+  ...ENRICHMENT_OPTIONS,
   wasm: { arg: "FILE", help: "use this WebAssembly module instead of the built one" },
   threads: { arg: "N", help: "map on N threads (default: the number of cores); inputs under 32 MiB are mapped on one thread whatever N is" },
   quiet: { short: "q", help: "no summary on stderr" },
@@ -37,8 +39,8 @@ export const MAP: Command<typeof OPTIONS> = {
                            checkpointed ('nsg-flow-ecs collect --help')
 
 Exit status: 0 every record mapped; 1 some record became an error event (or a file could not be
-read); 2 usage error, a --wasm module that cannot be used, or an indicator set that cannot be read
-or has no usable indicator.`,
+read); 2 usage error, a --wasm module that cannot be used, an indicator set that cannot be read or
+has no usable indicator, or a --geo file that cannot be read or is not a MaxMind DB.`,
 };
 
 
@@ -75,16 +77,7 @@ export function parseMapArgs(argv: string[]): MapArgs | "help" | "version" {
   if (args.mapOptions.communityIdSeed !== undefined && args.mapOptions.profile !== "ecs") {
     throw new UsageError("--community-id-seed applies to --profile ecs only");
   }
-  const sets: { name: string; path: string }[] = [];
-  for (const given of v.indicators ?? []) {
-    const eq = given.indexOf("=");
-    if (eq <= 0 || eq === given.length - 1) throw new UsageError("--indicators needs NAME=FILE");
-    const name = given.slice(0, eq);
-    if (sets.some((s) => s.name === name)) throw new UsageError(`--indicators ${name} is given twice`);
-    sets.push({ name, path: given.slice(eq + 1) });
-  }
-  if (args.flatten && sets.length > 0) throw new UsageError("--flatten writes the raw events: --indicators does not apply");
-  if (sets.length > 0) args.mapOptions.indicators = sets;
+  Object.assign(args.mapOptions, parseEnrichment(v, args.flatten));
   return args;
 }
 
@@ -95,44 +88,21 @@ export async function runMap(args: MapArgs): Promise<number> {
   const pool = new FlowPool({ wasm, transformOptions: args.mapOptions, threads: args.threads, outputViews: true,
     keepOutputs: args.threads === 1 ? 0 : 1 });
   try {
-    // Loaded now: an unusable --wasm or indicator set is said before any file is read.
-    const reports = pool.transform.indicatorReports;
-    if (!args.quiet) for (const r of reports) process.stderr.write(indicatorSummary(r));
+    // Loaded now: an unusable --wasm, indicator set or database is said before any file is read.
+    const t = pool.transform;
+    if (!args.quiet) {
+      for (const r of t.indicatorReports) process.stderr.write(indicatorSummary(r));
+      for (const db of t.geoDatabases) process.stderr.write(geoSummary(db));
+    }
     return await mapFiles(args, pool);
   } finally {
     void pool.close(); // not awaited: the process exits without waiting for threads to stop
   }
 }
 
-const count = (n: number): string => n.toLocaleString("en-US");
-
-/** `indicators NAME: N loaded, M skipped (…)`, then the first bad lines or objects. */
-export function indicatorSummary(r: IndicatorReport): string {
-  const parts = ([["invalid", r.invalid], ["duplicate", r.duplicates], ["expired", r.expired], ["revoked", r.revoked],
-    ["with another kind of pattern", r.unsupported]] as const).filter(([, n]) => n > 0).map(([what, n]) => `${count(n)} ${what}`);
-  const skipped = r.invalid + r.duplicates + r.expired + r.revoked + r.unsupported;
-  let text = `nsg-flow-ecs: indicators ${r.name}: ${count(r.loaded)} loaded, ${count(skipped)} skipped${parts.length ? ` (${parts.join(", ")})` : ""}\n`;
-  for (const e of r.errors) {
-    text += `nsg-flow-ecs: indicators ${r.name}: ${e.line !== undefined ? `line ${e.line}` : `object ${e.index}`}: ${e.reason}: ${JSON.stringify(e.text)}\n`;
-  }
-  return text;
-}
-
-// Written by the core only as an event's own member: inside a JSON string its quotes would be
-// escaped, so each occurrence is one event that matched.
-const THREAT = Buffer.from(`,"threat":{"enrichments":[`);
-
-function countMatches(bytes: Uint8Array): number {
-  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let n = 0;
-  for (let at = b.indexOf(THREAT); at >= 0; at = b.indexOf(THREAT, at + THREAT.length)) n++;
-  return n;
-}
-
 async function mapFiles(args: MapArgs, pool: FlowPool): Promise<number> {
-  const totals: StreamTotals = { records: 0, errors: 0 };
+  const totals: StreamTotals = { records: 0, errors: 0, matched: 0 };
   const matching = (args.mapOptions.indicators?.length ?? 0) > 0;
-  let matched = 0;
   const started = process.hrtime.bigint();
   let unreadable = 0;
   const out = new FdWriter(1, stdout);
@@ -150,7 +120,6 @@ async function mapFiles(args: MapArgs, pool: FlowPool): Promise<number> {
       const output = file === "-" ? pool.transformFd(0, totals, options) : pool.transformFile(file, totals, options);
       let writing: Promise<void> | undefined;
       for await (const chunk of output) {
-        if (matching) matched += countMatches(chunk);
         await writing;
         writing = out.write(chunk, overlap);
         writing.catch(() => undefined); // awaited before the next write; not unhandled meanwhile
@@ -168,7 +137,7 @@ async function mapFiles(args: MapArgs, pool: FlowPool): Promise<number> {
   if (!args.quiet) {
     const rate = seconds > 0 ? Math.round(totals.records / seconds) : 0;
     process.stderr.write(
-      `nsg-flow-ecs: ${totals.records} records, ${totals.errors} errors, ${matching ? `${matched} matching indicators, ` : ""}` +
+      `nsg-flow-ecs: ${totals.records} records, ${totals.errors} errors, ${matching ? `${totals.matched} matching indicators, ` : ""}` +
       `${rate} records/s (${seconds.toFixed(3)} s)\n`,
     );
   }

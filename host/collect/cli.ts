@@ -2,6 +2,7 @@
 // output it sets up, signals, and the progress lines on stderr.
 import { resolve } from "node:path";
 import { FlowTransform, defaultWasmPath, type MapOptions, type Profile } from "../transform/loader.js";
+import { geoSummary, indicatorSummary } from "../transform/summary.js";
 import { LocalBlobMapper, WorkerBlobMapper } from "./mapper.js";
 import { storageClient } from "./azure.js";
 import { AuthSetupError, storageAuth, type StorageAuth } from "./credentials.js";
@@ -28,6 +29,9 @@ export interface CollectArgs {
   maxRetries: number;
   profile?: Profile;
   communityIdSeed?: number;
+  /** Indicator sets and geo databases (`--indicators`, `--geo`). */
+  indicators?: MapOptions["indicators"];
+  geo?: MapOptions["geo"];
   flatten: boolean;
   wasm?: string;
   threads: number;
@@ -52,6 +56,8 @@ export async function collectMain(args: CollectArgs): Promise<number> {
   }
   // Every event gets its event.id: what lets a downstream index drop at-least-once re-sends.
   const mapOptions: MapOptions = { eventId: true, profile: args.profile, communityIdSeed: args.communityIdSeed };
+  if (args.indicators) mapOptions.indicators = args.indicators;
+  if (args.geo) mapOptions.geo = args.geo;
   const wasm = args.wasm ?? defaultWasmPath();
   // Loaded even when worker threads map: a module that cannot take the options is said here,
   // before anything starts.
@@ -63,6 +69,11 @@ export async function collectMain(args: CollectArgs): Promise<number> {
     process.stderr.write(`nsg-flow-ecs collect: this module cannot take these options: ${err.message}\n`);
     return 2;
   }
+  if (!args.quiet) {
+    for (const r of transform.indicatorReports) process.stderr.write(indicatorSummary(r, "nsg-flow-ecs collect"));
+    for (const db of transform.geoDatabases) process.stderr.write(geoSummary(db, "nsg-flow-ecs collect"));
+  }
+  const matching = (args.indicators?.length ?? 0) > 0;
 
   let store: CheckpointStore | undefined;
   let output: Output | undefined;
@@ -90,7 +101,7 @@ export async function collectMain(args: CollectArgs): Promise<number> {
         output = new StdoutOutput();
       }
     }
-    const totals: PassSummary = { listed: 0, read: 0, records: 0, errors: 0, bytes: 0, lagMs: 0 };
+    const totals: PassSummary = { listed: 0, read: 0, records: 0, errors: 0, bytes: 0, lagMs: 0, matched: 0 };
     let passes = 0;
     let lastLine = 0;
     // One thread: the main thread maps. More: every lane maps on a worker thread of its own and
@@ -115,17 +126,18 @@ export async function collectMain(args: CollectArgs): Promise<number> {
       totals.read += pass.read;
       totals.records += pass.records;
       totals.errors += pass.errors;
+      totals.matched! += pass.matched ?? 0;
       totals.bytes += pass.bytes;
       totals.lagMs = Math.max(totals.lagMs, pass.lagMs);
       // A line for each pass that read something, else one a minute (a heartbeat).
       if (args.quiet || (pass.read === 0 && Date.now() - lastLine < HEARTBEAT_MS)) return;
-      say(progressLine(pass, `${pass.listed} blobs (${pass.read} read)`, secs));
+      say(progressLine(pass, `${pass.listed} blobs (${pass.read} read)`, secs, matching));
       lastLine = Date.now();
     });
     if (signalled) collector.stop(); // a signal during set-up: stop before the first pass
     const started = Date.now();
     const code = await collector.run();
-    if (!args.quiet && !args.once) say(progressLine(totals, `${passes} passes, ${totals.read} blob reads`, (Date.now() - started) / 1000));
+    if (!args.quiet && !args.once) say(progressLine(totals, `${passes} passes, ${totals.read} blob reads`, (Date.now() - started) / 1000, matching));
     return code;
   } catch (err) {
     if (err instanceof OutputError || err instanceof StateError) {
@@ -168,8 +180,9 @@ function openExactlyOnce(path: string, store: DiskCheckpoints): FileOutput {
   return output;
 }
 
-function progressLine(p: Omit<PassSummary, "listed" | "read">, what: string, secs: number): string {
+function progressLine(p: Omit<PassSummary, "listed" | "read">, what: string, secs: number, matching: boolean): string {
   const lag = p.lagMs > 0 ? `, lag ${Math.round(p.lagMs / 1000)} s` : "";
-  return `${what}, ${p.records} records, ${p.records - p.errors} events, ${p.errors} errors, ` +
+  const matched = matching ? `${p.matched ?? 0} matching indicators, ` : "";
+  return `${what}, ${p.records} records, ${p.records - p.errors} events, ${p.errors} errors, ${matched}` +
     `${p.bytes} bytes read${lag} (${secs.toFixed(1)} s)`;
 }

@@ -15,6 +15,8 @@ import { WORKER_STDIO, forwardWorkerStdio } from "../transform/fd.js";
 export interface MappedCounts {
   records: number;
   errors: number;
+  /** Events that matched an indicator. */
+  matched?: number;
 }
 
 export interface BlobMapper {
@@ -38,10 +40,11 @@ export class LocalBlobMapper implements BlobMapper {
   }
 
   async map(chunk: Uint8Array, last: boolean, emit: (output: Uint8Array) => void, done: (counts: MappedCounts) => void): Promise<void> {
-    const counts = { records: 0, errors: 0 };
+    const counts = { records: 0, errors: 0, matched: 0 };
     for (const slice of this.transform.blobSlices(chunk, last)) {
       counts.records += slice.records;
       counts.errors += slice.errors;
+      counts.matched += slice.matched ?? 0;
       if (slice.output.length > 0) emit(slice.output);
     }
     done(counts);

@@ -17,6 +17,8 @@ export interface ReadCounts {
   records: number;
   errors: number;
   bytes: number;
+  /** Events that matched an indicator (counted when the field is given). */
+  matched?: number;
 }
 
 export interface ReadContext {
@@ -236,6 +238,7 @@ class BlobRead {
     }, (mapped) => {
       counts.records += mapped.records;
       counts.errors += mapped.errors;
+      if (counts.matched !== undefined) counts.matched += mapped.matched ?? 0;
       after?.();
       this.ctx.progress(checkpoint ? checkpoint() : this.current(this.previous?.etag, false));
     });

@@ -40,6 +40,8 @@ export interface JobReply {
   parts: Uint8Array[];
   records: number;
   errors: number;
+  /** Events among `records` that matched an indicator. */
+  matched?: number;
   /** The job's last reply. */
   end: boolean;
   /** In a redo: which record of it this reply is. */
@@ -150,6 +152,7 @@ export class JobRunner {
           reply.parts = [utf8.encode(recordFailed("blob", bytes, start.offset + from, start.atHead && from === 0, "the WASM core trapped on"))];
           reply.records = 1;
           reply.errors = 1;
+          reply.matched = 0;
         }
       }
       emit(reply);
@@ -165,9 +168,10 @@ export class JobRunner {
 
 /** Adds one result of a transform to a reply: its counts, and its output copied into a buffer
  * from `output` (transferable to another thread). */
-export function addResult(reply: { parts: Uint8Array[]; records: number; errors: number }, r: TransformResult, output: OutputBuffer): void {
+export function addResult(reply: { parts: Uint8Array[]; records: number; errors: number; matched?: number }, r: TransformResult, output: OutputBuffer): void {
   reply.records += r.records;
   reply.errors += r.errors;
+  if (r.matched) reply.matched = (reply.matched ?? 0) + r.matched;
   if (r.output.length === 0) return;
   const copy = output(r.output.length);
   copy.set(r.output);

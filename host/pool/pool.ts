@@ -103,6 +103,7 @@ class Job {
   parts: Part[] = [];
   records = 0;
   errors = 0;
+  matched = 0;
   done = false;
   blobOffset?: number;
   /** A redo in progress: the job's bytes, where each record ends, how many came back. */
@@ -544,6 +545,7 @@ export class FlowPool {
     for (const p of reply.parts) job.parts.push({ bytes: Buffer.from(p.buffer, p.byteOffset, p.byteLength), from });
     job.records += reply.records;
     job.errors += reply.errors;
+    job.matched += reply.matched ?? 0;
     if (job.redo && reply.piece !== undefined) job.redo.settled++;
     if (reply.end) {
       if (reply.trapped && job.redoable && !job.redo) {
@@ -567,6 +569,7 @@ export class FlowPool {
       job.parts = [];
       job.records = 0;
       job.errors = 0;
+      job.matched = 0;
     }
     const { data, ends } = job.redo;
     const at = from === 0 ? 0 : ends[from - 1]!;
@@ -641,8 +644,10 @@ export class FlowPool {
       head.parts = [];
       run.totals.records += head.records;
       run.totals.errors += head.errors;
+      if (run.totals.matched !== undefined) run.totals.matched += head.matched;
       head.records = 0;
       head.errors = 0;
+      head.matched = 0;
       for (const part of parts) {
         yield part.bytes;
         if (!this.outputViews || !part.from) continue;

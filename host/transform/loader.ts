@@ -4,6 +4,7 @@
 // exactly the lines of the failed call one by one: no record is lost or duplicated.
 import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { moduleImports } from "./wasi-imports.js";
 
 interface BatchExports {
   memory: WebAssembly.Memory;
@@ -27,6 +28,11 @@ interface BatchExports {
   indicators_begin?(len: number): void;
   indicators_feed?(len: number): void;
   indicators_end?(nowMs: number): number;
+  last_matched?(): number;
+  geo_alloc?(len: number): number;
+  geo_add?(ptr: number, len: number): number;
+  geo_report?(): number;
+  geo_clear?(): void;
 }
 
 export interface TransformResult {
@@ -34,6 +40,8 @@ export interface TransformResult {
   output: Buffer;
   records: number;
   errors: number;
+  /** Events among `records` that matched at least one indicator (0 when none is loaded). */
+  matched?: number;
 }
 
 export interface BlobOptions {
@@ -71,6 +79,47 @@ export interface MapOptions {
    * bundle, told apart by content. A set that cannot be read or yields no indicator throws
    * IndicatorError. */
   indicators?: IndicatorSource[];
+  /** MaxMind DB (`.mmdb`) files, as paths or bytes, to look each event's source.ip and
+   * destination.ip up in (see docs/geo.md): a found address gets ECS `geo` and `as` under
+   * `source` / `destination`. Typically a City and an ASN file; the first file to give a field
+   * keeps it. A file that cannot be read or is not a MaxMind DB throws GeoError. */
+  geo?: (string | Uint8Array)[];
+}
+
+/** What the core read from a database's metadata when it opened it. */
+export interface GeoDatabaseInfo {
+  /** The path given, or `bytes #N` for bytes given (N from 1 in the `geo` list). */
+  file: string;
+  database_type: string;
+  /** When the file was built, in seconds since the epoch. */
+  build_epoch: number;
+  ip_version: number;
+  node_count: number;
+  record_size: number;
+  bytes: number;
+}
+
+/** A geo database that could not be used: unreadable, or refused by the core (not a MaxMind DB,
+ * corrupt, truncated, or one too many). */
+export class GeoError extends Error {
+  constructor(readonly file: string, readonly reason: string) {
+    super(`geo ${file}: ${reason}`);
+  }
+}
+
+/** The databases' bytes, read once (a re-instantiated module opens them again). */
+function readGeoSources(sources: (string | Uint8Array)[] | undefined): { file: string; bytes: Uint8Array }[] {
+  if (sources === undefined) return [];
+  if (!Array.isArray(sources)) throw new TypeError("geo must be an array of paths or Uint8Arrays");
+  return sources.map((s, i) => {
+    if (s instanceof Uint8Array) return { file: `bytes #${i + 1}`, bytes: s };
+    if (typeof s !== "string" || s === "") throw new TypeError("every geo database is a path or a Uint8Array");
+    try {
+      return { file: s, bytes: readFileSync(s) };
+    } catch (err) {
+      throw new GeoError(s, `cannot read it: ${(err as Error).message}`);
+    }
+  });
 }
 
 export interface IndicatorSource {
@@ -179,6 +228,9 @@ export class FlowTransform {
   private readonly indicatorSets: { name: string; bytes: Uint8Array }[];
   /** The reports of the indicator sets, as the first instance loaded them. */
   indicatorReports: IndicatorReport[] = [];
+  private readonly geoSources: { file: string; bytes: Uint8Array }[];
+  /** The geo databases, as the first instance opened them. */
+  geoDatabases: GeoDatabaseInfo[] = [];
 
   /** The compiled module (given to another thread, it shares its code). */
   get compiled(): WebAssembly.Module {
@@ -200,6 +252,10 @@ export class FlowTransform {
     if (this.indicatorSets.length > 0 && !exported.has("indicators_begin")) {
       throw new ModuleError("the module takes no indicator sets (it has no `indicators_begin` export): it was built from an older nsg-flow-ecs");
     }
+    this.geoSources = readGeoSources(options.geo);
+    if (this.geoSources.length > 0 && !exported.has("geo_add")) {
+      throw new ModuleError("the module takes no geo databases (it has no `geo_add` export): it was built from an older nsg-flow-ecs");
+    }
     this.instantiate();
     this.maxRecord = this.exports.max_record_bytes();
   }
@@ -209,7 +265,7 @@ export class FlowTransform {
   }
 
   private instantiate(): void {
-    const instance = new WebAssembly.Instance(this.module, {});
+    const instance = new WebAssembly.Instance(this.module, moduleImports());
     this.exports = instance.exports as unknown as BatchExports;
     if (this.optionsJson !== undefined) {
       const bytes = Buffer.from(this.optionsJson);
@@ -224,6 +280,28 @@ export class FlowTransform {
       if (report.error !== undefined) throw new IndicatorError(`indicators ${set.name}: ${report.error}`, report);
       if (first) this.indicatorReports.push(report);
     }
+    const firstGeo = this.geoDatabases.length === 0;
+    for (const db of this.geoSources) {
+      const info = this.openGeo(db.file, db.bytes);
+      if (firstGeo) this.geoDatabases.push(info);
+    }
+  }
+
+  /** Hands one database to the instance: written once, straight into a block the core keeps. */
+  private openGeo(file: string, bytes: Uint8Array): GeoDatabaseInfo {
+    const e = this.exports;
+    let ptr: number;
+    try {
+      ptr = e.geo_alloc!(bytes.length);
+    } catch (err) {
+      if (!(err instanceof WebAssembly.RuntimeError)) throw err;
+      throw new GeoError(file, `${bytes.length} bytes do not fit in the module's memory`);
+    }
+    new Uint8Array(e.memory.buffer, ptr, bytes.length).set(bytes);
+    const added = e.geo_add!(ptr, bytes.length) === 1;
+    const report = JSON.parse(this.readCopy(e.geo_report!()).toString("utf8")) as Omit<GeoDatabaseInfo, "file"> & { error?: string };
+    if (!added) throw new GeoError(file, report.error ?? "refused");
+    return { file, ...report };
   }
 
   /** Loads one set into the instance, in pieces of 1 MiB (the core parses lists as they come). */
@@ -315,7 +393,7 @@ export class FlowTransform {
       this.write(chunk);
       let len = this.exports.blob_feed(chunk.length, last ? 1 : 0);
       while (true) {
-        yield { output: this.read(len), records: this.exports.last_records(), errors: this.exports.last_errors() };
+        yield { output: this.read(len), records: this.exports.last_records(), errors: this.exports.last_errors(), matched: this.matched() };
         if (!this.exports.blob_pending()) break;
         len = this.exports.blob_resume();
       }
@@ -391,7 +469,7 @@ export class FlowTransform {
       mem.set(head);
       mem.set(body, head.length);
       const out = this.exports.ndjson_feed(len, 1);
-      return { output: this.read(out), records: this.exports.last_records(), errors: this.exports.last_errors() };
+      return { output: this.read(out), records: this.exports.last_records(), errors: this.exports.last_errors(), matched: this.matched() };
     }, () => this.oneByOne(Buffer.concat([head, body])));
   }
 
@@ -404,14 +482,19 @@ export class FlowTransform {
       const nl = bytes.indexOf(NEWLINE, start);
       const line = bytes.subarray(start, nl);
       start = nl + 1;
-      results.push(this.guarded(() => {
+      results.push(this.guarded<TransformResult>(() => {
         this.write(line);
         this.exports.reset_stream();
         const len = this.exports.ndjson_feed(line.length, 1);
-        return { output: this.readCopy(len), records: this.exports.last_records(), errors: this.exports.last_errors() };
+        return { output: this.readCopy(len), records: this.exports.last_records(), errors: this.exports.last_errors(), matched: this.matched() };
       }, () => ({ output: Buffer.from(internalError(line) + "\n"), records: 1, errors: 1 })));
     }
     return concat(results);
+  }
+
+  /** Events of the last call that matched an indicator (the core counts them). */
+  private matched(): number {
+    return this.exports.last_matched?.() ?? 0;
   }
 
   private guarded<T>(work: () => T, onTrap: () => T): T {
@@ -430,8 +513,8 @@ export class FlowTransform {
 /** The options as the module's `configure` takes them, or undefined when all are defaults (so
  * that a module without `configure` still loads). */
 export function encodeOptions(options: MapOptions): string | undefined {
-  // `indicators` is the host's: loaded through their own calls, not `configure`.
-  const known = new Set(["eventId", "profile", "communityIdSeed", "indicators"]);
+  // `indicators` and `geo` are the host's: loaded through their own calls, not `configure`.
+  const known = new Set(["eventId", "profile", "communityIdSeed", "indicators", "geo"]);
   for (const key of Object.keys(options)) {
     if (!known.has(key)) throw new TypeError(`unknown option ${JSON.stringify(key)}`);
   }
@@ -458,6 +541,7 @@ function concat(results: TransformResult[]): TransformResult {
     output: Buffer.concat(results.map((r) => r.output)),
     records: results.reduce((n, r) => n + r.records, 0),
     errors: results.reduce((n, r) => n + r.errors, 0),
+    matched: results.reduce((n, r) => n + (r.matched ?? 0), 0),
   };
 }
 

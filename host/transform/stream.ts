@@ -5,6 +5,8 @@ import { FlowTransform, looksLikeBlob, type BlobOptions, type TransformResult } 
 export interface StreamTotals {
   records: number;
   errors: number;
+  /** Events that matched at least one indicator: counted when the caller gives the field. */
+  matched?: number;
 }
 
 export interface StreamOptions extends BlobOptions {
@@ -43,6 +45,7 @@ export async function* transformBlob(
 function* tally(r: TransformResult, totals: StreamTotals): Generator<Buffer> {
   totals.records += r.records;
   totals.errors += r.errors;
+  if (totals.matched !== undefined) totals.matched += r.matched ?? 0;
   if (r.output.length > 0) yield r.output;
 }
 

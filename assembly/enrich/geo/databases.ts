@@ -6,6 +6,7 @@
 import { Mmdb, openMmdb, lookupRecord, mmdbError, FAILED } from "./mmdb";
 import { clearFields, saveFields, restoreFields, readRecord, anyField } from "./fields";
 import { writeFragment, fragment } from "./write";
+import { setGeoLoaded } from "../../write/extras";
 import { cacheFind, cacheStore, cachedBytes, cachedLength, byAddress, byRecords } from "./cache";
 
 /** City, Country, ASN, and room for a few more. */
@@ -54,6 +55,7 @@ export function addDatabase(ptr: usize, len: u32, owned: bool = true): bool {
   dbs.push(db);
   blocks.push(owned ? ptr : 0);
   bump();
+  setGeoLoaded(true);
   return true;
 }
 
@@ -64,6 +66,7 @@ export function clearDatabases(): void {
   lookupErrors = 0;
   lastLookupError = "";
   bump();
+  setGeoLoaded(false);
 }
 
 // The address as the cache and the tree walk take it: 16 bytes, IPv4 as ::ffff:a.b.c.d.
@@ -145,4 +148,73 @@ export function geoLookup(addr: usize, isV4: bool): i32 {
   if (keyed) cacheStore(byRecords, recordKey, generation, fragment.ptr, len);
   cacheStore(byAddress, key, generation, fragment.ptr, len);
   return len;
+}
+
+/** Puts the files at ptrs[i] (lens[i] bytes each, heap blocks the set then owns) in place of
+ * the current databases, all at once: a reload swaps in a new list only when every file in it
+ * opened, so a bad update never leaves an instance with half its databases. A block already in
+ * the set may be passed again (it is kept, not copied). Returns true, or false with geoError
+ * (then nothing changed and the caller still owns the new blocks). */
+export function replaceDatabases(ptrs: Array<usize>, lens: Array<u32>): bool {
+  if (ptrs.length > MAX_DATABASES) {
+    geoError = "at most " + MAX_DATABASES.toString() + " databases";
+    return false;
+  }
+  const opened = new Array<Mmdb>();
+  for (let i = 0; i < ptrs.length; i++) {
+    const db = openMmdb(ptrs[i], lens[i]);
+    if (db == null) {
+      geoError = mmdbError;
+      return false;
+    }
+    opened.push(db);
+  }
+  for (let i = 0; i < blocks.length; i++) if (blocks[i] != 0 && !ptrs.includes(blocks[i])) heap.free(blocks[i]);
+  dbs.length = 0;
+  blocks.length = 0;
+  for (let i = 0; i < opened.length; i++) {
+    dbs.push(opened[i]);
+    blocks.push(ptrs[i]);
+  }
+  lookupErrors = 0;
+  lastLookupError = "";
+  bump();
+  setGeoLoaded(dbs.length > 0);
+  return true;
+}
+
+/** The database_type of database i, as its metadata names it. */
+export function databaseType(i: i32): string {
+  const db = dbs[i];
+  return String.UTF8.decodeUnsafe(db.typePtr, <usize>db.typeLen);
+}
+
+/** Why the file at [ptr, ptr+len) would be refused, or "" (nothing is added either way). */
+export function checkDatabase(ptr: usize, len: u32): string {
+  return openMmdb(ptr, len) == null ? mmdbError : "";
+}
+
+/** Database i as a host reports it: a JSON object with `database_type`, `build_epoch`,
+ * `ip_version`, `node_count`, `record_size` and the file's size. */
+export function describeDatabase(i: i32): string {
+  const db = dbs[i];
+  return '{"database_type":' + jsonString(String.UTF8.decodeUnsafe(db.typePtr, db.typeLen))
+    + ',"build_epoch":' + db.buildEpoch.toString()
+    + ',"ip_version":' + db.ipVersion.toString()
+    + ',"node_count":' + db.nodeCount.toString()
+    + ',"record_size":' + db.recordSize.toString()
+    + ',"bytes":' + db.len.toString() + "}";
+}
+
+/** A string as JSON (the metadata's and the errors' text may hold anything). */
+export function jsonString(s: string): string {
+  let out = '"';
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c == 0x22) out += '\\"';
+    else if (c == 0x5c) out += "\\\\";
+    else if (c < 0x20) out += "\\u00" + (c < 0x10 ? "0" : "") + c.toString(16);
+    else out += String.fromCharCode(c);
+  }
+  return out + '"';
 }

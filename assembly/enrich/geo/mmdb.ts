@@ -326,6 +326,31 @@ export class Mmdb {
   typePtr: usize = 0;
   typeLen: u32 = 0;
   buildEpoch: u64 = 0;
+  /** Where an IPv4 address is after its first 16 bits (a node, or the record value where the
+   * tree ends sooner), by those bits: the top of the walk done once at open. Flow logs name
+   * addresses from everywhere, so most lookups miss the cache and walk: this takes half of the
+   * IPv4 walk's steps off every one (256 KiB a database). */
+  v4Jump: StaticArray<u32> = new StaticArray<u32>(0);
+}
+
+const JUMP_BITS = 16;
+
+/** The v4Jump table: level by level from ipv4Start, each entry's two records, or itself once it
+ * is not a node any more. Every read is of a node below nodeCount (validated: in the tree). */
+function buildV4Jump(db: Mmdb): void {
+  let level = new StaticArray<u32>(1);
+  unchecked(level[0] = db.ipv4Start);
+  const n = db.nodeCount;
+  for (let depth = 0; depth < JUMP_BITS; depth++) {
+    const next = new StaticArray<u32>(level.length << 1);
+    for (let i = 0; i < level.length; i++) {
+      const node = unchecked(level[i]);
+      unchecked(next[i << 1] = node < n ? record(db, node, 0) : node);
+      unchecked(next[(i << 1) | 1] = node < n ? record(db, node, 1) : node);
+    }
+    level = next;
+  }
+  db.v4Jump = level;
 }
 
 function metaField(name: string): i64 {
@@ -434,6 +459,7 @@ export function openMmdb(base: usize, len: u32): Mmdb | null {
     for (let i = 0; i < 96 && node < db.nodeCount; i++) node = record(db, node, 0);
   }
   db.ipv4Start = node;
+  buildV4Jump(db);
   return db;
 }
 
@@ -465,8 +491,10 @@ export function lookupRecord(db: Mmdb, addr: usize, isV4: bool): i64 {
   }
   let node: u32;
   let bits: i32;
+  let start = 0;
   if (v4) {
-    node = db.ipVersion == 6 ? db.ipv4Start : 0;
+    node = unchecked(db.v4Jump[(<u32>load<u8>(bytes) << 8) | <u32>load<u8>(bytes, 1)]);
+    start = JUMP_BITS;
     bits = 32;
   } else {
     if (db.ipVersion == 4) return NOT_FOUND;
@@ -477,18 +505,18 @@ export function lookupRecord(db: Mmdb, addr: usize, isV4: bool): i64 {
   // One loop per record size, the node's address computed in it: this walk is a third of a miss.
   const tree = db.base;
   if (db.recordSize == 24) {
-    for (let i = 0; i < bits && node < n; i++) {
+    for (let i = start; i < bits && node < n; i++) {
       const bit = (<u32>load<u8>(bytes + <usize>(i >> 3)) >> (7 - (<u32>i & 7))) & 1;
       const q = tree + <usize>node * 6 + <usize>(bit * 3);
       node = (<u32>load<u8>(q) << 16) | (<u32>load<u8>(q, 1) << 8) | <u32>load<u8>(q, 2);
     }
   } else if (db.recordSize == 32) {
-    for (let i = 0; i < bits && node < n; i++) {
+    for (let i = start; i < bits && node < n; i++) {
       const bit = (<u32>load<u8>(bytes + <usize>(i >> 3)) >> (7 - (<u32>i & 7))) & 1;
       node = bswap<u32>(load<u32>(tree + <usize>node * 8 + <usize>(bit * 4)));
     }
   } else {
-    for (let i = 0; i < bits && node < n; i++) {
+    for (let i = start; i < bits && node < n; i++) {
       const bit = (<u32>load<u8>(bytes + <usize>(i >> 3)) >> (7 - (<u32>i & 7))) & 1;
       node = record(db, node, bit);
     }

@@ -20,7 +20,7 @@
 // A radix sort, not a comparison sort: linear in the number of keys, and a million keys spread
 // over the first 16-bit digit leave buckets small enough for insertion sort.
 import { IndicatorSet, sets, INDEX_BITS, INDEX_MASK, setOf, infoOf } from "./sets";
-import { clearExtras } from "../../write/extras";
+import { setIndicatorsLoaded } from "../../write/extras";
 
 const BUCKETS = 65536;
 
@@ -223,9 +223,8 @@ export function buildTable(): void {
   builtBases = new Array<i32>(sets.length);
   for (let i = 0; i < sets.length; i++) unchecked(builtBases[i] = unchecked(sets[i]).base);
   anyIndicators = n4 + n6 > 0;
-  // The mapper stops calling enrich/event.ts when nothing is loaded: nothing of the last match
-  // may stay behind for the writers.
-  if (!anyIndicators) clearExtras();
+  // The mapper stops calling enrich/event.ts when nothing is loaded (write/extras.ts).
+  setIndicatorsLoaded(anyIndicators);
 }
 
 /** The keys of one family: the table's own and the new sets' (renumbered), in one block. When
