@@ -119,6 +119,27 @@ describe("the ECS fragment of an address", () => {
     core.x.cache(1);
   });
 
+  test("the address cache bypasses itself where addresses hardly repeat, and comes back when they do; answers unchanged", () => {
+    const file = writeMmdb(Array.from({ length: 64 }, (_, i): [string, MValue] => [`${i + 1}.0.0.0/8`, { country_code: `C${i}`, city: `City ${i}` }]), { ipVersion: 6, recordSize: 24 });
+    expect(core.add(file)).toBeNull();
+    const reader = new Reader<Record<string, any>>(file);
+    core.x.cache(1);
+    let seed = 7;
+    const next = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0);
+    const distinct = () => `${1 + (next() >>> 8) % 80}.${(next() >>> 8) & 255}.${(next() >>> 8) & 255}.${(next() >>> 8) & 255}`;
+    const check = (ip: string) => expectSameFragment(parseFragment(core.lookup(ip)), expectedFragment([reader.get(ip)]));
+    // Distinct addresses: the window's hits are under 5%, the table is bypassed.
+    for (let i = 0; i < 5000; i++) check(distinct());
+    expect(core.x.bypassed()).toBe(1);
+    const hitsBefore = core.x.hits();
+    // Then 300 addresses over and over: the sampled lookups find them, the table is used again.
+    const busy = Array.from({ length: 300 }, distinct);
+    for (let i = 0; i < 60000 && core.x.bypassed() === 1; i++) check(busy[i % busy.length]!);
+    expect(core.x.bypassed()).toBe(0);
+    for (let i = 0; i < 3000; i++) check(busy[i % busy.length]!);
+    expect(core.x.hits() - hitsBefore).toBeGreaterThan(2500);
+  });
+
   test("the cache keeps the two most recently used addresses of a set", () => {
     // The set of an address, as cache.ts computes it: its 16 bytes (IPv4 as ::ffff:a.b.c.d) read
     // as two little-endian u64 words, mixed by two multiplications, the top 12 bits.
