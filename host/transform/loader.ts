@@ -32,6 +32,7 @@ interface BatchExports {
   geo_add?(ptr: number, len: number): number;
   geo_report?(): number;
   geo_clear?(): void;
+  geo_faults?(): number;
 }
 
 export interface TransformResult {
@@ -489,6 +490,15 @@ export class FlowTransform {
       }, () => ({ output: Buffer.from(internalError(line) + "\n"), records: 1, errors: 1 })));
     }
     return concat(results);
+  }
+
+  /** Lookups in this instance that met a corrupt record or tree since its databases were opened
+   * (that database then gave nothing for the address; the event was mapped as usual), and the
+   * last such fault. An instance re-made after a trap starts again from 0. */
+  geoFaults(): { lookupErrors: number; last: string } {
+    if (!this.exports.geo_faults) return { lookupErrors: 0, last: "" };
+    const r = JSON.parse(this.readCopy(this.exports.geo_faults()).toString("utf8")) as { lookup_errors: number; last: string };
+    return { lookupErrors: r.lookup_errors, last: r.last };
   }
 
   /** Events of the last call that matched an indicator (the core counts them). */
