@@ -143,6 +143,15 @@ test("the library: bytes or paths, FlowTransform and a FlowPool's worker threads
   expect(t.geoDatabases[0].build_epoch * 1000).toBe(city.metadata.buildEpoch.getTime());
   const out = Buffer.concat([t.push(Buffer.from(input)).output, t.end().output]).toString();
   expect(out).toBe(cliLines);
+  // After a trap the module is made again and the databases opened again: the batch is redone
+  // record by record with the same output. (The trap is simulated: the next feed throws.)
+  const inner = t as unknown as { exports: Record<string, unknown> };
+  const broken = { ...inner.exports, ndjson_feed: () => { throw new WebAssembly.RuntimeError("unreachable"); } };
+  inner.exports = broken;
+  const again = Buffer.concat([t.push(Buffer.from(input)).output, t.end().output]).toString();
+  expect(t.traps).toBe(1);
+  expect(inner.exports).not.toBe(broken);
+  expect(again).toBe(cliLines);
   // Each record alone too (map_one), and the pool's threads, which open the files themselves.
   expect(events.slice(0, 50).map((e) => t.mapRecord(e) + "\n").join("")).toBe(cliLines.split("\n").slice(0, 50).map((l) => l + "\n").join(""));
   const pool = new FlowPool({ threads: 2, parallelFrom: 1, transformOptions: { geo: [cityPath, asnPath] } });
