@@ -259,9 +259,13 @@ test("a database corrupt where an address leads: that address gets nothing, the 
   const e = line("1.2.3.4");
   expect(e.source?.geo).toBeUndefined();
   expect(e.destination?.geo).toEqual({ country_iso_code: "BB" });
-  const faults = t.geoFaults();
-  expect(faults.lookupErrors).toBe(1);
-  expect(faults.last).toMatch(/database 1: .*past the end of the data section/);
+  const stats = t.geoStats();
+  expect(stats.lookupErrors).toBe(1);
+  expect(stats.lastLookupError).toMatch(/database 1: .*past the end of the data section/);
+  // Two lookups, neither answered by the cache; the same address again is.
+  expect([stats.cacheHits, stats.cacheMisses]).toEqual([0, 2]);
+  line("1.2.3.4");
+  expect(t.geoStats().cacheHits).toBe(2);
 });
 
 // Every address somewhere, so that most generated addresses are found.
