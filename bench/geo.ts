@@ -95,7 +95,7 @@ const CITIES = 5000;
 /** A City database of `networks` IPv4 /20s and some IPv6 /32s over `CITIES` distinct places, and
  * an ASN database of /16s: records shared by many networks, strings written once, as in
  * MaxMind's files. */
-function syntheticDatabases(networks: number): { city: Buffer; asn: Buffer } {
+function syntheticDatabases(networks: number): { city: Buffer; asn: Buffer; cityNetworks: number; asnNetworks: number } {
   const next = rng(19);
   const names = (en: string) => ({ de: en, en, es: en, fr: en, ja: en, "pt-BR": en, ru: en, "zh-CN": en });
   const place = (i: number): MValue => ({
@@ -122,6 +122,8 @@ function syntheticDatabases(networks: number): { city: Buffer; asn: Buffer } {
     asnEntries.push([`${i}.${j}.0.0/16`, { autonomous_system_number: u32(64512 + ((i * 256 + j) % 20000)), autonomous_system_organization: `Network operator ${(i * 256 + j) % 20000}` }]);
   }
   return {
+    cityNetworks: cityEntries.length,
+    asnNetworks: asnEntries.length,
     city: writeMmdb(cityEntries, { ipVersion: 6, recordSize: 28, databaseType: "GeoLite2-City", ipv4Aliases: true }),
     asn: writeMmdb(asnEntries, { ipVersion: 6, recordSize: 24, databaseType: "GeoLite2-ASN", ipv4Aliases: true }),
   };
@@ -181,8 +183,10 @@ async function main(): Promise<void> {
   const runs = Number(values.runs);
   console.log(`nsg-flow-ecs geo — ${new Date().toISOString()}; ${os.cpus()[0]?.model ?? "cpu"}, ${os.cpus().length} cores; Node ${process.versions.node}`);
   const t0 = performance.now();
-  const synthetic = syntheticDatabases(150_000);
-  console.log(`synthetic City (${(synthetic.city.length / 1e6).toFixed(1)} MB) + ASN (${(synthetic.asn.length / 1e6).toFixed(1)} MB) written in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  // Hundreds of thousands of networks, as in the files users run (GeoLite2-City has millions).
+  const synthetic = syntheticDatabases(300_000);
+  console.log(`synthetic City (${synthetic.cityNetworks.toLocaleString("en")} networks, ${(synthetic.city.length / 1e6).toFixed(1)} MB) + ` +
+    `ASN (${synthetic.asnNetworks.toLocaleString("en")} networks, ${(synthetic.asn.length / 1e6).toFixed(1)} MB) written in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   if (!values["no-lookups"]) lookupRows(synthetic, lookups, runs);
   if (!values["no-mapping"]) await mappingRows(synthetic, Number(values.records), runs);
 }
