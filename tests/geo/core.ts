@@ -29,6 +29,7 @@ interface GeoExports {
   hits(): number;
   misses(): number;
   bypassed(): number;
+  firstRecordCacheHits(): number;
   recordCacheHits(): number;
   dump(index: number, isV4: number): number;
   errorOfDump(): number;

@@ -140,6 +140,30 @@ describe("the ECS fragment of an address", () => {
     expect(core.x.hits() - hitsBefore).toBeGreaterThan(2500);
   });
 
+  test("the first database's records are decoded once: new City + ASN pairs still give what the maxmind package reads", () => {
+    // 16 City records over 20-35/8 (with every field), an ASN record per /16: nearly every
+    // address is a new pair, but its City record was met before.
+    const cityFile = writeMmdb(Array.from({ length: 16 }, (_, i): [string, MValue] => [`${20 + i}.0.0.0/8`, { ...(montreal as Record<string, MValue>), postal: { code: `P${i}` } }]),
+      { ipVersion: 6, recordSize: 28, ipv4Aliases: true });
+    const asnEntries: [string, MValue][] = [];
+    for (let a = 20; a < 36; a++) for (let b = 0; b < 256; b += 2) asnEntries.push([`${a}.${b}.0.0/16`, { autonomous_system_number: u32(a * 256 + b), autonomous_system_organization: `AS ${a}.${b}` }]);
+    const asnFile = writeMmdb(asnEntries, { ipVersion: 6, recordSize: 24, ipv4Aliases: true });
+    expect(core.add(cityFile)).toBeNull();
+    expect(core.add(asnFile)).toBeNull();
+    const readers = [new Reader<Record<string, any>>(cityFile), new Reader<Record<string, any>>(asnFile)];
+    core.x.cache(1);
+    const before = core.x.firstRecordCacheHits();
+    fc.assert(fc.property(fc.integer({ min: 18, max: 37 }), fc.nat(255), fc.nat(255), fc.nat(255), (a, b, c, d) => {
+      const ip = `${a}.${b}.${c}.${d}`;
+      expectSameFragment(parseFragment(core.lookup(ip)), expectedFragment(readers.map((r) => r.get(ip))));
+    }), { numRuns: 2000 });
+    expect(core.x.firstRecordCacheHits() - before).toBeGreaterThan(300);
+    // Off, the same answers.
+    core.x.cache(0);
+    for (const ip of ["20.1.2.3", "21.3.4.5", "35.255.1.1"]) expectSameFragment(parseFragment(core.lookup(ip)), expectedFragment(readers.map((r) => r.get(ip))));
+    core.x.cache(1);
+  });
+
   test("the cache keeps the two most recently used addresses of a set", () => {
     // The set of an address, as cache.ts computes it: its 16 bytes (IPv4 as ::ffff:a.b.c.d) read
     // as two little-endian u64 words, mixed by two multiplications, the top 12 bits.
