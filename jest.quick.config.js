@@ -7,6 +7,7 @@ export default {
   testPathIgnorePatterns: [
     "/node_modules/",
     "/tests/collect", // Azurite, collectors killed and restarted
+    "/tests/geo/collect", // collect --geo against Azurite
     "/tests/fluent-bit-real", // a real Fluent Bit, and its million-record soak
     "/tests/fluent-bit-soak", // a million calls of the filter ABI
     "/tests/fluent-bit-lua", // both Lua peers and the module through a real Fluent Bit

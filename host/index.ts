@@ -9,7 +9,7 @@
 //   for await (const chunk of pool.transformFd(0)) out.write(chunk);   // stdin, in large reads
 export {
   FlowTransform, ModuleError, IndicatorError, GeoError, builtWasm, defaultWasmPath, looksLikeBlob, type TransformResult, type BlobOptions,
-  type MapOptions, type Profile, type IndicatorSource, type IndicatorReport, type GeoDatabaseInfo,
+  type MapOptions, type Profile, type IndicatorSource, type IndicatorReport, type GeoDatabaseInfo, type GeoStats,
 } from "./transform/loader.js";
 export { transformStream, transformBlob, transformInput, type StreamTotals, type StreamOptions } from "./transform/stream.js";
 export { FlowPool, PARALLEL_FROM, type PoolOptions, type ParallelStreamOptions } from "./pool/pool.js";

@@ -13,6 +13,7 @@ import { eventsMatched } from "../enrich/event";
 import {
   addDatabase, clearDatabases, databaseCount, describeDatabase, jsonString, geoError, lookupErrors, lastLookupError,
 } from "../enrich/geo/databases";
+import { cacheHits, cacheMisses, recordHits } from "../enrich/geo/cache";
 
 let inBuf: usize = heap.alloc(65536);
 let inCap: i32 = 65536;
@@ -204,10 +205,14 @@ export function geo_clear(): void {
   clearDatabases();
 }
 
-/** Lookups that met a corrupt record since the databases were (re)loaded, and the last fault's
- * text in the output buffer: `{"lookup_errors":n,"last":"…"}`; returns its length. */
-export function geo_faults(): i32 {
-  return reportOut('{"lookup_errors":' + lookupErrors.toString() + ',"last":' + jsonString(lastLookupError) + "}");
+/** The lookups so far, as a JSON object in the output buffer (returns its length): those that
+ * met a corrupt record since the databases were (re)loaded and the last such fault, and the
+ * cache's answers over the instance's life (address hits, misses, misses answered by the
+ * records table). */
+export function geo_stats(): i32 {
+  return reportOut('{"lookup_errors":' + lookupErrors.toString() + ',"last":' + jsonString(lastLookupError)
+    + ',"cache_hits":' + cacheHits.toString() + ',"cache_misses":' + cacheMisses.toString()
+    + ',"record_hits":' + recordHits.toString() + "}");
 }
 
 function reportOut(report: string): i32 {

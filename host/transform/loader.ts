@@ -33,6 +33,7 @@ interface BatchExports {
   geo_add?(ptr: number, len: number): number;
   geo_report?(): number;
   geo_clear?(): void;
+  geo_stats?(): number;
 }
 
 export interface TransformResult {
@@ -97,6 +98,14 @@ export interface GeoDatabaseInfo {
   node_count: number;
   record_size: number;
   bytes: number;
+}
+
+export interface GeoStats {
+  lookupErrors: number;
+  lastLookupError: string;
+  cacheHits: number;
+  cacheMisses: number;
+  recordHits: number;
 }
 
 /** A geo database that could not be used: unreadable, or refused by the core (not a MaxMind DB,
@@ -490,6 +499,17 @@ export class FlowTransform {
       }, () => ({ output: Buffer.from(internalError(line) + "\n"), records: 1, errors: 1 })));
     }
     return concat(results);
+  }
+
+  /** This instance's geo lookups: those that met a corrupt record or tree since its databases
+   * were opened (that database then gave nothing for the address; the event was mapped as usual)
+   * and the last such fault; the cache's address hits and misses, and the misses the records
+   * table answered. An instance re-made after a trap starts again from 0. */
+  geoStats(): GeoStats {
+    if (!this.exports.geo_stats) return { lookupErrors: 0, lastLookupError: "", cacheHits: 0, cacheMisses: 0, recordHits: 0 };
+    const r = JSON.parse(this.readCopy(this.exports.geo_stats()).toString("utf8")) as Record<string, number | string>;
+    return { lookupErrors: r.lookup_errors as number, lastLookupError: r.last as string, cacheHits: r.cache_hits as number,
+      cacheMisses: r.cache_misses as number, recordHits: r.record_hits as number };
   }
 
   /** Events of the last call that matched an indicator (the core counts them). */

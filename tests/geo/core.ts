@@ -28,6 +28,8 @@ interface GeoExports {
   cache(on: number): void;
   hits(): number;
   misses(): number;
+  bypassed(): number;
+  firstRecordCacheHits(): number;
   recordCacheHits(): number;
   dump(index: number, isV4: number): number;
   errorOfDump(): number;

@@ -119,6 +119,51 @@ describe("the ECS fragment of an address", () => {
     core.x.cache(1);
   });
 
+  test("the address cache bypasses itself where addresses hardly repeat, and comes back when they do; answers unchanged", () => {
+    const file = writeMmdb(Array.from({ length: 64 }, (_, i): [string, MValue] => [`${i + 1}.0.0.0/8`, { country_code: `C${i}`, city: `City ${i}` }]), { ipVersion: 6, recordSize: 24 });
+    expect(core.add(file)).toBeNull();
+    const reader = new Reader<Record<string, any>>(file);
+    core.x.cache(1);
+    let seed = 7;
+    const next = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0);
+    const distinct = () => `${1 + (next() >>> 8) % 80}.${(next() >>> 8) & 255}.${(next() >>> 8) & 255}.${(next() >>> 8) & 255}`;
+    const check = (ip: string) => expectSameFragment(parseFragment(core.lookup(ip)), expectedFragment([reader.get(ip)]));
+    // Distinct addresses: the window's hits are under 5%, the table is bypassed.
+    for (let i = 0; i < 5000; i++) check(distinct());
+    expect(core.x.bypassed()).toBe(1);
+    const hitsBefore = core.x.hits();
+    // Then 300 addresses over and over: the sampled lookups find them, the table is used again.
+    const busy = Array.from({ length: 300 }, distinct);
+    for (let i = 0; i < 60000 && core.x.bypassed() === 1; i++) check(busy[i % busy.length]!);
+    expect(core.x.bypassed()).toBe(0);
+    for (let i = 0; i < 3000; i++) check(busy[i % busy.length]!);
+    expect(core.x.hits() - hitsBefore).toBeGreaterThan(2500);
+  });
+
+  test("the first database's records are decoded once: new City + ASN pairs still give what the maxmind package reads", () => {
+    // 16 City records over 20-35/8 (with every field), an ASN record per /16: nearly every
+    // address is a new pair, but its City record was met before.
+    const cityFile = writeMmdb(Array.from({ length: 16 }, (_, i): [string, MValue] => [`${20 + i}.0.0.0/8`, { ...(montreal as Record<string, MValue>), postal: { code: `P${i}` } }]),
+      { ipVersion: 6, recordSize: 28, ipv4Aliases: true });
+    const asnEntries: [string, MValue][] = [];
+    for (let a = 20; a < 36; a++) for (let b = 0; b < 256; b += 2) asnEntries.push([`${a}.${b}.0.0/16`, { autonomous_system_number: u32(a * 256 + b), autonomous_system_organization: `AS ${a}.${b}` }]);
+    const asnFile = writeMmdb(asnEntries, { ipVersion: 6, recordSize: 24, ipv4Aliases: true });
+    expect(core.add(cityFile)).toBeNull();
+    expect(core.add(asnFile)).toBeNull();
+    const readers = [new Reader<Record<string, any>>(cityFile), new Reader<Record<string, any>>(asnFile)];
+    core.x.cache(1);
+    const before = core.x.firstRecordCacheHits();
+    fc.assert(fc.property(fc.integer({ min: 18, max: 37 }), fc.nat(255), fc.nat(255), fc.nat(255), (a, b, c, d) => {
+      const ip = `${a}.${b}.${c}.${d}`;
+      expectSameFragment(parseFragment(core.lookup(ip)), expectedFragment(readers.map((r) => r.get(ip))));
+    }), { numRuns: 2000 });
+    expect(core.x.firstRecordCacheHits() - before).toBeGreaterThan(300);
+    // Off, the same answers.
+    core.x.cache(0);
+    for (const ip of ["20.1.2.3", "21.3.4.5", "35.255.1.1"]) expectSameFragment(parseFragment(core.lookup(ip)), expectedFragment(readers.map((r) => r.get(ip))));
+    core.x.cache(1);
+  });
+
   test("the cache keeps the two most recently used addresses of a set", () => {
     // The set of an address, as cache.ts computes it: its 16 bytes (IPv4 as ::ffff:a.b.c.d) read
     // as two little-endian u64 words, mixed by two multiplications, the top 12 bits.

@@ -14,6 +14,7 @@ import fc from "fast-check";
 import { Reader } from "maxmind";
 import { FlowPool, FlowTransform, GeoError } from "../../host/index.js";
 import { expectedFragment, expectSameFragment } from "./expected.js";
+import { event as anyEvent, wrapped as anyWrapped } from "../generators.js";
 import { writeMmdb, u16, u32, dbl, type MValue } from "./mmdb-writer.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
@@ -77,14 +78,15 @@ type Side = { ip?: string; geo?: unknown; as?: unknown };
 type Event = { source?: Side; destination?: Side; threat?: unknown };
 
 /** Each event's geo and as are those the maxmind package reads for its final addresses. */
-function checkEvents(lines: string[]): number {
+function checkEvents(lines: string[], readers: Reader<Record<string, unknown>>[] = [city, asn]): number {
   let found = 0;
   for (const line of lines) {
     const e = JSON.parse(line) as Event;
     for (const side of [e.source, e.destination]) {
       if (!side) continue;
-      // No `ip` (an override that is no IP): no lookup, nothing added.
-      const want = side.ip === undefined ? {} : expectedFragment([city.get(side.ip), asn.get(side.ip)]);
+      // No `ip` (an override that is no IP), or not a strict address (`01.2.3.4`, which some
+      // parsers read as octal): no lookup, nothing added (DEVELOPERS.md).
+      const want = side.ip === undefined || isIP(side.ip) === 0 ? {} : expectedFragment(readers.map((r) => r.get(side.ip!)));
       const got = JSON.parse(JSON.stringify({ geo: side.geo, as: side.as }));
       expectSameFragment(got, want);
       if (side.geo || side.as) found++;
@@ -141,6 +143,15 @@ test("the library: bytes or paths, FlowTransform and a FlowPool's worker threads
   expect(t.geoDatabases[0].build_epoch * 1000).toBe(city.metadata.buildEpoch.getTime());
   const out = Buffer.concat([t.push(Buffer.from(input)).output, t.end().output]).toString();
   expect(out).toBe(cliLines);
+  // After a trap the module is made again and the databases opened again: the batch is redone
+  // record by record with the same output. (The trap is simulated: the next feed throws.)
+  const inner = t as unknown as { exports: Record<string, unknown> };
+  const broken = { ...inner.exports, ndjson_feed: () => { throw new WebAssembly.RuntimeError("unreachable"); } };
+  inner.exports = broken;
+  const again = Buffer.concat([t.push(Buffer.from(input)).output, t.end().output]).toString();
+  expect(t.traps).toBe(1);
+  expect(inner.exports).not.toBe(broken);
+  expect(again).toBe(cliLines);
   // Each record alone too (map_one), and the pool's threads, which open the files themselves.
   expect(events.slice(0, 50).map((e) => t.mapRecord(e) + "\n").join("")).toBe(cliLines.split("\n").slice(0, 50).map((l) => l + "\n").join(""));
   const pool = new FlowPool({ threads: 2, parallelFrom: 1, transformOptions: { geo: [cityPath, asnPath] } });
@@ -225,4 +236,60 @@ test("a file that cannot be used: exit 2 with the file and the reason, nothing m
   }
   expect(() => FlowTransform.fromFile(undefined, { geo: "x" as unknown as string[] })).toThrow(TypeError);
   for (const args of [["--geo"], ["--flatten", "--geo", cityPath]]) expect(run(args, input).status).toBe(2);
+});
+
+test("a database corrupt where an address leads: that address gets nothing, the event is mapped, the fault is counted", () => {
+  const file = Buffer.from(writeMmdb([["1.0.0.0/8", { country_code: "AA" }], ["2.0.0.0/8", { country_code: "BB" }]], { ipVersion: 4, recordSize: 24 }));
+  const n = new Reader(file).metadata.nodeCount;
+  // Every tree record that leads to 1.0.0.0/8's data now points past the data section.
+  const good = new Reader<Record<string, unknown>>(file);
+  expect(good.get("1.2.3.4")).toEqual({ country_code: "AA" });
+  let bits = 0, node = 0;
+  const addr = [1, 2, 3, 4];
+  while (node < n) {
+    const bit = (addr[bits >> 3]! >> (7 - (bits & 7))) & 1;
+    const at = node * 6 + bit * 3;
+    const v = file.readUIntBE(at, 3);
+    if (v > n) file.writeUIntBE(0xffffff, at, 3);
+    node = v;
+    bits++;
+  }
+  const t = FlowTransform.fromFile(undefined, { geo: [file] });
+  const line = (src: string) => JSON.parse(t.mapRecord(JSON.stringify({ time: "2026-12-01T10:00:00Z", macAddress: "000D3AF87856", rule: "r", "flow.0": `1764583200,${src},2.2.2.2,443,55000,T,I,A` }))) as Event;
+  const e = line("1.2.3.4");
+  expect(e.source?.geo).toBeUndefined();
+  expect(e.destination?.geo).toEqual({ country_iso_code: "BB" });
+  const stats = t.geoStats();
+  expect(stats.lookupErrors).toBe(1);
+  expect(stats.lastLookupError).toMatch(/database 1: .*past the end of the data section/);
+  // Two lookups, neither answered by the cache; the same address again is.
+  expect([stats.cacheHits, stats.cacheMisses]).toEqual([0, 2]);
+  line("1.2.3.4");
+  expect(t.geoStats().cacheHits).toBe(2);
+});
+
+// Every address somewhere, so that most generated addresses are found.
+const worldFile = writeMmdb([["0.0.0.0/1", { country_code: "LO" }], ["128.0.0.0/1", { country_code: "HI" }], ["::/1", { country_code: "V6" }], ["8000::/1", { country_code: "V7" }]],
+  { ipVersion: 6, recordSize: 32, ipv4Aliases: true });
+const world = new Reader<Record<string, unknown>>(worldFile);
+
+test("generated events of any shape (fields, overrides, wrapped, invalid): nothing changes but the geo and as the maxmind package gives", () => {
+  const plain = FlowTransform.fromFile();
+  for (const profile of ["sekoia", "ecs"] as const) {
+    const geo = FlowTransform.fromFile(undefined, { profile, geo: [cityFile, asnFile, worldFile] });
+    const none = FlowTransform.fromFile(undefined, { profile });
+    let found = 0;
+    fc.assert(fc.property(fc.oneof(anyEvent, anyWrapped), (raw) => {
+      const line = geo.mapRecord(raw);
+      const without = none.mapRecord(raw);
+      if (!line.includes('"geo":{') && !line.includes('"as":{')) {
+        expect(line).toBe(without);
+        return;
+      }
+      expect(withoutGeo(line)).toBe(JSON.stringify(JSON.parse(without)));
+      found += checkEvents([line], [city, asn, world]);
+    }), { numRuns: 3000 });
+    expect(found).toBeGreaterThan(5);
+  }
+  expect(plain.geoDatabases).toEqual([]);
 });

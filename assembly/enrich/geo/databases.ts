@@ -4,10 +4,10 @@
 // `generation`, so the cache's older fragments go stale and a host can tell which set answered.
 // Databases are read in the order they were added, the first to give a field keeps it.
 import { Mmdb, openMmdb, lookupRecord, mmdbError, FAILED } from "./mmdb";
-import { clearFields, saveFields, restoreFields, readRecord, anyField } from "./fields";
+import { clearFields, saveFields, restoreFields, readRecord, anyField, snapshotFields, fieldsFromSnapshot } from "./fields";
 import { writeFragment, fragment } from "./write";
 import { setGeoLoaded } from "../../write/extras";
-import { cacheFind, cacheStore, cachedBytes, cachedLength, byAddress, byRecords } from "./cache";
+import { cacheFind, cacheStore, cachedBytes, cachedLength, byAddress, byRecords, firstRecordFind, firstRecordSlot } from "./cache";
 
 /** City, Country, ASN, and room for a few more. */
 export const MAX_DATABASES = 8;
@@ -136,11 +136,22 @@ export function geoLookup(addr: usize, isV4: bool): i32 {
     const off = unchecked(offsets[i]);
     if (off >= FAULT) continue;
     const db = unchecked(dbs[i]);
+    // The first database reads into empty fields: what its record gives is kept (cache.ts).
+    if (i == 0) {
+      const kept = firstRecordFind(off, generation);
+      if (kept != 0) {
+        fieldsFromSnapshot(kept);
+        continue;
+      }
+    }
     saveFields();
     if (!readRecord(db, off)) {
       restoreFields();
       lookupErrors++;
       lastLookupError = "database " + (i + 1).toString() + ": " + mmdbError;
+    } else if (i == 0) {
+      const slot = firstRecordSlot(off, generation);
+      if (slot != 0) snapshotFields(slot);
     }
   }
   const len = anyField() ? writeFragment() : 0;

@@ -343,3 +343,31 @@ export function restoreFields(): void {
   hasAsNumber = savedHasAs;
   asNumber = savedAs;
 }
+
+// The fields as bytes, for the first database's records cache (cache.ts): pointers, lengths,
+// the location, the AS number, the three flags.
+const LENS_AT: usize = <usize>FIELD_COUNT * sizeof<usize>();
+const NUMBERS_AT: usize = LENS_AT + <usize>FIELD_COUNT * 4;
+export const SNAPSHOT_BYTES: usize = NUMBERS_AT + 27;
+
+export function snapshotFields(to: usize): void {
+  memory.copy(to, changetype<usize>(fieldPtr), LENS_AT);
+  memory.copy(to + LENS_AT, changetype<usize>(fieldLen), <usize>FIELD_COUNT * 4);
+  store<f64>(to + NUMBERS_AT, latitude);
+  store<f64>(to + NUMBERS_AT, longitude, 8);
+  store<u64>(to + NUMBERS_AT, asNumber, 16);
+  store<u8>(to + NUMBERS_AT, <u8>hasLocation, 24);
+  store<u8>(to + NUMBERS_AT, <u8>locationIsFloat, 25);
+  store<u8>(to + NUMBERS_AT, <u8>hasAsNumber, 26);
+}
+
+export function fieldsFromSnapshot(from: usize): void {
+  memory.copy(changetype<usize>(fieldPtr), from, LENS_AT);
+  memory.copy(changetype<usize>(fieldLen), from + LENS_AT, <usize>FIELD_COUNT * 4);
+  latitude = load<f64>(from + NUMBERS_AT);
+  longitude = load<f64>(from + NUMBERS_AT, 8);
+  asNumber = load<u64>(from + NUMBERS_AT, 16);
+  hasLocation = load<u8>(from + NUMBERS_AT, 24) != 0;
+  locationIsFloat = load<u8>(from + NUMBERS_AT, 25) != 0;
+  hasAsNumber = load<u8>(from + NUMBERS_AT, 26) != 0;
+}
