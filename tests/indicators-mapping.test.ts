@@ -80,8 +80,13 @@ describe.each(["sekoia", "ecs"] as const)("the %s profile", (profile) => {
 // 16-bit group, read inline for the tuple's own addresses) may only say "no" where nothing
 // matches: addresses at and beside every edge of prefixes of each length (the /24 bits set one
 // by one, by two and four for /22-/23, by whole bytes from /21), IPv6 beside a set's top group,
-// and IPv4-mapped IPv6 in the spellings the filter reads as IPv4 and the others.
+// and IPv4-mapped IPv6 in the spellings the filter reads as IPv4 and the others. Half the sets
+// are big enough for /24 bits (32,768 IPv4 nodes: padded with exact addresses in 198.18.0.0/15,
+// every third one, which the events also visit), the others get /16 bits.
 describe("the no-match filter agrees with the oracle", () => {
+  const PAD = 40_000, PAD_BASE = 0xc6120000n;
+  const padLines: [string, undefined][] = Array.from({ length: PAD }, (_, k) => [v4Text(PAD_BASE + BigInt(3 * k)), undefined]);
+  const padAddress = fc.integer({ min: 0, max: 3 * PAD + 2 }).map((i) => v4Text(PAD_BASE + BigInt(i)));
   const prefixV4 = fc.tuple(fc.bigInt({ min: 0n, max: 0xffffffffn }), fc.integer({ min: 0, max: 32 }))
     .map(([v, len]) => ({ net: len === 0 ? 0n : (v >> BigInt(32 - len)) << BigInt(32 - len), len }));
   const prefixV6 = fc.tuple(fc.bigInt({ min: 0n, max: (1n << 128n) - 1n }), fc.integer({ min: 0, max: 128 }))
@@ -103,20 +108,25 @@ describe("the no-match filter agrees with the oracle", () => {
 
   test.each([0, 1])("tuples around the set's edges (module %i)", (m) => {
     let matched = 0, unmatched = 0;
-    fc.assert(fc.property(fc.tuple(fc.array(prefixV4, { minLength: 1, maxLength: 8 }), fc.array(prefixV6, { minLength: 1, maxLength: 4 }), fc.boolean(), fc.boolean())
-      .chain(([p4, p6, with4, with6]) => fc.tuple(fc.constant(p4), fc.constant(p6), fc.constant(with4 || !with6), fc.constant(with6),
-        fc.array(fc.oneof(v4Near(p4), v6Near(p6), fc.tuple(v4Near(p4), fc.integer({ min: 0, max: 3 })).map(([a, f]) => mapped(a, f))), { minLength: 2, maxLength: 40 }))),
-    ([p4, p6, with4, with6, addresses]) => {
+    fc.assert(fc.property(fc.tuple(fc.array(prefixV4, { minLength: 1, maxLength: 8 }), fc.array(prefixV6, { minLength: 1, maxLength: 4 }), fc.boolean(), fc.boolean(), fc.boolean())
+      .chain(([p4, p6, with4, with6, big]) => fc.tuple(fc.constant(p4), fc.constant(p6), fc.constant(with4 || !with6), fc.constant(with6), fc.constant(big),
+        fc.array(fc.oneof(v4Near(p4), v6Near(p6), fc.tuple(v4Near(p4), fc.integer({ min: 0, max: 3 })).map(([a, f]) => mapped(a, f)), padAddress), { minLength: 2, maxLength: 40 }))),
+    ([p4, p6, with4, with6, big, addresses]) => {
       const spec: [string, string | undefined][] = [
         ...(with4 ? p4.map((p): [string, undefined] => [`${v4Text(p.net)}/${p.len}`, undefined]) : []),
         ...(with6 ? p6.map((p): [string, undefined] => [`${v6Text(p.net)}/${p.len}`, undefined]) : []),
       ];
+      // The oracle walks every indicator for every address: of the padding it gets the ones an
+      // event has (exact addresses: no other can match), in file order, after the prefixes.
+      const visited = new Set(addresses);
+      const oracleLines = big ? [...spec, ...padLines.filter(([a]) => visited.has(a))] : spec;
+      const file = listFile(big ? [...spec, ...padLines] : spec);
       const events = addresses.map((a, i) => JSON.stringify({ time: "2026-12-01T10:00:00Z", macAddress: "000D3AF87856", rule: "r",
         "flow.0": `1764583200,${a},${addresses[(i + 1) % addresses.length]},443,55000,T,O,A` }));
       const input = events.join("\n") + "\n";
       const plain = lines(new FlowTransform(modules[m]!), input);
-      const got = lines(new FlowTransform(modules[m]!, { indicators: [{ name: "cti", bytes: Buffer.from(listFile(spec)) }] }), input);
-      const sets: OracleSet[] = [oracleSet("cti", spec)];
+      const got = lines(new FlowTransform(modules[m]!, { indicators: [{ name: "cti", bytes: Buffer.from(file) }] }), input);
+      const sets: OracleSet[] = [oracleSet("cti", oracleLines)];
       expect(got).toHaveLength(plain.length);
       got.forEach((line, i) => {
         const e = JSON.parse(plain[i]!) as Plain;

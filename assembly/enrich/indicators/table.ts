@@ -44,24 +44,25 @@ const bucketCover6: usize = heap.alloc(BUCKETS << 2);
 /** Whether any indicator is loaded: the mapper skips all of this when none is. */
 export let anyIndicators: bool = false;
 
-// ---- The no-match filter: one bit per IPv4 /24 and per IPv6 top 16-bit group -------------------
+// ---- The no-match filter: one bit per IPv4 block and per IPv6 top 16-bit group ---------------
 // A clear bit says that no indicator can cover an address there: no node starts in that block
 // and none holds it whole, so the innermost covering node, which does one or the other, does not
 // exist. About 99% of flow addresses match nothing, and with a million indicators the buckets are
-// full enough (a dozen nodes a /16) that the search was most of their cost; a /24 bit lets ~95%
-// of public addresses (and every private one) out after one load. /24, not coarser: 700,000
-// exact addresses touch about 5% of the public /24s but half of the /20s. 2 MiB, allocated with
-// the first IPv4 indicator (an instance without sets pays nothing); until then `bits4` is a zero
-// word that `bits4Mask` keeps every read on. The IPv6 bits (8 KiB) sit over the same buckets as
-// the search: a feed's IPv6 prefixes are in a few top groups, flows' mostly in others (fd00::/8,
+// full enough (a dozen nodes a /16) that the search was most of their cost. The IPv4 blocks are
+// /16s (8 KiB, always there) until the table has BIG4 nodes, then /24s (2 MiB, allocated then):
+// 700,000 exact addresses touch about 5% of the public /24s but most /16s, while a feed of a few
+// thousand lines leaves most /16s empty and is not worth 2 MiB of every instance's memory.
+// `bits4Shift` is the block size. The IPv6 bits sit over the same top groups as the search
+// buckets: a feed's IPv6 prefixes are in a few top groups, flows' mostly in others (fd00::/8,
 // the cloud's own), and one group can be read from the text without parsing the address.
-const BITS4_BYTES = 1 << 21;
-const noBits: usize = heap.alloc(8);
-export let bits4: usize = noBits;
-let bits4Mask: u32 = 0;
+const BIG4 = 32768;
+const BITS24_BYTES = 1 << 21;
+const bits16: usize = heap.alloc(BUCKETS >> 3);
+export let bits4: usize = bits16;
+let bits4Shift: u32 = 16;
 const bits6: usize = heap.alloc(BUCKETS >> 3);
 
-memory.fill(noBits, 0, 8);
+memory.fill(bits16, 0, BUCKETS >> 3);
 memory.fill(bits6, 0, BUCKETS >> 3);
 memory.fill(bucketFirst4, 0, (BUCKETS + 1) << 2);
 memory.fill(bucketCover4, 0xff, BUCKETS << 2);
@@ -70,8 +71,8 @@ memory.fill(bucketCover6, 0xff, BUCKETS << 2);
 
 /** False when no IPv4 indicator can cover `a`; true says only "maybe". */
 @inline export function may4(a: u32): bool {
-  const i = a >>> 8;
-  return ((<u32>load<u8>(bits4 + <usize>((i >>> 3) & bits4Mask)) >>> (i & 7)) & 1) != 0;
+  const i = a >>> bits4Shift;
+  return ((<u32>load<u8>(bits4 + <usize>(i >>> 3)) >>> (i & 7)) & 1) != 0;
 }
 
 /** False when no IPv6 indicator can cover an address whose top 16 bits are `top`. */
@@ -347,9 +348,7 @@ function build4(): void {
   memory.fill(bucketCover4, 0xff, BUCKETS << 2);
   if (total == 0) {
     freeIf(keys);
-    if (bits4 != noBits) heap.free(bits4);
-    bits4 = noBits;
-    bits4Mask = 0;
+    useBits4(false);
     return;
   }
   // By start, length, then global number: one prefix's indicators in set order, then file order.
@@ -410,21 +409,34 @@ function build4(): void {
   }
 
   // Allocated last, when the sort's and the parse buffers' blocks are free again.
-  if (bits4 == noBits) bits4 = heap.alloc(BITS4_BYTES);
-  memory.fill(bits4, 0, BITS4_BYTES);
+  useBits4(n >= BIG4);
+  const blockBits: u32 = 32 - bits4Shift;
   for (let y = 0; y < n; y++) {
     const len = len4Of(y);
-    const from = start4Of(y) >>> 8;
-    if (len >= 24) {
+    const from = start4Of(y) >>> bits4Shift;
+    if (len >= blockBits) {
       setBit(bits4, from);
-    } else if (len <= 21) {
-      // At least 8 /24s, aligned on their count: whole bytes.
-      memory.fill(bits4 + <usize>(from >>> 3), 0xff, <usize>1 << (21 - len));
+    } else if (len + 3 <= blockBits) {
+      // At least 8 blocks, aligned on their count: whole bytes.
+      memory.fill(bits4 + <usize>(from >>> 3), 0xff, <usize>1 << (blockBits - 3 - len));
     } else {
-      for (let b = from; b < from + (<u32>1 << (24 - len)); b++) setBit(bits4, b);
+      for (let b = from; b < from + (<u32>1 << (blockBits - len)); b++) setBit(bits4, b);
     }
   }
-  bits4Mask = (BITS4_BYTES - 1);
+}
+
+/** Points the IPv4 filter at /24 bits (allocated) or /16 bits, cleared. */
+function useBits4(big: bool): void {
+  if (big) {
+    if (bits4 == bits16) bits4 = heap.alloc(BITS24_BYTES);
+    bits4Shift = 8;
+    memory.fill(bits4, 0, BITS24_BYTES);
+  } else {
+    if (bits4 != bits16) heap.free(bits4);
+    bits4 = bits16;
+    bits4Shift = 16;
+    memory.fill(bits4, 0, BUCKETS >> 3);
+  }
 }
 
 function build6(): void {
