@@ -10,8 +10,8 @@
 // parent chain, which lists every covering indicator, innermost first. A first-level index on
 // the top 16 bits narrows the search to the nodes of one /16 (IPv6: of one top 16-bit group);
 // a bucket with no node answers from `cover`, the innermost prefix wider than /16 holding it,
-// without any search: most flow addresses (private ranges, the cloud's own) cost three loads
-// when they match nothing.
+// without any search. Before all of it, a bitmap (below) lets out the addresses no indicator
+// can cover, most flow addresses, after one load.
 //
 // Memory (the budget: a million indicators in 64 MiB, and AssemblyScript's heap doubles the
 // whole linear memory whenever a block does not fit): the sort keys are sorted in place (an
