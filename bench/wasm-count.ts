@@ -377,7 +377,9 @@ function loadIndicators(e: BatchIndicators, name: string, bytes: Uint8Array): vo
     put(piece);
     e.indicators_feed(piece.length);
   }
-  const report = JSON.parse(Buffer.from(e.memory.buffer, e.output_buffer(), e.indicators_end(Date.now())).toString()) as { loaded: number; error?: string };
+  // The load may grow the memory: its buffer is read after.
+  const len = e.indicators_end(Date.now());
+  const report = JSON.parse(Buffer.from(e.memory.buffer, e.output_buffer(), len).toString()) as { loaded: number; error?: string };
   if (report.error) throw new Error(`indicators ${name}: ${report.error}`);
   console.log(`indicators ${name}: ${report.loaded} loaded`);
 }

@@ -9,7 +9,7 @@ import fc from "fast-check";
 import { FlowTransform, FlowPool, IndicatorError, defaultWasmPath, builtWasm, referenceMap, type MapOptions } from "../host/index.js";
 import { ReferenceIndicators } from "../host/reference/indicators.js";
 import { ip, mappedEvent } from "./generators.js";
-import { expected, oracleSet, listFile, type OracleSet } from "./indicator-oracle.js";
+import { expected, oracleSet, listFile, v4Text, v6Text, v4ToBig, type OracleSet } from "./indicator-oracle.js";
 
 const modules = [defaultWasmPath(), builtWasm("nsg-flow-ecs.wasm")].map((p) => new WebAssembly.Module(readFileSync(p)));
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/indicators/${name}`, import.meta.url));
@@ -73,6 +73,75 @@ describe.each(["sekoia", "ecs"] as const)("the %s profile", (profile) => {
     // Both kinds were seen: the property cannot pass on one alone.
     expect(matched).toBeGreaterThan(20);
     expect(unmatched).toBeGreaterThan(20);
+  });
+});
+
+// The no-match filter (assembly/enrich/indicators/table.ts: a bit per IPv4 /24 and per IPv6 top
+// 16-bit group, read inline for the tuple's own addresses) may only say "no" where nothing
+// matches: addresses at and beside every edge of prefixes of each length (the /24 bits set one
+// by one, by two and four for /22-/23, by whole bytes from /21), IPv6 beside a set's top group,
+// and IPv4-mapped IPv6 in the spellings the filter reads as IPv4 and the others. Half the sets
+// are big enough for /24 bits (32,768 IPv4 nodes: padded with exact addresses in 198.18.0.0/15,
+// every third one, which the events also visit), the others get /16 bits.
+describe("the no-match filter agrees with the oracle", () => {
+  const PAD = 40_000, PAD_BASE = 0xc6120000n;
+  const padLines: [string, undefined][] = Array.from({ length: PAD }, (_, k) => [v4Text(PAD_BASE + BigInt(3 * k)), undefined]);
+  const padAddress = fc.integer({ min: 0, max: 3 * PAD + 2 }).map((i) => v4Text(PAD_BASE + BigInt(i)));
+  const prefixV4 = fc.tuple(fc.bigInt({ min: 0n, max: 0xffffffffn }), fc.integer({ min: 0, max: 32 }))
+    .map(([v, len]) => ({ net: len === 0 ? 0n : (v >> BigInt(32 - len)) << BigInt(32 - len), len }));
+  const prefixV6 = fc.tuple(fc.bigInt({ min: 0n, max: (1n << 128n) - 1n }), fc.integer({ min: 0, max: 128 }))
+    .map(([v, len]) => ({ net: len === 0 ? 0n : (v >> BigInt(128 - len)) << BigInt(128 - len), len }));
+  const v4Near = (ps: { net: bigint; len: number }[]) => fc.tuple(fc.nat(), fc.constantFrom(-257n, -256n, -1n, 0n, 1n, 255n, 256n), fc.boolean())
+    .map(([i, d, atEnd]) => {
+      const p = ps[i % ps.length]!;
+      const edge = atEnd ? p.net + (1n << BigInt(32 - p.len)) : p.net;
+      return v4Text((edge + d) & 0xffffffffn);
+    });
+  const v6Near = (ps: { net: bigint; len: number }[]) => fc.tuple(fc.nat(), fc.constantFrom(-(1n << 112n), -1n, 0n, 1n, 1n << 112n), fc.boolean())
+    .map(([i, d, atEnd]) => {
+      const p = ps[i % ps.length]!;
+      const edge = atEnd ? p.net + (1n << BigInt(128 - p.len)) : p.net;
+      return v6Text((edge + d) & ((1n << 128n) - 1n));
+    });
+  const mapped = (v4: string, form: number): string =>
+    [`::ffff:${v4}`, `::FFFF:${v4}`, `0:0:0:0:0:ffff:${v4}`, `::ffff:${v6Text(0xffff00000000n | v4ToBig(v4)).slice(7)}`][form]!;
+
+  test.each([0, 1])("tuples around the set's edges (module %i)", (m) => {
+    let matched = 0, unmatched = 0;
+    fc.assert(fc.property(fc.tuple(fc.array(prefixV4, { minLength: 1, maxLength: 8 }), fc.array(prefixV6, { minLength: 1, maxLength: 4 }), fc.boolean(), fc.boolean(), fc.boolean())
+      .chain(([p4, p6, with4, with6, big]) => fc.tuple(fc.constant(p4), fc.constant(p6), fc.constant(with4 || !with6), fc.constant(with6), fc.constant(big),
+        fc.array(fc.oneof(v4Near(p4), v6Near(p6), fc.tuple(v4Near(p4), fc.integer({ min: 0, max: 3 })).map(([a, f]) => mapped(a, f)), padAddress), { minLength: 2, maxLength: 40 }))),
+    ([p4, p6, with4, with6, big, addresses]) => {
+      const spec: [string, string | undefined][] = [
+        ...(with4 ? p4.map((p): [string, undefined] => [`${v4Text(p.net)}/${p.len}`, undefined]) : []),
+        ...(with6 ? p6.map((p): [string, undefined] => [`${v6Text(p.net)}/${p.len}`, undefined]) : []),
+      ];
+      // The oracle walks every indicator for every address: of the padding it gets the ones an
+      // event has (exact addresses: no other can match), in file order, after the prefixes.
+      const visited = new Set(addresses);
+      const oracleLines = big ? [...spec, ...padLines.filter(([a]) => visited.has(a))] : spec;
+      const file = listFile(big ? [...spec, ...padLines] : spec);
+      const events = addresses.map((a, i) => JSON.stringify({ time: "2026-12-01T10:00:00Z", macAddress: "000D3AF87856", rule: "r",
+        "flow.0": `1764583200,${a},${addresses[(i + 1) % addresses.length]},443,55000,T,O,A` }));
+      const input = events.join("\n") + "\n";
+      const plain = lines(new FlowTransform(modules[m]!), input);
+      const got = lines(new FlowTransform(modules[m]!, { indicators: [{ name: "cti", bytes: Buffer.from(file) }] }), input);
+      const sets: OracleSet[] = [oracleSet("cti", oracleLines)];
+      expect(got).toHaveLength(plain.length);
+      got.forEach((line, i) => {
+        const e = JSON.parse(plain[i]!) as Plain;
+        const want = expected(sets, e.source?.ip ?? "", e.destination?.ip ?? "");
+        if (want.length === 0) {
+          unmatched++;
+          expect(line).toBe(plain[i]);
+        } else {
+          matched++;
+          expect(line).toBe(`${plain[i]!.slice(0, -1)},"threat":{"enrichments":${JSON.stringify(want)}}}`);
+        }
+      });
+    }), { numRuns: 60 });
+    expect(matched).toBeGreaterThan(100);
+    expect(unmatched).toBeGreaterThan(100);
   });
 });
 

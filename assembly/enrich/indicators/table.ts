@@ -10,8 +10,8 @@
 // parent chain, which lists every covering indicator, innermost first. A first-level index on
 // the top 16 bits narrows the search to the nodes of one /16 (IPv6: of one top 16-bit group);
 // a bucket with no node answers from `cover`, the innermost prefix wider than /16 holding it,
-// without any search: most flow addresses (private ranges, the cloud's own) cost three loads
-// when they match nothing.
+// without any search. Before all of it, a bitmap (below) lets out the addresses no indicator
+// can cover, most flow addresses, after one load.
 //
 // Memory (the budget: a million indicators in 64 MiB, and AssemblyScript's heap doubles the
 // whole linear memory whenever a block does not fit): the sort keys are sorted in place (an
@@ -44,10 +44,45 @@ const bucketCover6: usize = heap.alloc(BUCKETS << 2);
 /** Whether any indicator is loaded: the mapper skips all of this when none is. */
 export let anyIndicators: bool = false;
 
+// ---- The no-match filter: one bit per IPv4 block and per IPv6 top 16-bit group ---------------
+// A clear bit says that no indicator can cover an address there: no node starts in that block
+// and none holds it whole, so the innermost covering node, which does one or the other, does not
+// exist. About 99% of flow addresses match nothing, and with a million indicators the buckets are
+// full enough (a dozen nodes a /16) that the search was most of their cost. The IPv4 blocks are
+// /16s (8 KiB, always there) until the table has BIG4 nodes, then /24s (2 MiB, allocated then):
+// 700,000 exact addresses touch about 5% of the public /24s but most /16s, while a feed of a few
+// thousand lines leaves most /16s empty and is not worth 2 MiB of every instance's memory.
+// `bits4Shift` is the block size. The IPv6 bits sit over the same top groups as the search
+// buckets: a feed's IPv6 prefixes are in a few top groups, flows' mostly in others (fd00::/8,
+// the cloud's own), and one group can be read from the text without parsing the address.
+const BIG4 = 32768;
+const BITS24_BYTES = 1 << 21;
+const bits16: usize = heap.alloc(BUCKETS >> 3);
+export let bits4: usize = bits16;
+let bits4Shift: u32 = 16;
+const bits6: usize = heap.alloc(BUCKETS >> 3);
+
+memory.fill(bits16, 0, BUCKETS >> 3);
+memory.fill(bits6, 0, BUCKETS >> 3);
 memory.fill(bucketFirst4, 0, (BUCKETS + 1) << 2);
 memory.fill(bucketCover4, 0xff, BUCKETS << 2);
 memory.fill(bucketFirst6, 0, (BUCKETS + 1) << 2);
 memory.fill(bucketCover6, 0xff, BUCKETS << 2);
+
+/** False when no IPv4 indicator can cover `a`; true says only "maybe". */
+@inline export function may4(a: u32): bool {
+  const i = a >>> bits4Shift;
+  return ((<u32>load<u8>(bits4 + <usize>(i >>> 3)) >>> (i & 7)) & 1) != 0;
+}
+
+/** False when no IPv6 indicator can cover an address whose top 16 bits are `top`. */
+@inline export function may6(top: u32): bool {
+  return ((<u32>load<u8>(bits6 + <usize>(top >>> 3)) >>> (top & 7)) & 1) != 0;
+}
+
+@inline function setBit(p: usize, i: u32): void {
+  store<u8>(p + <usize>(i >>> 3), <u32>load<u8>(p + <usize>(i >>> 3)) | (<u32>1 << (i & 7)));
+}
 
 @inline function mask4(len: u32): u32 {
   return len == 0 ? 0 : <u32>0xffffffff << (32 - len);
@@ -313,6 +348,7 @@ function build4(): void {
   memory.fill(bucketCover4, 0xff, BUCKETS << 2);
   if (total == 0) {
     freeIf(keys);
+    useBits4(false);
     return;
   }
   // By start, length, then global number: one prefix's indicators in set order, then file order.
@@ -371,6 +407,36 @@ function build4(): void {
     const to = (s | ~mask4(len)) >>> 16;
     for (let b = from; b <= to; b++) store<i32>(bucketCover4 + (<usize>b << 2), y);
   }
+
+  // Allocated last, when the sort's and the parse buffers' blocks are free again.
+  useBits4(n >= BIG4);
+  const blockBits: u32 = 32 - bits4Shift;
+  for (let y = 0; y < n; y++) {
+    const len = len4Of(y);
+    const from = start4Of(y) >>> bits4Shift;
+    if (len >= blockBits) {
+      setBit(bits4, from);
+    } else if (len + 3 <= blockBits) {
+      // At least 8 blocks, aligned on their count: whole bytes.
+      memory.fill(bits4 + <usize>(from >>> 3), 0xff, <usize>1 << (blockBits - 3 - len));
+    } else {
+      for (let b = from; b < from + (<u32>1 << (blockBits - len)); b++) setBit(bits4, b);
+    }
+  }
+}
+
+/** Points the IPv4 filter at /24 bits (allocated) or /16 bits, cleared. */
+function useBits4(big: bool): void {
+  if (big) {
+    if (bits4 == bits16) bits4 = heap.alloc(BITS24_BYTES);
+    bits4Shift = 8;
+    memory.fill(bits4, 0, BITS24_BYTES);
+  } else {
+    if (bits4 != bits16) heap.free(bits4);
+    bits4 = bits16;
+    bits4Shift = 16;
+    memory.fill(bits4, 0, BUCKETS >> 3);
+  }
 }
 
 function build6(): void {
@@ -382,6 +448,7 @@ function build6(): void {
   ordLen6 = 0;
   memory.fill(bucketFirst6, 0, (BUCKETS + 1) << 2);
   memory.fill(bucketCover6, 0xff, BUCKETS << 2);
+  memory.fill(bits6, 0, BUCKETS >> 3);
   if (total == 0) {
     freeIf(recs);
     return;
@@ -442,12 +509,17 @@ function build6(): void {
     const to = <u32>((h | ~maskHi(len)) >> 48);
     for (let b = from; b <= to; b++) store<i32>(bucketCover6 + (<usize>b << 2), y);
   }
+  for (let b: u32 = 0; b < <u32>BUCKETS; b++) {
+    const p = bucketFirst6 + (<usize>b << 2);
+    if (load<u32>(p) != load<u32>(p, 4) || load<i32>(bucketCover6 + (<usize>b << 2)) >= 0) setBit(bits6, b);
+  }
 }
 
 // ---- Lookups ------------------------------------------------------------------------------------------
 
 /** The innermost IPv4 node covering `a`, or -1. */
 export function lookup4(a: u32): i32 {
+  if (!may4(a)) return -1;
   const b = <usize>(a >>> 16);
   let lo = load<i32>(bucketFirst4 + (b << 2));
   let hi = load<i32>(bucketFirst4 + (b << 2), 4);
@@ -476,6 +548,7 @@ export function lookup4(a: u32): i32 {
 
 /** The innermost IPv6 node covering hi:lo, or -1. */
 export function lookup6(hi: u64, lo: u64): i32 {
+  if (!may6(<u32>(hi >> 48))) return -1;
   const b = <usize>(hi >> 48);
   let l = load<i32>(bucketFirst6 + (b << 2));
   let h = load<i32>(bucketFirst6 + (b << 2), 4);

@@ -4,12 +4,12 @@
 // one address, the most specific prefix first (a /32 before the /24 holding it), and for one
 // prefix in the order the sets were loaded, then the order of the file.
 import { reserve, put, putLit, putBytes, putEscapedRepaired, putU64 } from "../../base/output";
-import { lit } from "../../base/bytes";
+import { lit, hexValue } from "../../base/bytes";
 import { isIPv6 } from "../../flow/ip";
 import { ipToBytes, knownIpToBytes } from "../../flow/ip-bytes";
 import { setOf, infoOf, IndicatorSet, CONF_NONE, CONF_LOW, CONF_MEDIUM } from "./sets";
 import {
-  anyIndicators, lookup4, lookup6, start4Of, len4Of, parent4Of, from4, to4, ord4At,
+  anyIndicators, may4, may6, lookup4, lookup6, start4Of, len4Of, parent4Of, from4, to4, ord4At,
   hi6Of, lo6Of, len6Of, parent6Of, from6, to6, ord6At,
 } from "./table";
 
@@ -80,6 +80,11 @@ function lookupText(p: usize, n: i32, known: bool, v4: u64): void {
     // interpreter pays for every character read again.
     if (v4 <= 0xffffffff) {
       got4 = lookup4(<u32>v4);
+      return;
+    }
+    const m = mappedV4(p, n);
+    if (m >= 0) {
+      got4 = lookup4(<u32>m);
       return;
     }
     if (knownIpToBytes(p, n, bytes) != 16) return;
@@ -247,6 +252,33 @@ function entries6(x: i32, atomic: usize, atomicLen: i32, source: bool): void {
   }
 }
 
+/** False when no indicator can cover the address (the filter of table.ts), true for "look it
+ * up". Only the tuple's own text, already checked, is filtered: its IPv4 value is at hand, and
+ * its IPv6 top group is the hex digits before the first ':' (a leading "::", or a zero group,
+ * may be an IPv4-mapped address: looked up). Any other text takes the whole path. */
+@inline function mayMatch(p: usize, n: i32, known: bool, v4: u64): bool {
+  if (n == 0) return false;
+  if (!known) return true;
+  if (v4 <= 0xffffffff) return may4(<u32>v4);
+  let top: u32 = 0;
+  for (let i = 0; i < 4; i++) {
+    const h = hexValue(load<u8>(p + <usize>i));
+    if (h < 0) break;
+    top = (top << 4) | <u32>h;
+  }
+  if (top != 0) return may6(top);
+  const a = mappedV4(p, n);
+  return a < 0 || may4(<u32>a);
+}
+
+/** The IPv4 address of a "::ffff:a.b.c.d" text (the usual way of writing an IPv4-mapped IPv6
+ * address, a third of the IPv6 tuples of a dual-stack listener), or -1 for any other text (other
+ * spellings of it take the IPv6 parse, which finds the same). */
+function mappedV4(p: usize, n: i32): i64 {
+  if (n < 14 || (load<u64>(p) & 0x00ffdfdfdfdfffff) != 0x003a464646463a3a) return -1;
+  return dottedQuad(p + 7, n - 7);
+}
+
 let srcPtr: usize = 0, dstPtr: usize = 0;
 let srcLength = 0, dstLength = 0;
 
@@ -255,12 +287,22 @@ let srcLength = 0, dstLength = 0;
  * 0xffffffff for IPv6): whether any indicator covers either. Writes nothing. */
 export function matchAddresses(src: usize, srcLen: i32, srcKnown: bool, srcV4: u64, dst: usize, dstLen: i32, dstKnown: bool, dstV4: u64): bool {
   if (!anyIndicators) return false;
-  lookupText(src, srcLen, srcKnown, srcV4);
-  src4 = got4;
-  src6 = got6;
-  lookupText(dst, dstLen, dstKnown, dstV4);
-  dst4 = got4;
-  dst6 = got6;
+  // Most events match nothing: the no-match filter on both addresses first, inline, so that
+  // they cost a few loads and no call; then only an address it let through is looked up.
+  const maySrc = mayMatch(src, srcLen, srcKnown, srcV4);
+  const mayDst = mayMatch(dst, dstLen, dstKnown, dstV4);
+  if (!(maySrc || mayDst)) return false;
+  src4 = src6 = dst4 = dst6 = -1;
+  if (maySrc) {
+    lookupText(src, srcLen, srcKnown, srcV4);
+    src4 = got4;
+    src6 = got6;
+  }
+  if (mayDst) {
+    lookupText(dst, dstLen, dstKnown, dstV4);
+    dst4 = got4;
+    dst6 = got6;
+  }
   srcPtr = src;
   srcLength = srcLen;
   dstPtr = dst;
