@@ -2,7 +2,7 @@
 // would run it: stdin in, ECS NDJSON out, a summary on stderr, the CLI's exit status.
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { geoSummary, indicatorSummary } from "../host/transform/summary.js";
@@ -17,12 +17,24 @@ const module = new WebAssembly.Module(readFileSync(wasmPath));
 const runner = fileURLToPath(new URL("./wasi-runner.mjs", import.meta.url));
 const cases = loadDocumentedCases();
 
+const stdinDir = mkdtempSync(path.join(os.tmpdir(), "nsg-flow-ecs-wasi-stdin-"));
+let stdinCount = 0;
+
 /** Runs the command with `input` on stdin, in a process of its own (tests/wasi-runner.mjs says
- * why); a run whose host process died of a signal is run again, up to twice. */
+ * why); a run whose host process died of a signal is run again, up to twice. Stdin is a file, not
+ * a pipe: a command that exits 2 before reading would otherwise fail the write with EPIPE. */
 export function runWasi(input: string | Buffer, args: string[] = [], preopens: Record<string, string> = {}): { code: number; stdout: string; stderr: string } {
+  const file = path.join(stdinDir, `${stdinCount++}.in`);
+  writeFileSync(file, input);
   for (let attempt = 0; ; attempt++) {
     const env = { ...process.env, WASI_PREOPENS: JSON.stringify(preopens) };
-    const r = spawnSync(process.execPath, ["--no-warnings", runner, wasmPath, ...args], { input, encoding: "utf8", maxBuffer: 1 << 28, env });
+    const fd = openSync(file, "r");
+    let r;
+    try {
+      r = spawnSync(process.execPath, ["--no-warnings", runner, wasmPath, ...args], { stdio: [fd, "pipe", "pipe"], encoding: "utf8", maxBuffer: 1 << 28, env });
+    } finally {
+      closeSync(fd);
+    }
     if (r.error) throw r.error;
     if (r.signal === null) return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
     if (attempt === 2) throw new Error(`node:wasi died of ${r.signal} three times running the command: ${r.stderr.slice(-2000)}`);
