@@ -177,7 +177,7 @@ function median(xs: number[]): number {
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: {
     lookups: { type: "string", default: "1000000" }, runs: { type: "string", default: "5" }, records: { type: "string", default: "300000" },
-    "no-lookups": { type: "boolean" }, "no-mapping": { type: "boolean" },
+    "no-lookups": { type: "boolean" }, "no-mapping": { type: "boolean" }, profile: { type: "string" },
   } });
   const lookups = Number(values.lookups);
   const runs = Number(values.runs);
@@ -187,6 +187,7 @@ async function main(): Promise<void> {
   const synthetic = syntheticDatabases(300_000);
   console.log(`synthetic City (${synthetic.cityNetworks.toLocaleString("en")} networks, ${(synthetic.city.length / 1e6).toFixed(1)} MB) + ` +
     `ASN (${synthetic.asnNetworks.toLocaleString("en")} networks, ${(synthetic.asn.length / 1e6).toFixed(1)} MB) written in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  if (values.profile) return profileRows(synthetic, readFileSync(values.profile), Number(values.records));
   if (!values["no-lookups"]) lookupRows(synthetic, lookups, runs);
   if (!values["no-mapping"]) await mappingRows(synthetic, Number(values.records), runs);
 }
@@ -321,6 +322,39 @@ function opsPerRecord(portable: Buffer, buf: Buffer, geo: Buffer[]): number {
   const before = total();
   const { records } = wasmPass(t, buf);
   return (total() - before) / records;
+}
+
+/** Where the databases' instructions go, by function: ops per record of `wasm` (a portable build
+ * with a name section) with City + ASN minus without, on the corpus and the reusing corpus. */
+function profileRows(synthetic: { city: Buffer; asn: Buffer }, wasm: Buffer, records: number): void {
+  const corpus = generateCorpus(Math.min(records, 20_000));
+  for (const input of [{ label: "the benchmark corpus", ndjson: corpus.ndjson }, { label: "corpus, 95% of addresses among 3,000", ndjson: reusingCorpus(corpus.ndjson) }]) {
+    const perFunction = (geo: Buffer[]): { total: number; byName: Map<string, number> } => {
+      const inst = instrument(wasm);
+      const t = new FlowTransform(inst.module, { geo });
+      const x = (t as unknown as { exports: Record<string, WebAssembly.Global> }).exports;
+      const read = () => inst.runs.map((_, i) => Number(x[`__run_${i}`]!.value));
+      const before = read();
+      const { records: n } = wasmPass(t, input.ndjson);
+      const after = read();
+      const byName = new Map<string, number>();
+      let total = 0;
+      inst.runs.forEach((run, i) => {
+        const ops = (run.ops * (after[i]! - before[i]!)) / n;
+        total += ops;
+        const name = inst.names[run.func]!;
+        byName.set(name, (byName.get(name) ?? 0) + ops);
+      });
+      return { total, byName };
+    };
+    const plain = perFunction([]);
+    const geo = perFunction([synthetic.city, synthetic.asn]);
+    console.log(`${input.label}: ${plain.total.toFixed(0)} -> ${geo.total.toFixed(0)} ops a record`);
+    const names = new Set([...plain.byName.keys(), ...geo.byName.keys()]);
+    const diffs = [...names].map((k) => ({ k, d: (geo.byName.get(k) ?? 0) - (plain.byName.get(k) ?? 0) })).filter((e) => Math.abs(e.d) >= 5);
+    diffs.sort((a, b) => b.d - a.d);
+    for (const e of diffs.slice(0, 30)) console.log(`  ${e.d.toFixed(0).padStart(7)}  ${e.k}`);
+  }
 }
 
 async function mappingRows(synthetic: { city: Buffer; asn: Buffer }, records: number, runs: number): Promise<void> {
