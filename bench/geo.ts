@@ -344,8 +344,15 @@ function profileRows(synthetic: { city: Buffer; asn: Buffer }, wasmFile: string,
       const x = (t as unknown as { exports: Record<string, WebAssembly.Global> }).exports;
       const read = () => inst.runs.map((_, i) => Number(x[`__run_${i}`]!.value));
       const before = read();
+      const s0 = t.geoStats();
       const { records: n } = wasmPass(t, input.ndjson);
       const after = read();
+      const s1 = t.geoStats();
+      if (geo.length) {
+        const lookups = Math.max(1, s1.cacheHits + s1.cacheMisses - s0.cacheHits - s0.cacheMisses);
+        console.log(`${input.label}${warm ? "" : ", first pass"}: ${lookups} lookups, address hits ${(((s1.cacheHits - s0.cacheHits) / lookups) * 100).toFixed(1)}%, ` +
+          `record hits ${(((s1.recordHits - s0.recordHits) / lookups) * 100).toFixed(1)}%`);
+      }
       const byName = new Map<string, number>();
       const byLine = new Map<string, number>();
       let total = 0;
