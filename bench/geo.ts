@@ -16,7 +16,9 @@
 // times as fast); the same on a corpus whose tuples reuse 3,000 addresses 95% of the time; and
 // instructions per record of the portable build, with and without databases.
 //
-//   node dist/bench/geo.js [--lookups N] [--runs N] [--records N] [--no-lookups] [--no-mapping]
+//   node dist/bench/geo.js [--lookups N] [--runs N] [--records N] [--no-lookups] [--no-mapping] [--build DIR]
+//     (--build: the mapping rows with DIR's nsg-flow-ecs-simd.wasm and nsg-flow-ecs.wasm, e.g. an
+//     older commit's, for a before/after comparison)
 //   node dist/bench/geo.js --profile FILE   where the databases' instructions go, by function (and
 //     by line of assembly/enrich/geo/ when FILE.map exists), FILE a portable build with names:
 //     npx asc assembly/nsg-flow-ecs.ts --config asconfig.json --target release --debug --sourceMap -o /tmp/named.wasm
@@ -180,7 +182,7 @@ function median(xs: number[]): number {
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: {
     lookups: { type: "string", default: "1000000" }, runs: { type: "string", default: "5" }, records: { type: "string", default: "300000" },
-    "no-lookups": { type: "boolean" }, "no-mapping": { type: "boolean" }, profile: { type: "string" },
+    "no-lookups": { type: "boolean" }, "no-mapping": { type: "boolean" }, profile: { type: "string" }, build: { type: "string" },
   } });
   const lookups = Number(values.lookups);
   const runs = Number(values.runs);
@@ -192,7 +194,7 @@ async function main(): Promise<void> {
     `ASN (${synthetic.asnNetworks.toLocaleString("en")} networks, ${(synthetic.asn.length / 1e6).toFixed(1)} MB) written in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   if (values.profile) return profileRows(synthetic, values.profile, Number(values.records));
   if (!values["no-lookups"]) lookupRows(synthetic, lookups, runs);
-  if (!values["no-mapping"]) await mappingRows(synthetic, Number(values.records), runs);
+  if (!values["no-mapping"]) await mappingRows(synthetic, Number(values.records), runs, values.build);
 }
 
 function lookupRows(synthetic: { city: Buffer; asn: Buffer }, lookups: number, runs: number): void {
@@ -380,7 +382,7 @@ function profileRows(synthetic: { city: Buffer; asn: Buffer }, wasmFile: string,
   }
 }
 
-async function mappingRows(synthetic: { city: Buffer; asn: Buffer }, records: number, runs: number): Promise<void> {
+async function mappingRows(synthetic: { city: Buffer; asn: Buffer }, records: number, runs: number, build?: string): Promise<void> {
   const corpus = generateCorpus(records);
   const inputs = [
     { label: "the benchmark corpus", ndjson: corpus.ndjson },
@@ -390,8 +392,9 @@ async function mappingRows(synthetic: { city: Buffer; asn: Buffer }, records: nu
   const files = [path.join(dir, "City.mmdb"), path.join(dir, "ASN.mmdb")];
   writeFileSync(files[0]!, synthetic.city);
   writeFileSync(files[1]!, synthetic.asn);
-  const simd = builtWasm("nsg-flow-ecs-simd.wasm");
-  const portable = readFileSync(builtWasm("nsg-flow-ecs.wasm"));
+  const built = (name: string) => (build ? path.join(build, name) : builtWasm(name));
+  const simd = built("nsg-flow-ecs-simd.wasm");
+  const portable = readFileSync(built("nsg-flow-ecs.wasm"));
   const readers = await openDatabases(files);
   const NODE_LINES = Math.min(records, 50_000);
   console.log(`mapping ${records.toLocaleString("en")} records (bench/corpus.ts) through FlowTransform.push, SIMD build, median of ${runs} runs after a warm-up;`);
@@ -440,7 +443,7 @@ async function mappingRows(synthetic: { city: Buffer; asn: Buffer }, records: nu
   console.log("");
   console.log("City+ASN: both addresses of every event looked up in the synthetic City and ASN files above (files given as paths,");
   console.log("as --geo does). address hits: lookups the address cache answered over one warm pass (while it bypasses itself,");
-  console.log("where addresses hardly repeat, its skipped lookups count as misses); record hits: misses the records table answered.");
+  console.log("where addresses hardly repeat, its skipped lookups count as misses); record hits: address-table misses whose records' parts were all kept (byRecord).");
 }
 
 await main();

@@ -3,10 +3,10 @@
 // copied the next time instead of walking the tree and the records again. A two-way
 // set-associative table: 4,096 sets of two 512-byte slots (4 MiB, taken at the first lookup, so
 // an instance without databases never pays it), the set chosen by a multiplicative hash of the
-// 16-byte address, a byte a set saying which slot was used last (the other goes next). A second
-// table of the same kind is keyed by one database's record (byRecord, below). A slot holds the address, the generation
-// of the databases it was computed with, and the fragment (an empty one too: private addresses,
-// found in no database, are the most repeated of all). Two ways rather than one: 3,000 busy
+// 16-byte address, a byte a set saying which slot was used last (the other goes next). A slot
+// holds the address, the generation of the databases it was computed with, and the fragment (an
+// empty one too: private addresses, found in no database, are the most repeated of all). A
+// second table of the same kind is keyed by one database's record (byRecord, below). Two ways rather than one: 3,000 busy
 // addresses in a direct-mapped table of 4,096 slots collide often enough to lose a third of the
 // hits (measured: 68% hits where 93% were possible). A new set of databases bumps the
 // generation, which makes every slot stale at once. A fragment longer than a slot is not kept
@@ -26,7 +26,7 @@ export class CacheTable {
   }
 }
 
-/** Keyed by the 16-byte address. */
+/** Keyed by the 16-byte address: whole fragments. */
 export const byAddress = new CacheTable(12, 512);
 /** Keyed by one database's record (its index and data offset): that record's own part of the
  * fragment, encoded (databases.ts recordPart). Most addresses that miss the first table lead to
@@ -170,12 +170,12 @@ export function resetCacheCounters(): void {
   recordHits = 0;
 }
 
-// The first database's records, decoded: what a record gives depends on nothing else when it is
-// read first (no field is set yet), so its fields (pointers into the file, the location, the AS
-// number) are kept by data offset and restored instead of decoding the record again. A City
-// record covers a city's networks and is met again from addresses of every one of them, while
-// the pair of City and ASN records the byRecords table needs is much rarer. 4,096 slots of 128
-// bytes (512 KiB), direct-mapped, taken at first use; a new generation makes them all stale.
+// The first database's records, decoded, for sets whose databases give the same fields (City +
+// Country), where parts cannot be put side by side (databases.ts): what a record gives depends
+// on nothing else when it is read first (no field is set yet), so its fields (pointers into the
+// file, the location, the AS number) are kept by data offset and restored instead of decoding
+// the record again. 4,096 slots of 128 bytes (512 KiB), direct-mapped, taken at first use; a new
+// generation makes them all stale.
 const FIRST_SLOTS_BITS: u32 = 12;
 const FIRST_SLOT_BYTES: usize = 128;
 let firstBase: usize = 0;
