@@ -6,7 +6,7 @@
 // 16-byte address, a byte a set saying which slot was used last (the other goes next). A slot
 // holds the address, the generation of the databases it was computed with, and the fragment (an
 // empty one too: private addresses, found in no database, are the most repeated of all). A
-// second table of the same kind is keyed by one database's record (byRecord, below). Two ways rather than one: 3,000 busy
+// second table, its tags apart, is keyed by one database's record (the part table, below). Two ways rather than one: 3,000 busy
 // addresses in a direct-mapped table of 4,096 slots collide often enough to lose a third of the
 // hits (measured: 68% hits where 93% were possible). A new set of databases bumps the
 // generation, which makes every slot stale at once. A fragment longer than a slot is not kept
@@ -28,17 +28,6 @@ export class CacheTable {
 
 /** Keyed by the 16-byte address: whole fragments. */
 export const byAddress = new CacheTable(12, 512);
-/** Keyed by one database's record (its index and data offset): that record's own part of the
- * fragment, encoded (databases.ts recordPart). Most addresses that miss the first table lead to
- * records met before (a City record covers a city's networks, an ASN record a whole operator's),
- * while the pair of a City and an ASN record is much rarer: kept apart, a miss costs the tree
- * walks and two copies, not decoding and escaping the records and printing the coordinates
- * again. 8,192 sets of two 384-byte slots (6 MiB, taken at first use): a full GeoLite2-City part
- * is about 300 bytes, an ASN part under 100; a longer one is not kept (that address then takes
- * the full path). 4,096 sets lost a fifth of the parts on the benchmark corpus (5,000 City and
- * about 2,000 ASN records in play). */
-export const byRecord = new CacheTable(13, 384);
-
 export let cacheHits: u64 = 0;
 export let cacheMisses: u64 = 0;
 export let recordHits: u64 = 0;
@@ -159,7 +148,7 @@ export function cacheStore(tab: CacheTable, key: usize, generation: u32, ptr: us
   return slot;
 }
 
-/** A lookup missed the address table and every one of its records' parts was kept (byRecord). */
+/** A lookup missed the address table and every one of its records' parts was kept. */
 export function countRecordHit(): void {
   recordHits++;
 }
@@ -207,4 +196,71 @@ export function firstRecordSlot(off: u32, generation: u32): usize {
   store<u32>(slot, off);
   store<u32>(slot, generation, 4);
   return slot + 8;
+}
+
+// Each record's part of the fragment (databases.ts recordPart), keyed by (database index, data
+// offset): most addresses that miss the address table lead to records met before (a City record
+// covers a city's networks, an ASN record a whole operator's), while the pair of a City and an
+// ASN record is much rarer; kept apart, a miss costs the tree walks and two copies, not decoding
+// and escaping the records and printing the coordinates again. Two-way set-associative like the
+// address table, but its tags (key, generation, length: 16 bytes a way, 32 a set, so a set is
+// one half of a cache line) are apart from the bytes: a probe reads 256 KiB of tags, not lines
+// scattered over 6 MiB (a probe of slots that held their own headers was the geo layer's largest
+// cost in V8). 8,192 sets of two 384-byte slots (6 MiB) behind them: a full GeoLite2-City part is
+// about 300 bytes, an ASN part under 100; a longer one is not kept (that address then takes the
+// full path). 4,096 sets lost about a fifth of the parts on the benchmark corpus (5,000 City and
+// about 2,000 ASN records in play). Taken at first use; a new generation makes them all stale.
+const PART_SET_BITS: u64 = 13;
+export const PART_ROOM: i32 = 384;
+let partTags: usize = 0;
+let partData: usize = 0;
+let partRecent: usize = 0;
+/** The length of the part partFind or partStore last gave. */
+export let partLength: i32 = 0;
+
+@inline function partSetOf(k: u64): usize {
+  return <usize>((k * 0x9e3779b97f4a7c15) >> (64 - PART_SET_BITS));
+}
+
+/** The bytes of the part kept under `k` (database index << 32 | data offset) for `generation`
+ * (partLength of them), or 0. Valid until the next partStore. */
+export function partFind(k: u64, generation: u32): usize {
+  if (!cacheEnabled || partTags == 0) return 0;
+  const set = partSetOf(k);
+  const t = partTags + (set << 5);
+  for (let way: usize = 0; way < 2; way++) {
+    const tag = t + (way << 4);
+    if (load<u64>(tag) == k && load<u32>(tag, 8) == generation) {
+      store<u8>(partRecent + set, <u8>way);
+      partLength = load<i32>(tag, 12);
+      return partData + ((set << 1) + way) * <usize>PART_ROOM;
+    }
+  }
+  return 0;
+}
+
+/** Keeps `len` bytes at `ptr` as the part under `k`, in place of its set's less recent one: where
+ * they now are, or 0 when not kept (too long, or the cache off). */
+export function partStore(k: u64, generation: u32, ptr: usize, len: i32): usize {
+  if (!cacheEnabled || len > PART_ROOM) return 0;
+  const sets = <usize>1 << <usize>PART_SET_BITS;
+  if (partTags == 0) {
+    partTags = heap.alloc(sets << 5);
+    partData = heap.alloc(sets * 2 * <usize>PART_ROOM);
+    partRecent = heap.alloc(sets);
+    // Generation 0 is never current: a zeroed tag is empty.
+    memory.fill(partTags, 0, sets << 5);
+    memory.fill(partRecent, 0, sets);
+  }
+  const set = partSetOf(k);
+  const way = <usize>(load<u8>(partRecent + set) ^ 1);
+  store<u8>(partRecent + set, <u8>way);
+  const tag = partTags + (set << 5) + (way << 4);
+  store<u64>(tag, k);
+  store<u32>(tag, generation, 8);
+  store<i32>(tag, len, 12);
+  const at = partData + ((set << 1) + way) * <usize>PART_ROOM;
+  memory.copy(at, ptr, <usize>len);
+  partLength = len;
+  return at;
 }

@@ -7,7 +7,8 @@ import { Mmdb, openMmdb, lookupRecord, mmdbError, FAILED } from "./mmdb";
 import { clearFields, saveFields, restoreFields, readRecord, anyField, anyGeoField, anyAsField, snapshotFields, fieldsFromSnapshot } from "./fields";
 import { writeFragment, fragment, geoPartEnd } from "./write";
 import { setGeoLoaded } from "../../write/extras";
-import { cacheFind, cacheStore, cachedBytes, cachedLength, byAddress, byRecord, firstRecordFind, firstRecordSlot, countRecordHit, cacheEnabled } from "./cache";
+import { cacheFind, cacheStore, cachedBytes, cachedLength, byAddress, firstRecordFind, firstRecordSlot, countRecordHit, cacheEnabled,
+  partFind, partStore, partLength, PART_ROOM } from "./cache";
 
 /** City, Country, ASN, and room for a few more. */
 export const MAX_DATABASES = 8;
@@ -76,14 +77,13 @@ const offsets = new StaticArray<u32>(MAX_DATABASES);
 const NO_RECORD: u32 = 0xffffffff;
 const FAULT: u32 = 0xfffffffe;
 
-// One record's part of the fragment, as byRecord (cache.ts) keeps it: a header, then its `geo`
+// One record's part of the fragment, as the part table (cache.ts) keeps it: a header, then its `geo`
 // part, then its `as` part, each as writeFragment writes it for that record alone.
 //   u16 length of the geo part, u8 GIVES_GEO | GIVES_AS (which fields it gave: a record whose
 //   only geo field is a region code gives no geo bytes alone, yet would with another's country).
 const PART_HEADER: i32 = 4;
 const GIVES_GEO: u8 = 1;
 const GIVES_AS: u8 = 2;
-const recordKey: usize = heap.alloc(16);
 const partScratch: usize = heap.alloc(512);
 const geoScratch: usize = heap.alloc(512);
 const asScratch: usize = heap.alloc(512);
@@ -96,11 +96,11 @@ let overlapGeneration: u32 = 0;
 /** Where the last lookup's fragment is (geoLookup returned its length). */
 export let fragmentAt: usize = 0;
 
-/** Decodes record `off` of database `i` alone and keeps its part (see PART_HEADER) under
- * recordKey: its slot in byRecord, or 0 when it does not fit a slot (then the caller takes the
- * full path). A corrupt record gives FAULT_PART (counted in lookupErrors) and is never kept. */
+/** Decodes record `off` of database `i` alone and keeps its part (see PART_HEADER) under `k`:
+ * where the table keeps it (partLength bytes), or 0 when it does not fit (then the caller takes
+ * the full path). A corrupt record gives FAULT_PART (counted in lookupErrors), never kept. */
 const FAULT_PART: usize = 1;
-function recordPart(i: i32, off: u32): usize {
+function recordPart(i: i32, off: u32, k: u64): usize {
   clearFields();
   if (!readRecord(unchecked(dbs[i]), off)) {
     lookupErrors++;
@@ -109,11 +109,11 @@ function recordPart(i: i32, off: u32): usize {
   }
   const flags = (anyGeoField() ? GIVES_GEO : 0) | (anyAsField() ? GIVES_AS : 0);
   const len = flags != 0 ? writeFragment() : 0;
-  if (len + PART_HEADER > byRecord.room) return 0;
+  if (len + PART_HEADER > PART_ROOM) return 0;
   store<u16>(partScratch, <u16>(flags != 0 ? geoPartEnd : 0));
   store<u8>(partScratch, <u8>flags, 2);
   memory.copy(partScratch + PART_HEADER, fragment.ptr, <usize>len);
-  return cacheStore(byRecord, recordKey, generation, partScratch, len + PART_HEADER);
+  return partStore(k, generation, partScratch, len + PART_HEADER);
 }
 
 /** The fragment of an address (4 bytes when isV4, else 16, network order) with every
@@ -182,10 +182,9 @@ function fromParts(n: i32): i32 {
   for (let i = 0; i < n; i++) {
     const off = unchecked(offsets[i]);
     if (off >= FAULT) continue;
-    store<u32>(recordKey, off);
-    store<u32>(recordKey, <u32>i, 4);
-    let slot = cacheFind(byRecord, recordKey, generation);
-    if (slot == 0) {
+    const k = (<u64>i << 32) | <u64>off;
+    let at = partFind(k, generation);
+    if (at == 0) {
       // The store may take the slot of a part already found (three databases or more):
       // those are copied out first.
       if (geoLen != 0 && geoAt != geoScratch) {
@@ -196,12 +195,11 @@ function fromParts(n: i32): i32 {
         memory.copy(asScratch, asAt, <usize>asLen);
         asAt = asScratch;
       }
-      slot = recordPart(i, off);
+      at = recordPart(i, off, k);
       decoded = true;
-      if (slot == 0) return -1;
+      if (at == 0) return -1;
     }
-    if (slot == FAULT_PART) continue;
-    const at = cachedBytes(slot);
+    if (at == FAULT_PART) continue;
     const flags = load<u8>(at, 2);
     if ((flags & given) != 0) {
       overlapGeneration = generation;
@@ -215,7 +213,7 @@ function fromParts(n: i32): i32 {
     }
     if (flags & GIVES_AS) {
       asAt = at + PART_HEADER + <usize>g;
-      asLen = cachedLength(slot) - PART_HEADER - g;
+      asLen = partLength - PART_HEADER - g;
     }
   }
   if (!decoded) countRecordHit();
