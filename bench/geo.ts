@@ -16,7 +16,12 @@
 // times as fast); the same on a corpus whose tuples reuse 3,000 addresses 95% of the time; and
 // instructions per record of the portable build, with and without databases.
 //
-//   node dist/bench/geo.js [--lookups N] [--runs N] [--records N] [--no-lookups] [--no-mapping]
+//   node dist/bench/geo.js [--lookups N] [--runs N] [--records N] [--no-lookups] [--no-mapping] [--build DIR]
+//     (--build: the mapping rows with DIR's nsg-flow-ecs-simd.wasm and nsg-flow-ecs.wasm, e.g. an
+//     older commit's, for a before/after comparison)
+//   node dist/bench/geo.js --profile FILE   where the databases' instructions go, by function (and
+//     by line of assembly/enrich/geo/ when FILE.map exists), FILE a portable build with names:
+//     npx asc assembly/nsg-flow-ecs.ts --config asconfig.json --target release --debug --sourceMap -o /tmp/named.wasm
 //
 // The lookups run inside the module (one call does N of them), so the figures are of the wasm
 // code, not of crossing into it. Each figure is the median of --runs runs after a warm-up.
@@ -30,7 +35,7 @@ import { parseArgs } from "node:util";
 import { Reader } from "maxmind";
 import { writeMmdb, u16, u32, dbl, MValue, ipv6Bytes } from "../tests/geo/mmdb-writer.js";
 import { generateCorpus } from "./corpus.js";
-import { instrument } from "./wasm-count.js";
+import { instrument, sourceLines } from "./wasm-count.js";
 import { openDatabases, naiveGeoMap } from "./node-geo-mapper.js";
 import { naiveMap } from "./node-mapper.js";
 import { FlowTransform, builtWasm } from "../host/transform/loader.js";
@@ -177,7 +182,7 @@ function median(xs: number[]): number {
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: {
     lookups: { type: "string", default: "1000000" }, runs: { type: "string", default: "5" }, records: { type: "string", default: "300000" },
-    "no-lookups": { type: "boolean" }, "no-mapping": { type: "boolean" },
+    "no-lookups": { type: "boolean" }, "no-mapping": { type: "boolean" }, profile: { type: "string" }, build: { type: "string" },
   } });
   const lookups = Number(values.lookups);
   const runs = Number(values.runs);
@@ -187,8 +192,9 @@ async function main(): Promise<void> {
   const synthetic = syntheticDatabases(300_000);
   console.log(`synthetic City (${synthetic.cityNetworks.toLocaleString("en")} networks, ${(synthetic.city.length / 1e6).toFixed(1)} MB) + ` +
     `ASN (${synthetic.asnNetworks.toLocaleString("en")} networks, ${(synthetic.asn.length / 1e6).toFixed(1)} MB) written in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  if (values.profile) return profileRows(synthetic, values.profile, Number(values.records));
   if (!values["no-lookups"]) lookupRows(synthetic, lookups, runs);
-  if (!values["no-mapping"]) await mappingRows(synthetic, Number(values.records), runs);
+  if (!values["no-mapping"]) await mappingRows(synthetic, Number(values.records), runs, values.build);
 }
 
 function lookupRows(synthetic: { city: Buffer; asn: Buffer }, lookups: number, runs: number): void {
@@ -312,10 +318,12 @@ function reusingCorpus(ndjson: Buffer): Buffer {
     (_m, head: string, epoch: string, src: string, dst: string) => `${head}${epoch},${pick(src)},${pick(dst)},`));
 }
 
-/** Instructions per record as WAMR dispatches them (portable build), with the databases or not. */
+/** Instructions per record as WAMR dispatches them (portable build), with the databases or not,
+ * over a second pass (the caches warm, as in the timed rows; a long-running filter's steady state). */
 function opsPerRecord(portable: Buffer, buf: Buffer, geo: Buffer[]): number {
   const inst = instrument(portable);
   const t = new FlowTransform(inst.module, { geo });
+  wasmPass(t, buf);
   const x = (t as unknown as { exports: Record<string, WebAssembly.Global> }).exports;
   const total = () => inst.runs.reduce((sum, run, i) => sum + run.ops * Number(x[`__run_${i}`]!.value), 0);
   const before = total();
@@ -323,7 +331,58 @@ function opsPerRecord(portable: Buffer, buf: Buffer, geo: Buffer[]): number {
   return (total() - before) / records;
 }
 
-async function mappingRows(synthetic: { city: Buffer; asn: Buffer }, records: number, runs: number): Promise<void> {
+/** Where the databases' instructions go, by function: ops per record of `wasm` (a portable build
+ * with a name section) with City + ASN minus without, on the corpus and the reusing corpus, on a
+ * second pass (the caches warm, as in the timed rows). */
+function profileRows(synthetic: { city: Buffer; asn: Buffer }, wasmFile: string, records: number): void {
+  const wasm = readFileSync(wasmFile);
+  const lineOf = existsSync(`${wasmFile}.map`) ? sourceLines(`${wasmFile}.map`) : null;
+  const corpus = generateCorpus(Math.min(records, 20_000));
+  for (const input of [{ label: "the benchmark corpus", ndjson: corpus.ndjson }, { label: "corpus, 95% of addresses among 3,000", ndjson: reusingCorpus(corpus.ndjson) }]) {
+    const perFunction = (geo: Buffer[], warm: boolean): { total: number; byName: Map<string, number>; byLine: Map<string, number> } => {
+      const inst = instrument(wasm);
+      const t = new FlowTransform(inst.module, { geo });
+      if (warm) wasmPass(t, input.ndjson);
+      const x = (t as unknown as { exports: Record<string, WebAssembly.Global> }).exports;
+      const read = () => inst.runs.map((_, i) => Number(x[`__run_${i}`]!.value));
+      const before = read();
+      const s0 = t.geoStats();
+      const { records: n } = wasmPass(t, input.ndjson);
+      const after = read();
+      const s1 = t.geoStats();
+      if (geo.length) {
+        const lookups = Math.max(1, s1.cacheHits + s1.cacheMisses - s0.cacheHits - s0.cacheMisses);
+        console.log(`${input.label}${warm ? "" : ", first pass"}: ${lookups} lookups, address hits ${(((s1.cacheHits - s0.cacheHits) / lookups) * 100).toFixed(1)}%, ` +
+          `record hits ${(((s1.recordHits - s0.recordHits) / lookups) * 100).toFixed(1)}%`);
+      }
+      const byName = new Map<string, number>();
+      const byLine = new Map<string, number>();
+      let total = 0;
+      inst.runs.forEach((run, i) => {
+        const ops = (run.ops * (after[i]! - before[i]!)) / n;
+        total += ops;
+        const name = inst.names[run.func]!;
+        byName.set(name, (byName.get(name) ?? 0) + ops);
+        if (lineOf && ops > 0) for (const off of run.offsets) byLine.set(lineOf(off), (byLine.get(lineOf(off)) ?? 0) + ops / run.ops);
+      });
+      return { total, byName, byLine };
+    };
+    const plain = perFunction([], true);
+    const cold = perFunction([synthetic.city, synthetic.asn], false);
+    const geo = perFunction([synthetic.city, synthetic.asn], true);
+    console.log(`${input.label}: ${plain.total.toFixed(0)} -> ${geo.total.toFixed(0)} ops a record (${cold.total.toFixed(0)} on the first pass)`);
+    const names = new Set([...plain.byName.keys(), ...geo.byName.keys()]);
+    const diffs = [...names].map((k) => ({ k, d: (geo.byName.get(k) ?? 0) - (plain.byName.get(k) ?? 0) })).filter((e) => Math.abs(e.d) >= 5);
+    diffs.sort((a, b) => b.d - a.d);
+    for (const e of diffs.slice(0, 30)) console.log(`  ${e.d.toFixed(0).padStart(7)}  ${e.k}`);
+    if (lineOf) {
+      const lines = [...geo.byLine].filter(([l]) => l.includes("enrich/geo/")).sort((a, b) => b[1] - a[1]).slice(0, 25);
+      for (const [l, ops] of lines) console.log(`  ${ops.toFixed(0).padStart(7)}  ${l}`);
+    }
+  }
+}
+
+async function mappingRows(synthetic: { city: Buffer; asn: Buffer }, records: number, runs: number, build?: string): Promise<void> {
   const corpus = generateCorpus(records);
   const inputs = [
     { label: "the benchmark corpus", ndjson: corpus.ndjson },
@@ -333,8 +392,9 @@ async function mappingRows(synthetic: { city: Buffer; asn: Buffer }, records: nu
   const files = [path.join(dir, "City.mmdb"), path.join(dir, "ASN.mmdb")];
   writeFileSync(files[0]!, synthetic.city);
   writeFileSync(files[1]!, synthetic.asn);
-  const simd = builtWasm("nsg-flow-ecs-simd.wasm");
-  const portable = readFileSync(builtWasm("nsg-flow-ecs.wasm"));
+  const built = (name: string) => (build ? path.join(build, name) : builtWasm(name));
+  const simd = built("nsg-flow-ecs-simd.wasm");
+  const portable = readFileSync(built("nsg-flow-ecs.wasm"));
   const readers = await openDatabases(files);
   const NODE_LINES = Math.min(records, 50_000);
   console.log(`mapping ${records.toLocaleString("en")} records (bench/corpus.ts) through FlowTransform.push, SIMD build, median of ${runs} runs after a warm-up;`);
@@ -383,7 +443,7 @@ async function mappingRows(synthetic: { city: Buffer; asn: Buffer }, records: nu
   console.log("");
   console.log("City+ASN: both addresses of every event looked up in the synthetic City and ASN files above (files given as paths,");
   console.log("as --geo does). address hits: lookups the address cache answered over one warm pass (while it bypasses itself,");
-  console.log("where addresses hardly repeat, its skipped lookups count as misses); record hits: misses the records table answered.");
+  console.log("where addresses hardly repeat, its skipped lookups count as misses); record hits: address-table misses whose records' parts were all kept (byRecord).");
 }
 
 await main();

@@ -258,7 +258,7 @@ export function instrument(wasm: Uint8Array): Instrumented {
 const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /** File offset → "source:line", from a wasm source map (one generated line, columns = offsets). */
-function sourceLines(mapFile: string): (offset: number) => string {
+export function sourceLines(mapFile: string): (offset: number) => string {
   const map = JSON.parse(readFileSync(mapFile, "utf8")) as { sources: string[]; mappings: string };
   const entries: [number, number, number][] = [];
   let col = 0, src = 0, line = 0;

@@ -4,10 +4,11 @@
 // `generation`, so the cache's older fragments go stale and a host can tell which set answered.
 // Databases are read in the order they were added, the first to give a field keeps it.
 import { Mmdb, openMmdb, lookupRecord, mmdbError, FAILED } from "./mmdb";
-import { clearFields, saveFields, restoreFields, readRecord, anyField, snapshotFields, fieldsFromSnapshot } from "./fields";
-import { writeFragment, fragment } from "./write";
+import { clearFields, saveFields, restoreFields, readRecord, anyField, anyGeoField, anyAsField, snapshotFields, fieldsFromSnapshot } from "./fields";
+import { writeFragment, fragment, geoPartEnd } from "./write";
 import { setGeoLoaded } from "../../write/extras";
-import { cacheFind, cacheStore, cachedBytes, cachedLength, byAddress, byRecords, firstRecordFind, firstRecordSlot } from "./cache";
+import { cacheFind, cacheStore, cachedBytes, cachedLength, byAddress, firstRecordFind, firstRecordSlot, countRecordHit, cacheEnabled,
+  partFind, partStore, partLength, PART_ROOM } from "./cache";
 
 /** City, Country, ASN, and room for a few more. */
 export const MAX_DATABASES = 8;
@@ -71,15 +72,49 @@ export function clearDatabases(): void {
 
 // The address as the cache and the tree walk take it: 16 bytes, IPv4 as ::ffff:a.b.c.d.
 const key: usize = heap.alloc(16);
-// Where the address led in each database: the data offset, or NO_RECORD. The first four are
-// the key of the records cache.
+// Where the address led in each database: the data offset, or NO_RECORD.
 const offsets = new StaticArray<u32>(MAX_DATABASES);
 const NO_RECORD: u32 = 0xffffffff;
 const FAULT: u32 = 0xfffffffe;
-const recordKey: usize = heap.alloc(16);
+
+// One record's part of the fragment, as the part table (cache.ts) keeps it: a header, then its `geo`
+// part, then its `as` part, each as writeFragment writes it for that record alone.
+//   u16 length of the geo part, u8 GIVES_GEO | GIVES_AS (which fields it gave: a record whose
+//   only geo field is a region code gives no geo bytes alone, yet would with another's country).
+const PART_HEADER: i32 = 4;
+const GIVES_GEO: u8 = 1;
+const GIVES_AS: u8 = 2;
+const partScratch: usize = heap.alloc(512);
+const geoScratch: usize = heap.alloc(512);
+const asScratch: usize = heap.alloc(512);
+
+/** The generation in which two databases gave fields of the same part for one address (City
+ * and Country: both give the country): their merge (first to give a field keeps it) is not two
+ * records' parts side by side, so that set takes the full path from then on. */
+let overlapGeneration: u32 = 0;
 
 /** Where the last lookup's fragment is (geoLookup returned its length). */
 export let fragmentAt: usize = 0;
+
+/** Decodes record `off` of database `i` alone and keeps its part (see PART_HEADER) under `k`:
+ * where the table keeps it (partLength bytes), or 0 when it does not fit (then the caller takes
+ * the full path). A corrupt record gives FAULT_PART (counted in lookupErrors), never kept. */
+const FAULT_PART: usize = 1;
+function recordPart(i: i32, off: u32, k: u64): usize {
+  clearFields();
+  if (!readRecord(unchecked(dbs[i]), off)) {
+    lookupErrors++;
+    lastLookupError = "database " + (i + 1).toString() + ": " + mmdbError;
+    return FAULT_PART;
+  }
+  const flags = (anyGeoField() ? GIVES_GEO : 0) | (anyAsField() ? GIVES_AS : 0);
+  const len = flags != 0 ? writeFragment() : 0;
+  if (len + PART_HEADER > PART_ROOM) return 0;
+  store<u16>(partScratch, <u16>(flags != 0 ? geoPartEnd : 0));
+  store<u8>(partScratch, <u8>flags, 2);
+  memory.copy(partScratch + PART_HEADER, fragment.ptr, <usize>len);
+  return partStore(k, generation, partScratch, len + PART_HEADER);
+}
 
 /** The fragment of an address (4 bytes when isV4, else 16, network order) with every
  * database: returns its length (0: nothing found, or no databases), its bytes at fragmentAt
@@ -119,18 +154,78 @@ export function geoLookup(addr: usize, isV4: bool): i32 {
     cacheStore(byAddress, key, generation, fragment.ptr, 0);
     return 0;
   }
-  // The same records give the same fragment: up to four databases, the records cache says.
-  const keyed = n <= 4;
-  if (keyed) {
-    for (let i = 0; i < 4; i++) store<u32>(recordKey + <usize>(i << 2), i < n ? unchecked(offsets[i]) : NO_RECORD);
-    const r = cacheFind(byRecords, recordKey, generation);
-    if (r != 0) {
-      const len = cachedLength(r);
-      cacheStore(byAddress, key, generation, cachedBytes(r), len);
-      fragmentAt = cachedBytes(r);
+  if (byRecordUsable()) {
+    const len = fromParts(n);
+    if (len >= 0) {
+      fragmentAt = fragment.ptr;
+      cacheStore(byAddress, key, generation, fragment.ptr, len);
       return len;
     }
   }
+  return fullLookup(n);
+}
+
+@inline function byRecordUsable(): bool {
+  return overlapGeneration != generation && cacheEnabled;
+}
+
+/** The fragment put together from each record's part (into `fragment`): its length, or -1 when
+ * a part does not fit the table or two records give the same part (a corrupt record met before
+ * that is then counted again by the full path: two faults in one lookup, the rarest of cases). */
+function fromParts(n: i32): i32 {
+  let given: u8 = 0;
+  let decoded = false;
+  let geoAt: usize = 0;
+  let geoLen: i32 = 0;
+  let asAt: usize = 0;
+  let asLen: i32 = 0;
+  for (let i = 0; i < n; i++) {
+    const off = unchecked(offsets[i]);
+    if (off >= FAULT) continue;
+    const k = (<u64>i << 32) | <u64>off;
+    let at = partFind(k, generation);
+    if (at == 0) {
+      // The store may take the slot of a part already found (three databases or more):
+      // those are copied out first.
+      if (geoLen != 0 && geoAt != geoScratch) {
+        memory.copy(geoScratch, geoAt, <usize>geoLen);
+        geoAt = geoScratch;
+      }
+      if (asLen != 0 && asAt != asScratch) {
+        memory.copy(asScratch, asAt, <usize>asLen);
+        asAt = asScratch;
+      }
+      at = recordPart(i, off, k);
+      decoded = true;
+      if (at == 0) return -1;
+    }
+    if (at == FAULT_PART) continue;
+    const flags = load<u8>(at, 2);
+    if ((flags & given) != 0) {
+      overlapGeneration = generation;
+      return -1;
+    }
+    given |= flags;
+    const g = <i32>load<u16>(at);
+    if (flags & GIVES_GEO) {
+      geoAt = at + PART_HEADER;
+      geoLen = g;
+    }
+    if (flags & GIVES_AS) {
+      asAt = at + PART_HEADER + <usize>g;
+      asLen = partLength - PART_HEADER - g;
+    }
+  }
+  if (!decoded) countRecordHit();
+  // Each part fits a slot: both fit the fragment's first 4 KiB.
+  memory.copy(fragment.ptr, geoAt, <usize>geoLen);
+  memory.copy(fragment.ptr + <usize>geoLen, asAt, <usize>asLen);
+  fragment.len = geoLen + asLen;
+  return fragment.len;
+}
+
+/** Every record decoded into one set of fields, in the databases' order, then written. */
+function fullLookup(n: i32): i32 {
   clearFields();
   for (let i = 0; i < n; i++) {
     const off = unchecked(offsets[i]);
@@ -156,7 +251,6 @@ export function geoLookup(addr: usize, isV4: bool): i32 {
   }
   const len = anyField() ? writeFragment() : 0;
   fragmentAt = fragment.ptr;
-  if (keyed) cacheStore(byRecords, recordKey, generation, fragment.ptr, len);
   cacheStore(byAddress, key, generation, fragment.ptr, len);
   return len;
 }

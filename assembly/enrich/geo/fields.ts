@@ -58,6 +58,18 @@ export function anyField(): bool {
   return false;
 }
 
+/** Whether any field of the fragment's `geo` part was found. */
+export function anyGeoField(): bool {
+  if (hasLocation) return true;
+  for (let f = 0; f < F_AS_ORG; f++) if (unchecked(fieldLen[f]) != 0) return true;
+  return false;
+}
+
+/** Whether any field of its `as` part was found. */
+export function anyAsField(): bool {
+  return hasAsNumber || unchecked(fieldLen[F_AS_ORG]) != 0;
+}
+
 const K_CONTINENT = lit("continent");
 const K_COUNTRY = lit("country");
 const K_SUBDIVISIONS = lit("subdivisions");

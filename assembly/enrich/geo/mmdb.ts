@@ -516,9 +516,14 @@ export function lookupRecord(db: Mmdb, addr: usize, isV4: bool): i64 {
       node = bswap<u32>(load<u32>(tree + <usize>node * 8 + <usize>(bit * 4)));
     }
   } else {
+    // 28-bit records (GeoLite2-City): the middle byte's high nibble tops the left record, its
+    // low nibble the right one.
     for (let i = start; i < bits && node < n; i++) {
       const bit = (<u32>load<u8>(bytes + <usize>(i >> 3)) >> (7 - (<u32>i & 7))) & 1;
-      node = record(db, node, bit);
+      const p = tree + <usize>node * 7;
+      const middle = <u32>load<u8>(p, 3);
+      const q = p + <usize>(bit << 2);
+      node = ((bit != 0 ? middle & 0x0f : middle >> 4) << 24) | (<u32>load<u8>(q) << 16) | (<u32>load<u8>(q, 1) << 8) | <u32>load<u8>(q, 2);
     }
   }
   if (node <= n) return NOT_FOUND; // == n: no data; < n: the address ran out of bits first

@@ -9,7 +9,7 @@
 // addresses up before it starts writing the event.
 import { dtoa_buffered } from "util/number";
 import { lit, Lit } from "../../base/bytes";
-import { ByteBuffer, redirectOutput, restoreOutput, reserve, put, putLit, putU64, putEscapedRepaired } from "../../base/output";
+import { ByteBuffer, outPos, redirectOutput, restoreOutput, reserve, put, putLit, putU64, putEscapedRepaired } from "../../base/output";
 import {
   fieldPointer, fieldLength, hasLocation, latitude, longitude, locationIsFloat, hasAsNumber, asNumber,
   F_CONTINENT_CODE, F_CONTINENT_NAME, F_COUNTRY_ISO, F_COUNTRY_NAME, F_REGION_ISO, F_REGION_NAME,
@@ -35,6 +35,8 @@ const GEO_FIELDS: StaticArray<i32> = [
 
 /** The last fragment written. */
 export const fragment = new ByteBuffer();
+/** Where its `,"geo":{…}` part ends (its `,"as":{…}` part, if any, follows). */
+export let geoPartEnd: i32 = 0;
 
 // dtoa writes UTF-16; at most 28 characters for a double.
 const digits16: usize = heap.alloc(64);
@@ -87,6 +89,7 @@ export function writeFragment(): i32 {
     put(0x7d);
   }
   if (opened) put(0x7d);
+  geoPartEnd = outPos;
   const org = fieldLength(F_AS_ORG) != 0;
   if (hasAsNumber || org) {
     reserve(64);
