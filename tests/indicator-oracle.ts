@@ -6,48 +6,11 @@
 import { BlockList, isIPv4, isIPv6 } from "node:net";
 import fc from "fast-check";
 
+// Addresses as BigInts and back are the reference's (host/reference/indicators.ts): this oracle
+// differs from it in how it finds the matches (net.BlockList, a walk of its own), not in arithmetic.
+import { v4ToBig, v6ToBig, v4Text, v6Text } from "../host/reference/indicators.js";
 
-export function v4ToBig(s: string): bigint {
-  return s.split(".").reduce((a, p) => (a << 8n) | BigInt(Number(p)), 0n);
-}
-
-export function v6ToBig(s: string): bigint {
-  let text = s.toLowerCase();
-  let tail: bigint[] = [];
-  const lastColon = text.lastIndexOf(":");
-  if (text.includes(".")) {
-    const q = v4ToBig(text.slice(lastColon + 1));
-    tail = [q >> 16n, q & 0xffffn];
-    text = text.slice(0, lastColon + 1) + "0:0";
-    tail = tail.length ? tail : [];
-  }
-  const [head, rest] = text.includes("::") ? text.split("::") as [string, string] : [text, undefined];
-  const h = head ? head.split(":").map((g) => BigInt(parseInt(g, 16))) : [];
-  const r = rest !== undefined ? (rest ? rest.split(":").map((g) => BigInt(parseInt(g, 16))) : []) : [];
-  const groups = rest !== undefined ? [...h, ...Array(8 - h.length - r.length).fill(0n), ...r] : h;
-  if (tail.length) { groups[6] = tail[0]!; groups[7] = tail[1]!; }
-  return groups.reduce((a, g) => (a << 16n) | g, 0n);
-}
-
-export function v4Text(v: bigint): string {
-  return [24n, 16n, 8n, 0n].map((s) => String((v >> s) & 255n)).join(".");
-}
-
-/** RFC 5952. */
-export function v6Text(v: bigint): string {
-  const g = Array.from({ length: 8 }, (_, i) => Number((v >> BigInt(112 - 16 * i)) & 0xffffn));
-  let best = -1, bestLen = 1;
-  for (let i = 0; i < 8;) {
-    if (g[i] !== 0) { i++; continue; }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) { best = i; bestLen = j - i; }
-    i = j;
-  }
-  const hex = (a: number[]): string => a.map((x) => x.toString(16)).join(":");
-  if (best < 0) return hex(g);
-  return `${hex(g.slice(0, best))}::${hex(g.slice(best + bestLen))}`;
-}
+export { v4ToBig, v6ToBig, v4Text, v6Text };
 
 export interface Indicator { family: 4 | 6; net: bigint; len: number; desc?: string; id?: string; confidence?: string }
 export interface OracleSet { name: string; stix: boolean; indicators: Indicator[] }
