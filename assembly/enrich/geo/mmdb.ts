@@ -57,6 +57,12 @@ export let vPointer: bool = false;
   return <u32>load<u8>(secBase + <usize>off);
 }
 
+/** A value's size when its 5-bit size field is 29, 30 or 31: the spec's offsets for the 1, 2 or
+ * 3 bytes (`extra`) that follow. One place for the rule; each decoder checks its own bounds. */
+@inline function extendedSize(size: u32, extra: u32): u32 {
+  return size == 29 ? 29 + extra : size == 30 ? 285 + extra : 65821 + extra;
+}
+
 /** Reads `n` (0-4) bytes big-endian at off; the caller checked the bounds. */
 function beUint(off: u32, n: u32): u32 {
   let v: u32 = 0;
@@ -102,7 +108,7 @@ function decodeHere(off: u32): bool {
     if (<u64>p + <u64>n > <u64>secLen) return fail("a value's size is cut off by the end of its section");
     const extra = beUint(p, n);
     p += n;
-    size = size == 29 ? 29 + extra : size == 30 ? 285 + extra : 65821 + extra;
+    size = extendedSize(size, extra);
   }
   vType = type;
   vSize = size;
@@ -169,7 +175,7 @@ export function decodeKey(off: u32): i64 {
     if (n > len - p) return skipFailed("a value's size is cut off by the end of its section");
     const extra = beUint(p, n);
     p += n;
-    size = size == 29 ? 29 + extra : size == 30 ? 285 + extra : 65821 + extra;
+    size = extendedSize(size, extra);
   }
   if (size > len - p) return skipFailed("a value runs past the end of its section");
   keyPtr = secBase + <usize>p;
@@ -224,7 +230,7 @@ export function skip(off: u32, depth: i32): i64 {
     if (n > len - p) return skipFailed("a value's size is cut off by the end of its section");
     const extra = beUint(p, n);
     p += n;
-    size = size == 29 ? 29 + extra : size == 30 ? 285 + extra : 65821 + extra;
+    size = extendedSize(size, extra);
   }
   if (type == <u32>T_MAP || type == <u32>T_ARRAY) {
     if (depth >= MAX_DEPTH) return skipFailed("maps and arrays nest too deep");
