@@ -20,6 +20,7 @@ let inCap: i32 = 65536;
 let recordsBefore: i32 = 0;
 let errorsBefore: i32 = 0;
 let matchedBefore: i32 = 0;
+let faultsBefore: u32 = 0;
 
 /** Returns the input buffer, grown to hold at least `size` bytes. */
 export function input_buffer(size: i32): usize {
@@ -39,6 +40,7 @@ function begin(): void {
   recordsBefore = linesOut;
   errorsBefore = errorLinesOut;
   matchedBefore = eventsMatched;
+  faultsBefore = lookupErrors;
 }
 
 /** Options for this instance, as a JSON object in the input buffer (see abi/options.ts). Returns
@@ -95,6 +97,12 @@ export function last_errors(): i32 {
 /** Events of the last call that matched at least one indicator. */
 export function last_matched(): i32 {
   return eventsMatched - matchedBefore;
+}
+
+/** Geo lookups of the last call that met a corrupt record or tree (that database gave nothing for
+ * the address; the event was mapped as usual): counted per call so the CLI can say so at the end. */
+export function last_geo_faults(): i32 {
+  return <i32>(lookupErrors - faultsBefore);
 }
 
 export function last_was_error(): i32 {

@@ -2,7 +2,7 @@
 // on stderr. Exit 0 when every record mapped, 1 when any became an error event (or a file could
 // not be read).
 import { PROFILES, defaultWasmPath, type MapOptions } from "../transform/loader.js";
-import { geoSummary, indicatorSummary } from "../transform/summary.js";
+import { geoFaultsPart, geoSummary, indicatorSummary } from "../transform/summary.js";
 import { type StreamOptions, type StreamTotals } from "../transform/stream.js";
 import { FlowPool } from "../pool/pool.js";
 import { FdWriter } from "../transform/fd.js";
@@ -101,7 +101,7 @@ export async function runMap(args: MapArgs): Promise<number> {
 }
 
 async function mapFiles(args: MapArgs, pool: FlowPool): Promise<number> {
-  const totals: StreamTotals = { records: 0, errors: 0, matched: 0 };
+  const totals: StreamTotals = { records: 0, errors: 0, matched: 0, geoFaults: 0 };
   const matching = (args.mapOptions.indicators?.length ?? 0) > 0;
   const started = process.hrtime.bigint();
   let unreadable = 0;
@@ -138,6 +138,7 @@ async function mapFiles(args: MapArgs, pool: FlowPool): Promise<number> {
     const rate = seconds > 0 ? Math.round(totals.records / seconds) : 0;
     process.stderr.write(
       `nsg-flow-ecs: ${totals.records} records, ${totals.errors} errors, ${matching ? `${totals.matched} matching indicators, ` : ""}` +
+      geoFaultsPart(totals.geoFaults) +
       `${rate} records/s (${seconds.toFixed(3)} s)\n`,
     );
   }

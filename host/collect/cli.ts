@@ -2,7 +2,7 @@
 // output it sets up, signals, and the progress lines on stderr.
 import { resolve } from "node:path";
 import { FlowTransform, defaultWasmPath, type MapOptions, type Profile } from "../transform/loader.js";
-import { geoSummary, indicatorSummary } from "../transform/summary.js";
+import { geoFaultsPart, geoSummary, indicatorSummary } from "../transform/summary.js";
 import { LocalBlobMapper, WorkerBlobMapper } from "./mapper.js";
 import { storageClient } from "./azure.js";
 import { AuthSetupError, storageAuth, type StorageAuth } from "./credentials.js";
@@ -101,7 +101,7 @@ export async function collectMain(args: CollectArgs): Promise<number> {
         output = new StdoutOutput();
       }
     }
-    const totals: PassSummary = { listed: 0, read: 0, records: 0, errors: 0, bytes: 0, lagMs: 0, matched: 0 };
+    const totals: PassSummary = { listed: 0, read: 0, records: 0, errors: 0, bytes: 0, lagMs: 0, matched: 0, geoFaults: 0 };
     let passes = 0;
     let lastLine = 0;
     // One thread: the main thread maps. More: every lane maps on a worker thread of its own and
@@ -127,6 +127,7 @@ export async function collectMain(args: CollectArgs): Promise<number> {
       totals.records += pass.records;
       totals.errors += pass.errors;
       totals.matched! += pass.matched ?? 0;
+      totals.geoFaults! += pass.geoFaults ?? 0;
       totals.bytes += pass.bytes;
       totals.lagMs = Math.max(totals.lagMs, pass.lagMs);
       // A line for each pass that read something, else one a minute (a heartbeat).
@@ -183,6 +184,6 @@ function openExactlyOnce(path: string, store: DiskCheckpoints): FileOutput {
 function progressLine(p: Omit<PassSummary, "listed" | "read">, what: string, secs: number, matching: boolean): string {
   const lag = p.lagMs > 0 ? `, lag ${Math.round(p.lagMs / 1000)} s` : "";
   const matched = matching ? `${p.matched ?? 0} matching indicators, ` : "";
-  return `${what}, ${p.records} records, ${p.records - p.errors} events, ${p.errors} errors, ${matched}` +
+  return `${what}, ${p.records} records, ${p.records - p.errors} events, ${p.errors} errors, ${matched}${geoFaultsPart(p.geoFaults)}` +
     `${p.bytes} bytes read${lag} (${secs.toFixed(1)} s)`;
 }

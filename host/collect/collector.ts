@@ -95,7 +95,7 @@ export class Collector {
     let failures = 0;
     while (!this.stopRequested) {
       const started = Date.now();
-      const pass: PassSummary = { listed: 0, read: 0, records: 0, errors: 0, bytes: 0, lagMs: 0, matched: 0 };
+      const pass: PassSummary = { listed: 0, read: 0, records: 0, errors: 0, bytes: 0, lagMs: 0, matched: 0, geoFaults: 0 };
       try {
         await this.pass(pass);
         failures = 0;

@@ -17,6 +17,8 @@ export interface MappedCounts {
   errors: number;
   /** Events that matched an indicator. */
   matched?: number;
+  /** Geo lookups that met a corrupt database record. */
+  geoFaults?: number;
 }
 
 export interface BlobMapper {
@@ -40,11 +42,12 @@ export class LocalBlobMapper implements BlobMapper {
   }
 
   async map(chunk: Uint8Array, last: boolean, emit: (output: Uint8Array) => void, done: (counts: MappedCounts) => void): Promise<void> {
-    const counts = { records: 0, errors: 0, matched: 0 };
+    const counts = { records: 0, errors: 0, matched: 0, geoFaults: 0 };
     for (const slice of this.transform.blobSlices(chunk, last)) {
       counts.records += slice.records;
       counts.errors += slice.errors;
       counts.matched += slice.matched ?? 0;
+      counts.geoFaults += slice.geoFaults ?? 0;
       if (slice.output.length > 0) emit(slice.output);
     }
     done(counts);

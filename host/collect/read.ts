@@ -19,6 +19,8 @@ export interface ReadCounts {
   bytes: number;
   /** Events that matched an indicator (counted when the field is given). */
   matched?: number;
+  /** Geo lookups that met a corrupt database record (counted when the field is given). */
+  geoFaults?: number;
 }
 
 export interface ReadContext {
@@ -239,6 +241,7 @@ class BlobRead {
       counts.records += mapped.records;
       counts.errors += mapped.errors;
       if (counts.matched !== undefined) counts.matched += mapped.matched ?? 0;
+      if (counts.geoFaults !== undefined) counts.geoFaults += mapped.geoFaults ?? 0;
       after?.();
       this.ctx.progress(checkpoint ? checkpoint() : this.current(this.previous?.etag, false));
     });

@@ -42,6 +42,8 @@ export interface JobReply {
   errors: number;
   /** Events among `records` that matched an indicator. */
   matched?: number;
+  /** Geo lookups among them that met a corrupt database record. */
+  geoFaults?: number;
   /** The job's last reply. */
   end: boolean;
   /** In a redo: which record of it this reply is. */
@@ -153,6 +155,7 @@ export class JobRunner {
           reply.records = 1;
           reply.errors = 1;
           reply.matched = 0;
+          reply.geoFaults = 0;
         }
       }
       emit(reply);
@@ -168,10 +171,12 @@ export class JobRunner {
 
 /** Adds one result of a transform to a reply: its counts, and its output copied into a buffer
  * from `output` (transferable to another thread). */
-export function addResult(reply: { parts: Uint8Array[]; records: number; errors: number; matched?: number }, r: TransformResult, output: OutputBuffer): void {
+export function addResult(reply: { parts: Uint8Array[]; records: number; errors: number; matched?: number; geoFaults?: number },
+  r: TransformResult, output: OutputBuffer): void {
   reply.records += r.records;
   reply.errors += r.errors;
   if (r.matched) reply.matched = (reply.matched ?? 0) + r.matched;
+  if (r.geoFaults) reply.geoFaults = (reply.geoFaults ?? 0) + r.geoFaults;
   if (r.output.length === 0) return;
   const copy = output(r.output.length);
   copy.set(r.output);

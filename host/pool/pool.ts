@@ -104,6 +104,7 @@ class Job {
   records = 0;
   errors = 0;
   matched = 0;
+  geoFaults = 0;
   done = false;
   blobOffset?: number;
   /** A redo in progress: the job's bytes, where each record ends, how many came back. */
@@ -546,6 +547,7 @@ export class FlowPool {
     job.records += reply.records;
     job.errors += reply.errors;
     job.matched += reply.matched ?? 0;
+    job.geoFaults += reply.geoFaults ?? 0;
     if (job.redo && reply.piece !== undefined) job.redo.settled++;
     if (reply.end) {
       if (reply.trapped && job.redoable && !job.redo) {
@@ -570,6 +572,7 @@ export class FlowPool {
       job.records = 0;
       job.errors = 0;
       job.matched = 0;
+      job.geoFaults = 0;
     }
     const { data, ends } = job.redo;
     const at = from === 0 ? 0 : ends[from - 1]!;
@@ -645,9 +648,11 @@ export class FlowPool {
       run.totals.records += head.records;
       run.totals.errors += head.errors;
       if (run.totals.matched !== undefined) run.totals.matched += head.matched;
+      if (run.totals.geoFaults !== undefined) run.totals.geoFaults += head.geoFaults;
       head.records = 0;
       head.errors = 0;
       head.matched = 0;
+      head.geoFaults = 0;
       for (const part of parts) {
         yield part.bytes;
         if (!this.outputViews || !part.from) continue;

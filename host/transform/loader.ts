@@ -29,6 +29,7 @@ interface BatchExports {
   indicators_feed?(len: number): void;
   indicators_end?(nowMs: number): number;
   last_matched?(): number;
+  last_geo_faults?(): number;
   geo_alloc?(len: number): number;
   geo_add?(ptr: number, len: number): number;
   geo_report?(): number;
@@ -43,6 +44,9 @@ export interface TransformResult {
   errors: number;
   /** Events among `records` that matched at least one indicator (0 when none is loaded). */
   matched?: number;
+  /** Geo lookups among them that met a corrupt database record and gave nothing (0 without
+   * databases); geoStats() has the last such fault's reason. */
+  geoFaults?: number;
 }
 
 export interface BlobOptions {
@@ -402,7 +406,7 @@ export class FlowTransform {
       this.write(chunk);
       let len = this.exports.blob_feed(chunk.length, last ? 1 : 0);
       while (true) {
-        yield { output: this.read(len), records: this.exports.last_records(), errors: this.exports.last_errors(), matched: this.matched() };
+        yield this.result(this.read(len));
         if (!this.exports.blob_pending()) break;
         len = this.exports.blob_resume();
       }
@@ -478,7 +482,7 @@ export class FlowTransform {
       mem.set(head);
       mem.set(body, head.length);
       const out = this.exports.ndjson_feed(len, 1);
-      return { output: this.read(out), records: this.exports.last_records(), errors: this.exports.last_errors(), matched: this.matched() };
+      return this.result(this.read(out));
     }, () => this.oneByOne(Buffer.concat([head, body])));
   }
 
@@ -495,7 +499,7 @@ export class FlowTransform {
         this.write(line);
         this.exports.reset_stream();
         const len = this.exports.ndjson_feed(line.length, 1);
-        return { output: this.readCopy(len), records: this.exports.last_records(), errors: this.exports.last_errors(), matched: this.matched() };
+        return this.result(this.readCopy(len));
       }, () => ({ output: Buffer.from(internalError(line) + "\n"), records: 1, errors: 1 })));
     }
     return concat(results);
@@ -512,9 +516,11 @@ export class FlowTransform {
       cacheMisses: r.cache_misses as number, recordHits: r.record_hits as number };
   }
 
-  /** Events of the last call that matched an indicator (the core counts them). */
-  private matched(): number {
-    return this.exports.last_matched?.() ?? 0;
+  /** The last call's output with its counts (the core counts them; a module without the
+   * enrichments has no counters: 0). */
+  private result(output: Buffer): TransformResult {
+    return { output, records: this.exports.last_records(), errors: this.exports.last_errors(),
+      matched: this.exports.last_matched?.() ?? 0, geoFaults: this.exports.last_geo_faults?.() ?? 0 };
   }
 
   private guarded<T>(work: () => T, onTrap: () => T): T {

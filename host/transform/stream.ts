@@ -7,6 +7,8 @@ export interface StreamTotals {
   errors: number;
   /** Events that matched at least one indicator: counted when the caller gives the field. */
   matched?: number;
+  /** Geo lookups that met a corrupt database record: counted when the caller gives the field. */
+  geoFaults?: number;
 }
 
 export interface StreamOptions extends BlobOptions {
@@ -46,6 +48,7 @@ function* tally(r: TransformResult, totals: StreamTotals): Generator<Buffer> {
   totals.records += r.records;
   totals.errors += r.errors;
   if (totals.matched !== undefined) totals.matched += r.matched ?? 0;
+  if (totals.geoFaults !== undefined) totals.geoFaults += r.geoFaults ?? 0;
   if (r.output.length > 0) yield r.output;
 }
 

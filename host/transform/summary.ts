@@ -16,6 +16,13 @@ export function indicatorSummary(r: IndicatorReport, command = "nsg-flow-ecs"): 
   return text;
 }
 
+/** What the end-of-run lines add when geo lookups met a corrupt database record: nothing when
+ * none did (the usual case), so a line that says it is one to read. */
+export function geoFaultsPart(faults: number | undefined): string {
+  if (!faults) return "";
+  return `${count(faults)} geo lookup fault${faults === 1 ? "" : "s"} (a corrupt database record: no geo for ${faults === 1 ? "that address" : "those addresses"}), `;
+}
+
 /** `geo FILE: TYPE, built YYYY-MM-DD, IPv6, N nodes`: which file answers, and how current it is
  * (MaxMind's licence asks for its updates to be applied). */
 export function geoSummary(db: GeoDatabaseInfo, command = "nsg-flow-ecs"): string {

@@ -238,7 +238,7 @@ test("a file that cannot be used: exit 2 with the file and the reason, nothing m
   for (const args of [["--geo"], ["--flatten", "--geo", cityPath]]) expect(run(args, input).status).toBe(2);
 });
 
-test("a database corrupt where an address leads: that address gets nothing, the event is mapped, the fault is counted", () => {
+test("a database corrupt where an address leads: that address gets nothing, the event is mapped, the fault is counted", async () => {
   const file = Buffer.from(writeMmdb([["1.0.0.0/8", { country_code: "AA" }], ["2.0.0.0/8", { country_code: "BB" }]], { ipVersion: 4, recordSize: 24 }));
   const n = new Reader(file).metadata.nodeCount;
   // Every tree record that leads to 1.0.0.0/8's data now points past the data section.
@@ -266,6 +266,33 @@ test("a database corrupt where an address leads: that address gets nothing, the 
   expect([stats.cacheHits, stats.cacheMisses]).toEqual([0, 2]);
   line("1.2.3.4");
   expect(t.geoStats().cacheHits).toBe(2);
+
+  // The commands say so at the end (the exit status stays 0: every event was mapped).
+  const corrupt = join(dir, "corrupt-record.mmdb");
+  writeFileSync(corrupt, file);
+  const flow = (src: string) => JSON.stringify({ time: "2026-12-01T10:00:00Z", macAddress: "000D3AF87856", rule: "r", "flow.0": `1764583200,${src},2.2.2.2,443,55000,T,I,A` });
+  const input = `${flow("1.2.3.4")}\n${flow("2.3.4.5")}\n`;
+  for (const threads of ["1", "2"]) {
+    const r = run(["--geo", corrupt, "--threads", threads], input);
+    expect(r.status).toBe(0);
+    expect(r.stdout.trim().split("\n")).toHaveLength(2);
+    expect(r.stderr).toMatch(/^nsg-flow-ecs: 2 records, 0 errors, 1 geo lookup fault \(a corrupt database record: no geo for that address\), \d+ records\/s/m);
+  }
+  const clean = run(["--geo", corrupt], `${flow("2.3.4.5")}\n`);
+  expect(clean.stderr).toMatch(/^nsg-flow-ecs: 1 records, 0 errors, \d+ records\/s/m);
+
+  // Through worker threads: each thread's instance counts its own, the pool adds them up.
+  const many = Array.from({ length: 3000 }, (_, i) => flow(`1.${i >> 8}.${i & 255}.1`)).join("\n") + "\n";
+  const pool = new FlowPool({ threads: 2, parallelFrom: 0, jobBytes: 16384, transformOptions: { geo: [file] } });
+  try {
+    await pool.warm();
+    const totals = { records: 0, errors: 0, geoFaults: 0 };
+    async function* source() { yield Buffer.from(many); }
+    for await (const out of pool.transformInput(source(), totals, {})) expect(out.length).toBeGreaterThan(0);
+    expect(totals).toEqual({ records: 3000, errors: 0, geoFaults: 3000 });
+  } finally {
+    await pool.close();
+  }
 });
 
 // Every address somewhere, so that most generated addresses are found.
