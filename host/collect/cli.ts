@@ -12,6 +12,7 @@ import { DiskCheckpoints, StateError, type CheckpointStore } from "./checkpoints
 import { LeasedCheckpoints } from "./leases.js";
 import { FileOutput, OutputError, StdoutOutput, type Output } from "./output.js";
 import { Collector, type PassSummary } from "./collector.js";
+import { DataFiles } from "./data-files.js";
 
 export interface CollectArgs {
   /** Set when the account is given by a connection string. */
@@ -69,10 +70,31 @@ export async function collectMain(args: CollectArgs): Promise<number> {
     process.stderr.write(`nsg-flow-ecs collect: this module cannot take these options: ${err.message}\n`);
     return 2;
   }
-  if (!args.quiet) {
-    for (const r of transform.indicatorReports) process.stderr.write(indicatorSummary(r, "nsg-flow-ecs collect"));
-    for (const db of transform.geoDatabases) process.stderr.write(geoSummary(db, "nsg-flow-ecs collect"));
-  }
+  const describe = (t: FlowTransform) => {
+    if (args.quiet) return;
+    for (const r of t.indicatorReports) process.stderr.write(indicatorSummary(r, "nsg-flow-ecs collect"));
+    for (const db of t.geoDatabases) process.stderr.write(geoSummary(db, "nsg-flow-ecs collect"));
+  };
+  describe(transform);
+  let transformForOneThread = transform;
+  const dataFiles = new DataFiles([...(args.indicators ?? []).flatMap((s) => s.path ?? []),
+    ...(args.geo ?? []).filter((g): g is string => typeof g === "string")]);
+  /** **decided** (DEVELOPERS.md, "Settings and data files"): a changed file is loaded before the
+   * next pass; a version that cannot be used keeps the previous data and is said once. */
+  const reload = (): boolean => {
+    if (!dataFiles.changed()) return false;
+    let next: FlowTransform;
+    try {
+      next = FlowTransform.fromFile(wasm, mapOptions);
+    } catch (err) {
+      say(`a data file changed but cannot be used, keeping the previous data: ${(err as Error).message}`);
+      return false;
+    }
+    say("a data file changed: loaded again");
+    describe(next);
+    transformForOneThread = next;
+    return true;
+  };
   const matching = (args.indicators?.length ?? 0) > 0;
 
   let store: CheckpointStore | undefined;
@@ -107,7 +129,6 @@ export async function collectMain(args: CollectArgs): Promise<number> {
     // One thread: the main thread maps. More: every lane maps on a worker thread of its own and
     // the main thread only downloads, writes and checkpoints (it is busy enough with that: the
     // storage SDK and the output take about as much CPU as the mapping).
-    const transformForOneThread = transform;
     collector = new Collector(service, store, output, args.threads === 1
       ? () => new LocalBlobMapper(transformForOneThread)
       : () => new WorkerBlobMapper({ wasm, transformOptions: mapOptions }), {
@@ -121,6 +142,7 @@ export async function collectMain(args: CollectArgs): Promise<number> {
       shuffle: args.stateContainer !== undefined,
       threads: args.threads,
       auth: { mode: auth.mode, stateContainer: args.stateContainer },
+      reload,
     }, say, (pass, secs) => {
       passes++;
       totals.read += pass.read;

@@ -32,6 +32,8 @@ export interface CollectOptions {
   threads: number;
   /** How the collector signs in: what an authentication failure's message says to do. */
   auth?: AuthContext;
+  /** Called before each pass; true when the mappers must be made again (their data changed). */
+  reload?: () => boolean;
 }
 
 export interface PassSummary extends ReadCounts {
@@ -96,6 +98,8 @@ export class Collector {
     while (!this.stopRequested) {
       const started = Date.now();
       const pass: PassSummary = { listed: 0, read: 0, records: 0, errors: 0, bytes: 0, lagMs: 0, matched: 0, geoFaults: 0 };
+      // Between passes no blob is open on a mapper: the next pass makes new ones.
+      if (this.options.reload?.()) await this.close();
       try {
         await this.pass(pass);
         failures = 0;
@@ -128,7 +132,7 @@ export class Collector {
 
   /** Stops the worker threads. */
   async close(): Promise<void> {
-    await Promise.all(this.mappers.map((m) => m.close()));
+    await Promise.all(this.mappers.splice(0).map((m) => m.close()));
   }
 
   private async pass(summary: PassSummary): Promise<void> {

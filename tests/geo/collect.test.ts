@@ -10,7 +10,7 @@ import { Reader } from "maxmind";
 import { FlowTransform } from "../../host/index.js";
 import { Azurite } from "../azurite.js";
 import { NetworkWatcher } from "../network-watcher.js";
-import { killLeftovers, outputLines, runCollect, sameEvents } from "../collect-helpers.js";
+import { killLeftovers, outputLines, runCollect, sameEvents, startCollect, until } from "../collect-helpers.js";
 import { expectedFragment, expectSameFragment } from "./expected.js";
 import { writeMmdb, u32, dbl } from "./mmdb-writer.js";
 
@@ -86,4 +86,48 @@ test("collect --geo (City + ASN) --indicators: the library's events, the databas
   const bad = await runCollect([...base.slice(0, 2), "--state", join(dir, "state2"), "--out", join(dir, "out2.ndjson"), "--once", "--geo", join(dir, "bad.mmdb")]);
   expect(bad.code).toBe(2);
   expect(bad.stderr).toMatch(/geo .*bad\.mmdb: /);
+}, 120_000);
+
+test("a running collect loads a changed indicator set and database before its next pass; a version that cannot be used keeps the previous data", async () => {
+  const watcher = new NetworkWatcher(BlobServiceClient.fromConnectionString(azurite.connectionString));
+  const cityIn = (iso: string, name: string) => writeMmdb([["192.0.2.0/25", { country: { iso_code: iso, names: { en: name } } }]],
+    { ipVersion: 4, recordSize: 24, databaseType: "GeoLite2-City" });
+  for (const threads of ["1", "2"]) {
+    const city = join(dir, `reload-city-${threads}.mmdb`);
+    const list = join(dir, `reload-ti-${threads}.txt`);
+    writeFileSync(city, cityIn("FR", "France"));
+    writeFileSync(list, "192.0.2.10\n");
+    const hour = new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000 + 86_400_000);
+    // The stand-in's NSG tuples go from 10.x to 192.0.2.10.
+    const nsg = await watcher.blob({ kind: "nsg", hour, resource: `RELOAD-NSG-${threads}`, mac: "000D3A000001" });
+    await nsg.addRecord(4);
+    const run = startCollect(["--connection-string", azurite.connectionString, "--state", join(dir, `reload-state-${threads}`),
+      "--prefix", nsg.name, "--interval", "0.2", "--threads", threads, "--geo", city, "--indicators", `ti=${list}`]);
+    const events = () => run.stdout().slice(0, run.stdout().lastIndexOf("\n") + 1).split("\n").filter((l) => l !== "")
+      .map((l) => JSON.parse(l) as { destination: { ip: string; geo?: { country_iso_code: string } }; threat?: unknown });
+    const phase = (from: number) => events().slice(from).filter((e) => e.destination.ip === "192.0.2.10");
+    await until("the first records", () => events().length === 4);
+    expect(phase(0).every((e) => e.threat !== undefined && e.destination.geo?.country_iso_code === "FR")).toBe(true);
+
+    // A set with no usable indicator: said once, the previous set and database stay in use.
+    writeFileSync(list, "not an address\n");
+    await until("the refusal", () => /a data file changed but cannot be used, keeping the previous data: .*ti/.test(run.stderr()));
+    await nsg.addRecord(4);
+    await until("the records after the refusal", () => events().length === 8);
+    expect(phase(4).length).toBeGreaterThan(0);
+    expect(phase(4).every((e) => e.threat !== undefined && e.destination.geo?.country_iso_code === "FR")).toBe(true);
+
+    // Usable versions of both: the next records are mapped with them.
+    writeFileSync(city, cityIn("DE", "Germany"));
+    writeFileSync(list, "198.51.100.1\n");
+    await until("the reload", () => /a data file changed: loaded again/.test(run.stderr()));
+    await nsg.addRecord(4);
+    await until("the records after the reload", () => events().length === 12);
+    expect(phase(8).length).toBeGreaterThan(0);
+    expect(phase(8).every((e) => e.threat === undefined && e.destination.geo?.country_iso_code === "DE")).toBe(true);
+    expect(run.stderr().match(/cannot be used, keeping the previous data/g)).toHaveLength(1);
+    expect(run.stderr()).toMatch(/^nsg-flow-ecs collect: indicators ti: 1 loaded, 0 skipped$/m);
+    run.child.kill("SIGTERM");
+    expect((await run.done).code).toBe(0);
+  }
 }, 120_000);
