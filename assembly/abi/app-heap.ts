@@ -15,8 +15,9 @@
 // tests/fluent-bit-app-heap.test.ts checks it on the built modules with WAMR's layout.
 
 /** TLSF's root structure, placed at __heap_base (rt/tlsf.ts, ROOT_SIZE: 1,572 bytes in
- * AssemblyScript 0.28), with room to spare. */
-const TLSF_ROOT_MAX: usize = 2048;
+ * AssemblyScript 0.28), and the first block's header and the free block split off it, with room
+ * to spare. */
+const TLSF_START_MAX: usize = 2048;
 /** TLSF's smallest payload and its block header (rt/tlsf.ts BLOCK_MINSIZE, BLOCK_OVERHEAD). */
 const BLOCK_MIN: usize = 28;
 const BLOCK_HEADER: usize = 4;
@@ -31,28 +32,21 @@ function reserveAppHeap(): void {
   const end = declaredEnd();
   const size = <usize>memory.size() << 16;
   if (size <= end) return;
-  // TLSF writes its root at __heap_base at the first allocation: it must end below the app
-  // heap. Otherwise this build cannot run beside one: fail the instantiation, loudly.
-  if (((__heap_base + 15) & ~15) + TLSF_ROOT_MAX > end) unreachable();
-  // The first allocation: TLSF has one free block, from after its root to its tail block at the
-  // top of memory; the block lands at its start.
-  const first = heap.alloc(BLOCK_MIN);
-  // TLSF's tail (a zero-length block header) sits in the last 4 bytes of memory.
+  // TLSF writes its root at __heap_base at the first allocation, then a block header and a free
+  // block's links after it: all of it must stay below the app heap, whose first bytes are WAMR's
+  // allocator's own header. Otherwise this build cannot run beside one: fail the instantiation.
+  if (((__heap_base + 15) & ~15) + TLSF_START_MAX > end) unreachable();
+  // The first allocation: TLSF has one free block, from after its root to its tail block (a
+  // header in the last 4 bytes of memory, above the app heap, which WAMR ends 1 KiB below the
+  // top); the block lands at its start.
+  const own = heap.alloc(BLOCK_MIN);
   const tail = size - BLOCK_HEADER;
-  let own = first;
-  if (end - BLOCK_HEADER - first >= BLOCK_MIN) {
-    // Grow the first block in place to end where the app heap starts; the rest of the free block
-    // then begins with a header just below the app heap, and the next allocation lands there.
-    if (heap.realloc(first, end - BLOCK_HEADER - first) != first) unreachable();
-    own = heap.alloc(BLOCK_MIN);
-    if (own != end) unreachable();
-  }
-  // Grow the reserving block in place to the tail: it covers the app heap, and TLSF has no free
-  // memory left; the next allocation grows memory above it.
+  // Grow it in place to the tail: it then covers the app heap and TLSF has no free memory left,
+  // so the next allocation grows memory above it. Nothing is written inside the app heap: TLSF
+  // writes a free block's links at its start and its back link at its end (below the tail), so
+  // the free block is never split there. The declared pages' slack (under 64 KiB) goes with it.
   if (heap.realloc(own, tail - own) != own) unreachable();
   if ((load<usize>(own - BLOCK_HEADER) & ~3) != tail - own) unreachable();
-  // The declared pages' slack below the app heap goes back to TLSF.
-  if (own != first) heap.free(first);
 }
 
 reserveAppHeap();
