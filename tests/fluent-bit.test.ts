@@ -4,7 +4,6 @@
 // tests/fluent-bit-soak.test.ts (a soak: not in npm run test:quick).
 import { readFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
-import fc from "fast-check";
 import { fileURLToPath } from "node:url";
 import { FluentBitFilter, fluentBitJson } from "../host/check/fluent-bit-harness.js";
 import { builtWasm } from "../host/transform/loader.js";
@@ -85,37 +84,7 @@ describe("bad input always comes back as a valid JSON object (never dropped, nev
   });
 });
 
-test("the allocator WAMR copies inputs with (malloc/free) never hands out a block in use, whatever the sizes and order", () => {
-  // Fluent Bit allocates the tag and the record, calls, frees both; any other order and any size
-  // (a record over the slots' 1 MiB goes to the heap) must still give disjoint, writable blocks.
-  fc.assert(fc.property(
-    fc.array(fc.oneof(
-      fc.record({ op: fc.constant("malloc" as const), size: fc.oneof(fc.integer({ min: 0, max: 5000 }), fc.integer({ min: 1 << 20, max: (1 << 20) + 70_000 })) }),
-      fc.record({ op: fc.constant("free" as const), pick: fc.nat() }),
-    ), { maxLength: 40 }),
-    (ops) => {
-      const f = new FluentBitFilter(module);
-      const live: { ptr: number; size: number; fill: number }[] = [];
-      let fill = 1;
-      const intact = () => live.every((b) => new Uint8Array(f.exports.memory.buffer, b.ptr, b.size).every((x) => x === b.fill));
-      for (const o of ops) {
-        if (o.op === "malloc") {
-          const ptr = f.malloc(o.size);
-          expect(ptr).toBeGreaterThan(0);
-          const b = { ptr, size: o.size, fill: fill++ & 0xff || 1 };
-          new Uint8Array(f.exports.memory.buffer, ptr, o.size).fill(b.fill);
-          live.push(b);
-        } else if (live.length > 0) {
-          const [b] = live.splice(o.pick % live.length, 1);
-          f.free(b!.ptr);
-        }
-        expect(intact()).toBe(true);
-      }
-      // And the filter still works between such calls.
-      expect(f.callJson(cases[0]!.input).kept).toBe(true);
-    },
-  ), { numRuns: 200 });
-});
+// WAMR's app heap (the module exports no allocator): tests/fluent-bit-app-heap.test.ts.
 
 test("no state leaks from one record into the next: every answer equals a fresh instance's", () => {
   const inputs = [
