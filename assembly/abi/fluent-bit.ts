@@ -18,18 +18,32 @@ import { setFullProfile } from "../base/settings";
 
 export function nsg_flow_ecs(tag: usize, tagLen: u32, timeSec: u32, timeNsec: u32, record: usize, recordLen: u32): usize {
   setFullProfile(settingsProfile == 1);
-  return filter(record, recordLen);
+  return filter(timeSec, record, recordLen);
 }
 
 /** The full-ECS profile: Fluent Bit passes a filter no options, so the profile is chosen by the
  * function the configuration names, unless the settings file names one (it then wins). */
 export function nsg_flow_ecs_full(tag: usize, tagLen: u32, timeSec: u32, timeNsec: u32, record: usize, recordLen: u32): usize {
   setFullProfile(settingsProfile != 0);
-  return filter(record, recordLen);
+  return filter(timeSec, record, recordLen);
 }
 
-@inline function filter(record: usize, recordLen: u32): usize {
-  settingsTick();
+// The settings file's clock (settingsTick: a WASI clock read, a call out of the module into WAMR)
+// is read at the first record, then whenever the record's timestamp (Fluent Bit's, whole seconds)
+// moves, and after every CLOCK_EVERY records with the same one. Records flowing with ingestion
+// times: about one read a second instead of one a record; with timestamps from the data that
+// repeat (a parser's Time_Key), the check waits for at most CLOCK_EVERY records (DEVELOPERS.md,
+// "Settings and data files", decided).
+const CLOCK_EVERY: u32 = 256;
+let lastTimeSec: u32 = 0;
+let recordsLeft: u32 = 1;
+
+@inline function filter(timeSec: u32, record: usize, recordLen: u32): usize {
+  if (timeSec != lastTimeSec || --recordsLeft == 0) {
+    lastTimeSec = timeSec;
+    recordsLeft = CLOCK_EVERY;
+    settingsTick();
+  }
   outReset();
   if (record == 0) {
     // WAMR could not copy the record into its app heap (wasm_runtime_module_dup_data returns 0
