@@ -34,7 +34,7 @@ export function nsg_flow_ecs_full(tag: usize, tagLen: u32, timeSec: u32, timeNse
 // times: about one read a second instead of one a record; with timestamps from the data that
 // repeat (a parser's Time_Key), the check waits for at most CLOCK_EVERY records (DEVELOPERS.md,
 // "Settings and data files", decided).
-const CLOCK_EVERY: u32 = 256;
+const CLOCK_EVERY: u32 = 32;
 let lastTimeSec: u32 = 0;
 let recordsLeft: u32 = 1;
 
