@@ -1,18 +1,17 @@
 // WAMR's app heap, kept out of AssemblyScript's allocator.
 //
 // The filter exports no allocator, so WAMR copies each record (and its tag) into an app heap it
-// manages natively: one call into the module a record instead of five (DEVELOPERS.md, "Speed in
-// WAMR's interpreter"). WAMR places that heap right after the pages the module declares and
-// enlarges the initial memory by its size (memory_instantiate, "Insert app heap before new
-// page", WAMR 2.4.1), before the start function runs; TLSF, at its first allocation, takes
-// everything from __heap_base to memory.size() as its own. So the first allocation of the
-// instance is this file's: it takes the pages above the declared ones as one block that is never
-// freed, and TLSF grows memory above them. Where there is no app heap (Node, a WASI runtime,
-// WAMR with a module that exports malloc) memory.size() is the declared size and nothing is
-// taken.
+// manages natively: one call into the module a record instead of five (DEVELOPERS.md, "The
+// ABIs"). WAMR places that heap right after the pages the module declares and enlarges the
+// initial memory by its size (memory_instantiate, "Insert app heap before new page", WAMR
+// 2.4.1), before the start function runs; TLSF, at its first allocation, takes everything from
+// __heap_base to memory.size() as its own. So the instance's first allocation is this file's: one
+// block, never freed, from the start of TLSF's memory to its top, over the app heap; TLSF then
+// grows memory above it. Where there is no app heap (Node, a WASI runtime) memory.size() is the
+// declared size and nothing is taken.
 //
-// It must run before any other allocation: the entry files import it first, and
-// tests/fluent-bit-app-heap.test.ts checks it on the built modules with WAMR's layout.
+// It must run before any other allocation: the filter's entry (and the benchmark's probe) import
+// it first; tests/fluent-bit-app-heap.test.ts checks the built module with WAMR's layout.
 
 /** TLSF's root structure, placed at __heap_base (rt/tlsf.ts, ROOT_SIZE: 1,572 bytes in
  * AssemblyScript 0.28), and the first block's header and the free block split off it, with room
