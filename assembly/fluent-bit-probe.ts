@@ -7,9 +7,10 @@
 //  - echo_hex, for the real-Fluent-Bit tests: {"hex":"<the record's bytes in hex>"}, exactly what
 //    Fluent Bit handed the filter, whatever its bytes (Fluent Bit may pass invalid UTF-8).
 // Only for records that are JSON objects, which is all Fluent Bit ever passes.
+// First, before anything allocates: WAMR's app heap, where it copies the tag and the record, kept
+// out of the allocator, as in the real filter (abi/app-heap.ts).
+import "./abi/app-heap";
 import { outBuf, outPos, outReset, reserve, put, putBytes, putEscaped, putLit, putRepeated } from "./base/output";
-// The allocator WAMR copies the tag and the record with: the same as the real filter's.
-export { malloc, free } from "./abi/fluent-bit";
 import { lit } from "./base/bytes";
 // Compiled in for `--use abort=…`.
 import "./abi/abort";

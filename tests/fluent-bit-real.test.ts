@@ -225,6 +225,46 @@ withFluentBit("documented samples, odd and bad records and 20,000 generated even
   });
 });
 
+// ─── WAMR's app heap ───────────────────────────────────────────────────────────────────────
+
+withFluentBit("a record larger than Wasm_Heap_Size (WAMR's app heap, where it copies each record)", () => {
+  test.each(engines)("with the $name: an error event in its place that names the setting, and the records around it mapped", (engine) => {
+    const records = [
+      documented[0]!.input,
+      JSON.stringify({ time: "2024-03-18T13:21:42Z", rule: "x".repeat(100_000) }), // over the 63 KiB heap
+      JSON.stringify({ time: "2024-03-18T13:21:42Z", rule: "y".repeat(40_000) }), // fits
+      documented[1]!.input,
+    ];
+    const input = path.join(dir, "heap.ndjson");
+    writeFileSync(input, records.join("\n") + "\n");
+    const text = readFileSync(writePipeline(dir, "heap", {
+      input: { file: input, parser: true }, filters: [{ kind: "wasm", path: path.join(ROOT, engine.filter), fn: "nsg_flow_ecs" }], output: "stdout",
+    }), "utf8");
+    // Fluent Bit's default (8192, one page for WAMR: 63 KiB of heap).
+    expect(text).toContain("Wasm_Heap_Size  512K");
+    const config = path.join(dir, "heap-8k.conf");
+    writeFileSync(config, text.replace("Wasm_Heap_Size  512K", "Wasm_Heap_Size  8K"));
+    const r = runFluentBit(bin, ["-c", config], { cwd: ROOT });
+    expect(errorLines(r.stderr)).toEqual([]);
+    expect(r.status).toBe(0);
+    const out = lines(r.stdout).map((l) => l.toString("utf8")).filter((l) => l.startsWith("{"));
+    expect(out).toHaveLength(records.length);
+    const mapped = (i: number) => library.mapRecord(Buffer.from(fluentBitJson(JSON.parse(records[i]!))));
+    expect(sameJson(parseJsonKeepingNumbers(out[0]!), asFluentBitKeepsIt(parseJsonKeepingNumbers(mapped(0))))).toBe(true);
+    expect(JSON.parse(out[1]!)).toEqual({
+      message: "",
+      error: { type: "too_large", message: `record is ${Buffer.byteLength(fluentBitJson(JSON.parse(records[1]!)))} bytes, more than the filter's Wasm_Heap_Size holds (raise it above the largest record); message is empty` },
+      event: { kind: "pipeline_error" },
+    });
+    for (const i of [2, 3]) expect(sameJson(parseJsonKeepingNumbers(out[i]!), asFluentBitKeepsIt(parseJsonKeepingNumbers(mapped(i))))).toBe(true);
+    // WAMR says so on stdout (its log goes there), into the stream Fluent Bit's stdout output
+    // writes: the one line that is not an event.
+    const other = lines(r.stdout).map((l) => l.toString("utf8")).filter((l) => !l.startsWith("{"));
+    expect(other).toHaveLength(1);
+    expect(other[0]).toMatch(/warning: allocate \d+ bytes memory failed$/);
+  }, 60_000);
+});
+
 // ─── AOT files and WAMR versions ─────────────────────────────────────────────────────────────
 
 withFluentBit("AOT files", () => {

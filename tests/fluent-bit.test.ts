@@ -4,10 +4,10 @@
 // tests/fluent-bit-soak.test.ts (a soak: not in npm run test:quick).
 import { readFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
-import fc from "fast-check";
 import { fileURLToPath } from "node:url";
 import { FluentBitFilter, fluentBitJson } from "../host/check/fluent-bit-harness.js";
 import { builtWasm } from "../host/transform/loader.js";
+import { moduleImports } from "../host/transform/wasi-imports.js";
 import { ecsDiff, type Json } from "../host/check/compare.js";
 import { loadDocumentedCases } from "../host/check/documented.js";
 
@@ -85,37 +85,7 @@ describe("bad input always comes back as a valid JSON object (never dropped, nev
   });
 });
 
-test("the allocator WAMR copies inputs with (malloc/free) never hands out a block in use, whatever the sizes and order", () => {
-  // Fluent Bit allocates the tag and the record, calls, frees both; any other order and any size
-  // (a record over the slots' 1 MiB goes to the heap) must still give disjoint, writable blocks.
-  fc.assert(fc.property(
-    fc.array(fc.oneof(
-      fc.record({ op: fc.constant("malloc" as const), size: fc.oneof(fc.integer({ min: 0, max: 5000 }), fc.integer({ min: 1 << 20, max: (1 << 20) + 70_000 })) }),
-      fc.record({ op: fc.constant("free" as const), pick: fc.nat() }),
-    ), { maxLength: 40 }),
-    (ops) => {
-      const f = new FluentBitFilter(module);
-      const live: { ptr: number; size: number; fill: number }[] = [];
-      let fill = 1;
-      const intact = () => live.every((b) => new Uint8Array(f.exports.memory.buffer, b.ptr, b.size).every((x) => x === b.fill));
-      for (const o of ops) {
-        if (o.op === "malloc") {
-          const ptr = f.malloc(o.size);
-          expect(ptr).toBeGreaterThan(0);
-          const b = { ptr, size: o.size, fill: fill++ & 0xff || 1 };
-          new Uint8Array(f.exports.memory.buffer, ptr, o.size).fill(b.fill);
-          live.push(b);
-        } else if (live.length > 0) {
-          const [b] = live.splice(o.pick % live.length, 1);
-          f.free(b!.ptr);
-        }
-        expect(intact()).toBe(true);
-      }
-      // And the filter still works between such calls.
-      expect(f.callJson(cases[0]!.input).kept).toBe(true);
-    },
-  ), { numRuns: 200 });
-});
+// WAMR's app heap (the module exports no allocator): tests/fluent-bit-app-heap.test.ts.
 
 test("no state leaks from one record into the next: every answer equals a fresh instance's", () => {
   const inputs = [
@@ -148,4 +118,33 @@ test("neither the filter nor the WASI command uses a wasm feature Fluent Bit's W
   const simd = validate("nsg-flow-ecs-simd.wasm");
   expect(simd.status).not.toBe(0);
   expect(simd.stderr + simd.stdout).toContain("SIMD operations require SIMD");
+});
+
+test("the settings clock is read at the first record, when the timestamp moves, and every 32nd record with one timestamp", () => {
+  // The filter's only clock read is the settings file's reload check (DEVELOPERS.md, "Settings and
+  // data files": the clock, decided). Counted through a clock import that counts its calls.
+  let reads = 0;
+  const imports = moduleImports();
+  const wasi = imports.wasi_snapshot_preview1 as Record<string, unknown>;
+  let memory: WebAssembly.Memory | undefined;
+  wasi.clock_time_get = (_id: number, _precision: bigint, out: number) => {
+    reads++;
+    new DataView(memory!.buffer).setBigUint64(out, BigInt(reads) * 1_000_000n, true);
+    return 0;
+  };
+  const exports = new WebAssembly.Instance(module, imports).exports as unknown as { memory: WebAssembly.Memory; nsg_flow_ecs: (...a: number[]) => number };
+  memory = exports.memory;
+  // The record where WAMR's app heap would hold it: pages the module does not manage.
+  const at = exports.memory.grow(1) * 65536;
+  const record = Buffer.from(cases[0]!.input + "\0");
+  const call = (sec: number) => {
+    new Uint8Array(exports.memory.buffer).set(record, at);
+    return exports.nsg_flow_ecs(0, 0, sec, 0, at, record.length - 1);
+  };
+  for (let i = 0; i < 100; i++) call(1710768066);
+  expect(reads).toBe(4); // records 1, 33, 65, 97
+  for (let i = 0; i < 10; i++) call(1710768067 + i);
+  expect(reads).toBe(14);
+  call(1710768076);
+  expect(reads).toBe(14);
 });

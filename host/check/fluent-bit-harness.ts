@@ -1,11 +1,13 @@
 // Calls the filter export exactly as Fluent Bit's `filter wasm` does (src/wasm/flb_wasm.c,
 // flb_wasm_call_function_format_json): the record as compact JSON, non-ASCII escaped as \uXXXX
 // (json.escape_unicode on, the default), copied into the module with the module's own
-// allocator, which WAMR finds by export name (wasm_loader.c): `malloc`/`free`, or
-// AssemblyScript's `__new` + `__pin` and `__unpin`; with a NUL terminator not counted in the
-// length; six i32 arguments; the result read up to its NUL and copied; both inputs freed. What
-// Fluent Bit would do with the result is reported too: it keeps the record only when the result
-// is a JSON object.
+// allocator when it exports one WAMR finds by name (wasm_loader.c): `malloc`/`free`, or
+// AssemblyScript's `__new` + `__pin` and `__unpin`; otherwise into WAMR's app heap, memory the
+// module does not manage (Wasm_Heap_Size; here pages the host adds after instantiation), and a
+// record that does not fit is passed as address 0, as WAMR does. With a NUL terminator not counted
+// in the length; six i32 arguments; the result read up to its NUL and copied; both inputs freed.
+// What Fluent Bit would do with the result is reported too: it keeps the record only when the
+// result is a JSON object.
 
 import { moduleImports } from "../transform/wasi-imports.js";
 
@@ -36,7 +38,13 @@ export class FluentBitFilter {
   readonly malloc: (size: number) => number;
   readonly free: (ptr: number) => void;
 
-  constructor(module: WebAssembly.Module, readonly functionName = "nsg_flow_ecs") {
+  /** WAMR's app heap when the module exports no allocator: [start, end) of its memory. */
+  readonly appHeap?: { start: number; end: number };
+  private appHeapNext = 0;
+
+  /** `appHeapBytes`: Wasm_Heap_Size (the examples' 512K by default), for a module without an
+   * allocator. */
+  constructor(module: WebAssembly.Module, readonly functionName = "nsg_flow_ecs", appHeapBytes = 512 * 1024) {
     this.exports = new WebAssembly.Instance(module, moduleImports()).exports as unknown as FilterExports;
     const fn = this.exports[functionName];
     const f = (name: string) => (typeof this.exports[name] === "function" ? this.exports[name] as (...a: number[]) => number : undefined);
@@ -49,7 +57,21 @@ export class FluentBitFilter {
       this.malloc = (size) => pin(newObject(size, 0));
       this.free = (ptr) => void unpin(ptr);
     } else {
-      throw new Error("module exports no allocator WAMR can use (malloc/free, or __new/__pin/__unpin)");
+      // WAMR's layout (memory_instantiate, "Insert app heap before new page"): whole pages, less
+      // 1 KiB. Grown here after the start function, so the module's allocator never saw them.
+      const pages = Math.ceil(appHeapBytes / 65536);
+      const start = this.exports.memory.grow(pages) * 65536;
+      const heap = { start, end: start + pages * 65536 - 1024 };
+      this.appHeap = heap;
+      // Per call the tag and the record, both freed before the next: one bump pointer.
+      this.malloc = (size) => {
+        const ptr = this.appHeapNext === 0 ? heap.start : this.appHeapNext;
+        const aligned = (ptr + 7) & ~7;
+        if (aligned + size > heap.end) return 0;
+        this.appHeapNext = aligned + size;
+        return aligned;
+      };
+      this.free = () => { this.appHeapNext = 0; };
     }
     this.fn = fn as (...args: number[]) => number;
   }
@@ -64,6 +86,7 @@ export class FluentBitFilter {
 
   private dup(bytes: Uint8Array): number {
     const ptr = this.malloc(bytes.length + 1);
+    if (ptr === 0) return 0;
     const mem = new Uint8Array(this.exports.memory.buffer);
     mem.set(bytes, ptr);
     mem[ptr + bytes.length] = 0;
