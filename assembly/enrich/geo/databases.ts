@@ -3,7 +3,7 @@
 // replaced whole when its source changes (clear, then add again); each change bumps
 // `generation`, so the cache's older fragments go stale and a host can tell which set answered.
 // Databases are read in the order they were added, the first to give a field keeps it.
-import { Mmdb, openMmdb, lookupRecord, mmdbError, FAILED } from "./mmdb";
+import { Mmdb, openMmdb, lookupRecord, mmdbError, FAILED, dropJump } from "./mmdb";
 import { clearFields, saveFields, restoreFields, readRecord, anyField, anyGeoField, anyAsField, snapshotFields, fieldsFromSnapshot } from "./fields";
 import { writeFragment, fragment, geoPartEnd } from "./write";
 import { setGeoLoaded } from "../../write/extras";
@@ -62,6 +62,7 @@ export function addDatabase(ptr: usize, len: u32, owned: bool = true): bool {
 
 export function clearDatabases(): void {
   for (let i = 0; i < blocks.length; i++) if (blocks[i] != 0) heap.free(blocks[i]);
+  for (let i = 0; i < dbs.length; i++) dropJump(dbs[i]);
   dbs.length = 0;
   blocks.length = 0;
   lookupErrors = 0;
@@ -270,11 +271,13 @@ export function replaceDatabases(ptrs: Array<usize>, lens: Array<u32>): bool {
     const db = openMmdb(ptrs[i], lens[i]);
     if (db == null) {
       geoError = mmdbError;
+      for (let j = 0; j < opened.length; j++) dropJump(opened[j]);
       return false;
     }
     opened.push(db);
   }
   for (let i = 0; i < blocks.length; i++) if (blocks[i] != 0 && !ptrs.includes(blocks[i])) heap.free(blocks[i]);
+  for (let i = 0; i < dbs.length; i++) dropJump(dbs[i]);
   dbs.length = 0;
   blocks.length = 0;
   for (let i = 0; i < opened.length; i++) {
@@ -296,7 +299,7 @@ export function databaseType(i: i32): string {
 
 /** Why the file at [ptr, ptr+len) would be refused, or "" (nothing is added either way). */
 export function checkDatabase(ptr: usize, len: u32): string {
-  return openMmdb(ptr, len) == null ? mmdbError : "";
+  return openMmdb(ptr, len, false) == null ? mmdbError : "";
 }
 
 /** Database i as a host reports it: a JSON object with `database_type`, `build_epoch`,
