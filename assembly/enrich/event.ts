@@ -12,8 +12,8 @@ import { matchAddresses, writeMatches } from "./indicators/write";
 import { databaseCount, geoLookup, fragmentAt } from "./geo/databases";
 
 const threatBuffer = new ByteBuffer();
-// The source's geo fragment, copied: the destination's lookup may overwrite where it was (the
-// cache slot or the fragment buffer).
+// The source's geo fragment, kept apart: the destination's lookup may overwrite where a lookup
+// leaves its bytes (the cache slot or the fragment buffer). The lookup puts it there itself.
 const sourceGeo = new ByteBuffer();
 const addr: usize = heap.alloc(16);
 
@@ -43,20 +43,16 @@ export function enrichEvent(): void {
   // The lookups render their fragments by redirecting the output (geo/write.ts): here, before
   // the writer starts, and never while anything else has it redirected.
   if (databaseCount() == 0) return;
-  let n = geoOf(s.ptr, srcLen, srcKnown, srcIpV4);
-  if (n > 0) {
-    sourceGeo.len = 0;
-    sourceGeo.append(fragmentAt, n, n);
-    setSourceExtra(sourceGeo.ptr, n);
-  }
-  n = geoOf(d.ptr, dstLen, dstKnown, dstIpV4);
+  let n = geoOf(s.ptr, srcLen, srcKnown, srcIpV4, sourceGeo);
+  if (n > 0) setSourceExtra(fragmentAt, n);
+  n = geoOf(d.ptr, dstLen, dstKnown, dstIpV4, null);
   if (n > 0) setDestinationExtra(fragmentAt, n);
 }
 
 /** The geo fragment's length for an address text (0: none, or not an address); its bytes at
- * fragmentAt. `known`: the tuple's own text, whose IPv4 value `v4` its parser read (above
- * 0xffffffff for IPv6). */
-function geoOf(p: usize, n: i32, known: bool, v4: u64): i32 {
+ * fragmentAt (in `keep` when given). `known`: the tuple's own text, whose IPv4 value `v4` its
+ * parser read (above 0xffffffff for IPv6). */
+function geoOf(p: usize, n: i32, known: bool, v4: u64, keep: ByteBuffer | null): i32 {
   if (n == 0) return 0;
   let size = 0;
   if (known) {
@@ -66,5 +62,5 @@ function geoOf(p: usize, n: i32, known: bool, v4: u64): i32 {
     } else size = knownIpToBytes(p, n, addr);
   } else size = ipToBytes(p, n, addr);
   if (size == 0) return 0;
-  return geoLookup(addr, size == 4);
+  return geoLookup(addr, size == 4, keep);
 }

@@ -6,6 +6,7 @@
 import { Mmdb, openMmdb, lookupRecord, mmdbError, FAILED, dropJump } from "./mmdb";
 import { clearFields, saveFields, restoreFields, readRecord, anyField, anyGeoField, anyAsField, snapshotFields, fieldsFromSnapshot } from "./fields";
 import { writeFragment, fragment, geoPartEnd } from "./write";
+import { ByteBuffer } from "../../base/output";
 import { setGeoLoaded } from "../../write/extras";
 import { cacheFind, cacheStore, cachedBytes, cachedLength, byAddress, firstRecordFind, firstRecordSlot, countRecordHit, cacheEnabled,
   partFind, partStore, partLength, PART_ROOM } from "./cache";
@@ -119,8 +120,11 @@ function recordPart(i: i32, off: u32, k: u64): usize {
 
 /** The fragment of an address (4 bytes when isV4, else 16, network order) with every
  * database: returns its length (0: nothing found, or no databases), its bytes at fragmentAt
- * until the next lookup. */
-export function geoLookup(addr: usize, isV4: bool): i32 {
+ * until the next lookup. With `keep`, they are in `keep` instead (fragmentAt is keep.ptr), where
+ * the next lookup leaves them: the mapper's source fragment, which must outlive the
+ * destination's lookup. Records' parts are put together there directly, so keeping costs no
+ * copy on that path (the benchmark corpus's usual one). */
+export function geoLookup(addr: usize, isV4: bool, keep: ByteBuffer | null = null): i32 {
   const n = dbs.length;
   if (n == 0) return 0;
   if (isV4) {
@@ -134,7 +138,7 @@ export function geoLookup(addr: usize, isV4: bool): i32 {
   const slot = cacheFind(byAddress, key, generation);
   if (slot != 0) {
     fragmentAt = cachedBytes(slot);
-    return cachedLength(slot);
+    return kept(keep, cachedLength(slot));
   }
   let anyRecord = false;
   for (let i = 0; i < n; i++) {
@@ -156,24 +160,37 @@ export function geoLookup(addr: usize, isV4: bool): i32 {
     return 0;
   }
   if (byRecordUsable()) {
-    const len = fromParts(n);
+    const into = keep != null ? keep : fragment;
+    const len = fromParts(n, into);
     if (len >= 0) {
-      fragmentAt = fragment.ptr;
-      cacheStore(byAddress, key, generation, fragment.ptr, len);
+      fragmentAt = into.ptr;
+      cacheStore(byAddress, key, generation, into.ptr, len);
       return len;
     }
   }
-  return fullLookup(n);
+  return kept(keep, fullLookup(n));
+}
+
+/** The fragment of `len` bytes at fragmentAt, copied into `keep` when given and not already
+ * there. */
+function kept(keep: ByteBuffer | null, len: i32): i32 {
+  if (keep == null || len == 0) return len;
+  if (fragmentAt != keep.ptr) {
+    keep.len = 0;
+    keep.append(fragmentAt, len, len);
+    fragmentAt = keep.ptr;
+  }
+  return len;
 }
 
 @inline function byRecordUsable(): bool {
   return overlapGeneration != generation && cacheEnabled;
 }
 
-/** The fragment put together from each record's part (into `fragment`): its length, or -1 when
+/** The fragment put together from each record's part (into `into`): its length, or -1 when
  * a part does not fit the table or two records give the same part (a corrupt record met before
  * that is then counted again by the full path: two faults in one lookup, the rarest of cases). */
-function fromParts(n: i32): i32 {
+function fromParts(n: i32, into: ByteBuffer): i32 {
   let given: u8 = 0;
   let decoded = false;
   let geoAt: usize = 0;
@@ -218,11 +235,11 @@ function fromParts(n: i32): i32 {
     }
   }
   if (!decoded) countRecordHit();
-  // Each part fits a slot: both fit the fragment's first 4 KiB.
-  memory.copy(fragment.ptr, geoAt, <usize>geoLen);
-  memory.copy(fragment.ptr + <usize>geoLen, asAt, <usize>asLen);
-  fragment.len = geoLen + asLen;
-  return fragment.len;
+  // Each part fits a slot: both fit a ByteBuffer's first 4 KiB.
+  memory.copy(into.ptr, geoAt, <usize>geoLen);
+  memory.copy(into.ptr + <usize>geoLen, asAt, <usize>asLen);
+  into.len = geoLen + asLen;
+  return into.len;
 }
 
 /** Every record decoded into one set of fields, in the databases' order, then written. */
