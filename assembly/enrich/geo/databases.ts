@@ -3,7 +3,7 @@
 // replaced whole when its source changes (clear, then add again); each change bumps
 // `generation`, so the cache's older fragments go stale and a host can tell which set answered.
 // Databases are read in the order they were added, the first to give a field keeps it.
-import { Mmdb, openMmdb, lookupRecord, mmdbError, FAILED, dropJump, v4Empty, v6Empty } from "./mmdb";
+import { Mmdb, openMmdb, lookupRecord, mmdbError, FAILED, dropJump } from "./mmdb";
 import { clearFields, saveFields, restoreFields, readRecord, anyField, anyGeoField, anyAsField, snapshotFields, fieldsFromSnapshot } from "./fields";
 import { writeFragment, fragment, geoPartEnd } from "./write";
 import { ByteBuffer } from "../../base/output";
@@ -29,6 +29,53 @@ export let lastLookupError: string = "";
 function bump(): void {
   generation++;
   if (generation == 0) generation = 1;
+  markPresence();
+}
+
+// Which IPv4 /20s and IPv6 /16s any database of the set has something in, a bit each (128 KiB
+// and 8 KiB, taken at the first change of the set and rebuilt at every change from the
+// databases' tables, mmdb.ts buildJump): one read tells a lookup that no database can answer
+// it, which is the answer for private addresses, the VNet's side of most flows.
+const PRESENT4_BYTES: usize = 1 << 17;
+const PRESENT6_BYTES: usize = 1 << 13;
+let present4: usize = 0;
+let present6: usize = 0;
+
+@inline function setBit(bits: usize, a: u32): void {
+  const p = bits + <usize>(a >> 3);
+  store<u8>(p, <u32>load<u8>(p) | (<u32>1 << (a & 7)));
+}
+
+function markPresence(): void {
+  if (present4 == 0) {
+    present4 = heap.alloc(PRESENT4_BYTES);
+    present6 = heap.alloc(PRESENT6_BYTES);
+  }
+  memory.fill(present4, 0, PRESENT4_BYTES);
+  memory.fill(present6, 0, PRESENT6_BYTES);
+  for (let d = 0; d < dbs.length; d++) {
+    const db = dbs[d];
+    if (db.jump == 0) {
+      // Never so in a set (addDatabase builds the tables), but then: anything may be there.
+      memory.fill(present4, 0xff, PRESENT4_BYTES);
+      memory.fill(present6, 0xff, PRESENT6_BYTES);
+      return;
+    }
+    const none = db.nodeCount;
+    // A /16 entry stands for its 16 /20s: two bytes of bits.
+    const shift = 20 - db.jumpBits;
+    const entries = <u32>1 << db.jumpBits;
+    for (let e: u32 = 0; e < entries; e++) {
+      if (load<u32>(db.jump + (<usize>e << 2)) == none) continue;
+      for (let a = e << shift; a < (e + 1) << shift; a++) setBit(present4, a);
+    }
+    // An IPv4 tree has no IPv6 addresses (an IPv4-mapped one is looked up as IPv4).
+    if (db.jump6 == 0) continue;
+    for (let a: u32 = 0; a < 65536; a++) {
+      if (load<u32>(db.jump6 + (<usize>a << 2)) == none) continue;
+      setBit(present6, a);
+    }
+  }
 }
 
 export function databaseCount(): i32 {
@@ -128,15 +175,15 @@ export function geoLookup(addr: usize, isV4: bool, keep: ByteBuffer | null = nul
   const n = dbs.length;
   if (n == 0) return 0;
   // Most addresses of a flow log are private (the VNet's own side of every flow), in no
-  // database: when every database's table says so, that is the answer, without the cache.
-  let i = 0;
+  // database: when the set's presence bits say so, that is the answer, without the cache.
   if (isV4 || (load<u64>(addr) == 0 && load<u32>(addr, 8) == 0xffff0000)) {
     const v4 = isV4 ? addr : addr + 12;
-    while (i < n && v4Empty(unchecked(dbs[i]), v4)) i++;
+    const a = (<u32>load<u8>(v4) << 12) | (<u32>load<u8>(v4, 1) << 4) | (<u32>load<u8>(v4, 2) >> 4);
+    if (((<u32>load<u8>(present4 + <usize>(a >> 3)) >> (a & 7)) & 1) == 0) return 0;
   } else {
-    while (i < n && v6Empty(unchecked(dbs[i]), addr)) i++;
+    const a = (<u32>load<u8>(addr) << 8) | <u32>load<u8>(addr, 1);
+    if (((<u32>load<u8>(present6 + <usize>(a >> 3)) >> (a & 7)) & 1) == 0) return 0;
   }
-  if (i == n) return 0;
   if (isV4) {
     store<u64>(key, 0);
     store<u32>(key, 0xffff0000, 8);
@@ -151,7 +198,7 @@ export function geoLookup(addr: usize, isV4: bool, keep: ByteBuffer | null = nul
     return kept(keep, cachedLength(slot));
   }
   let anyRecord = false;
-  for (i = 0; i < n; i++) {
+  for (let i = 0; i < n; i++) {
     const off = lookupRecord(unchecked(dbs[i]), key, false);
     let o = NO_RECORD;
     if (off >= 0) {

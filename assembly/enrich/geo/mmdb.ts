@@ -400,19 +400,6 @@ export function dropJump(db: Mmdb): void {
   db.jump6 = 0;
 }
 
-/** The same for an IPv6 address (16 bytes, not IPv4-mapped): nowhere by its first 16 bits, or
- * in an IPv4 tree, where only IPv4 is found. */
-@inline export function v6Empty(db: Mmdb, bytes: usize): bool {
-  if (db.ipVersion == 4) return true;
-  return db.jump6 != 0 && load<u32>(db.jump6 + (<usize>((<u32>load<u8>(bytes) << 8) | <u32>load<u8>(bytes, 1)) << 2)) == db.nodeCount;
-}
-
-/** Whether the table says that the IPv4 address at `bytes` leads nowhere in this database (no
- * network holds its first jumpBits bits): the answer without a walk or the cache. */
-@inline export function v4Empty(db: Mmdb, bytes: usize): bool {
-  return db.jump != 0 && load<u32>(db.jump + (<usize>(bswap<u32>(load<u32>(bytes)) >> (32 - db.jumpBits)) << 2)) == db.nodeCount;
-}
-
 function metaField(name: string): i64 {
   const k = String.UTF8.encode(name);
   return mapFind(0, changetype<usize>(k), <u32>k.byteLength);
