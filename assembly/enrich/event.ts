@@ -7,9 +7,9 @@ import { ecs } from "../write/sekoia";
 import { clearExtras, setThreat, setSourceExtra, setDestinationExtra } from "../write/extras";
 import { facts } from "../flow/facts";
 import { srcIpPtr, dstIpPtr, srcIpV4, dstIpV4 } from "../flow/tuple";
-import { ipToBytes, knownIpToBytes } from "../flow/ip-bytes";
+import { ipToBytes, knownIpToBytes, knownIpv6FirstGroup } from "../flow/ip-bytes";
 import { matchAddresses, writeMatches } from "./indicators/write";
-import { databaseCount, geoLookup, fragmentAt } from "./geo/databases";
+import { databaseCount, geoLookup, fragmentAt, mayHoldV6 } from "./geo/databases";
 
 const threatBuffer = new ByteBuffer();
 // The source's geo fragment, kept apart: the destination's lookup may overwrite where a lookup
@@ -59,7 +59,12 @@ function geoOf(p: usize, n: i32, known: bool, v4: u64, keep: ByteBuffer | null):
     if (v4 <= 0xffffffff) {
       store<u32>(addr, bswap<u32>(<u32>v4));
       size = 4;
-    } else size = knownIpToBytes(p, n, addr);
+    } else {
+      // An IPv6 address in no database's /16 (fd00::/8, private) is not worth parsing whole.
+      const first = knownIpv6FirstGroup(p, n);
+      if (first != 0 && !mayHoldV6(first)) return 0;
+      size = knownIpToBytes(p, n, addr);
+    }
   } else size = ipToBytes(p, n, addr);
   if (size == 0) return 0;
   return geoLookup(addr, size == 4, keep);

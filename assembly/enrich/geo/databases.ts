@@ -41,6 +41,12 @@ const PRESENT6_BYTES: usize = 1 << 13;
 let present4: usize = 0;
 let present6: usize = 0;
 
+/** Whether some database may hold IPv6 addresses whose first 16 bits are `first16` (not 0: an
+ * IPv4-mapped address starts with 0 and is looked up as IPv4). Only while databases are loaded. */
+export function mayHoldV6(first16: u32): bool {
+  return ((<u32>load<u8>(present6 + <usize>(first16 >> 3)) >> (first16 & 7)) & 1) != 0;
+}
+
 @inline function setBit(bits: usize, a: u32): void {
   const p = bits + <usize>(a >> 3);
   store<u8>(p, <u32>load<u8>(p) | (<u32>1 << (a & 7)));
