@@ -223,11 +223,9 @@ export function geoLookup(addr: usize, isV4: bool, keep: ByteBuffer | null = nul
     return 0;
   }
   if (byRecordUsable()) {
-    const into = keep != null ? keep : fragment;
-    const len = fromParts(n, into);
+    const len = keep != null ? fromParts(n, keep, false) : fromParts(n, fragment, true);
     if (len >= 0) {
-      fragmentAt = into.ptr;
-      cacheStore(byAddress, key, generation, into.ptr, len);
+      cacheStore(byAddress, key, generation, fragmentAt, len);
       return len;
     }
   }
@@ -250,10 +248,11 @@ function kept(keep: ByteBuffer | null, len: i32): i32 {
   return overlapGeneration != generation && cacheEnabled;
 }
 
-/** The fragment put together from each record's part (into `into`): its length, or -1 when
- * a part does not fit the table or two records give the same part (a corrupt record met before
- * that is then counted again by the full path: two faults in one lookup, the rarest of cases). */
-function fromParts(n: i32, into: ByteBuffer): i32 {
+/** The fragment put together from each record's part (into `into`; with `inPlace`, left where
+ * the part table holds it when there is one part): its length, at fragmentAt, or -1 when a part
+ * does not fit the table or two records give the same part (a corrupt record met before that is
+ * then counted again by the full path: two faults in one lookup, the rarest of cases). */
+function fromParts(n: i32, into: ByteBuffer, inPlace: bool): i32 {
   let given: u8 = 0;
   let decoded = false;
   let geoAt: usize = 0;
@@ -298,10 +297,17 @@ function fromParts(n: i32, into: ByteBuffer): i32 {
     }
   }
   if (!decoded) countRecordHit();
+  // One part alone (an ASN record and no City one, say) is the fragment as the table holds it,
+  // valid until the next lookup stores a part: no copy, unless it must outlive that.
+  if (inPlace && (geoLen == 0 || asLen == 0)) {
+    fragmentAt = geoLen != 0 ? geoAt : asAt;
+    return geoLen + asLen;
+  }
   // Each part fits a slot: both fit a ByteBuffer's first 4 KiB.
   memory.copy(into.ptr, geoAt, <usize>geoLen);
   memory.copy(into.ptr + <usize>geoLen, asAt, <usize>asLen);
   into.len = geoLen + asLen;
+  fragmentAt = into.ptr;
   return into.len;
 }
 
