@@ -206,15 +206,13 @@ export function firstRecordSlot(off: u32, generation: u32): usize {
 // ASN record is much rarer; kept apart, a miss costs the tree walks and two copies, not decoding
 // and escaping the records and printing the coordinates again. Two-way set-associative like the
 // address table, but its tags (key, generation, length: 16 bytes a way, 32 a set, so a set is
-// one half of a cache line) are apart from the bytes: a probe reads 512 KiB of tags, not lines
-// scattered over 12 MiB (a probe of slots that held their own headers was the geo layer's largest
-// cost in V8). 16,384 sets of two 384-byte slots (12 MiB) behind them: a full GeoLite2-City part
-// is about 300 bytes, an ASN part under 100; a longer one is not kept (that address then takes
-// the full path). On the benchmark corpus (5,000 City and about 2,000 ASN records in play) 4,096
-// sets lost about a fifth of the parts, and 8,192 still 4.5% of the lookups that reach this table
-// (sets of three or more records in play thrash: each such miss decodes a record again, thousands
-// of instructions); 16,384 lose 1.7%. Taken at first use; a new generation makes them all stale.
-const PART_SET_BITS: u64 = 14;
+// one half of a cache line) are apart from the bytes: a probe reads 256 KiB of tags, not lines
+// scattered over 6 MiB (a probe of slots that held their own headers was the geo layer's largest
+// cost in V8). 8,192 sets of two 384-byte slots (6 MiB) behind them: a full GeoLite2-City part is
+// about 300 bytes, an ASN part under 100; a longer one is not kept (that address then takes the
+// full path). 4,096 sets lost about a fifth of the parts on the benchmark corpus (5,000 City and
+// about 2,000 ASN records in play). Taken at first use; a new generation makes them all stale.
+const PART_SET_BITS: u64 = 13;
 export const PART_ROOM: i32 = 384;
 let partTags: usize = 0;
 let partData: usize = 0;
