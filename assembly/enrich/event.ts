@@ -7,13 +7,13 @@ import { ecs } from "../write/sekoia";
 import { clearExtras, setThreat, setSourceExtra, setDestinationExtra } from "../write/extras";
 import { facts } from "../flow/facts";
 import { srcIpPtr, dstIpPtr, srcIpV4, dstIpV4 } from "../flow/tuple";
-import { ipToBytes, knownIpToBytes } from "../flow/ip-bytes";
+import { ipToBytes, knownIpToBytes, knownIpv6FirstGroup } from "../flow/ip-bytes";
 import { matchAddresses, writeMatches } from "./indicators/write";
-import { databaseCount, geoLookup, fragmentAt } from "./geo/databases";
+import { databaseCount, geoLookup, fragmentAt, mayHoldV6 } from "./geo/databases";
 
 const threatBuffer = new ByteBuffer();
-// The source's geo fragment, copied: the destination's lookup may overwrite where it was (the
-// cache slot or the fragment buffer).
+// The source's geo fragment, kept apart: the destination's lookup may overwrite where a lookup
+// leaves its bytes (the cache slot or the fragment buffer). The lookup puts it there itself.
 const sourceGeo = new ByteBuffer();
 const addr: usize = heap.alloc(16);
 
@@ -43,28 +43,29 @@ export function enrichEvent(): void {
   // The lookups render their fragments by redirecting the output (geo/write.ts): here, before
   // the writer starts, and never while anything else has it redirected.
   if (databaseCount() == 0) return;
-  let n = geoOf(s.ptr, srcLen, srcKnown, srcIpV4);
-  if (n > 0) {
-    sourceGeo.len = 0;
-    sourceGeo.append(fragmentAt, n, n);
-    setSourceExtra(sourceGeo.ptr, n);
-  }
-  n = geoOf(d.ptr, dstLen, dstKnown, dstIpV4);
+  let n = geoOf(s.ptr, srcLen, srcKnown, srcIpV4, sourceGeo);
+  if (n > 0) setSourceExtra(fragmentAt, n);
+  n = geoOf(d.ptr, dstLen, dstKnown, dstIpV4, null);
   if (n > 0) setDestinationExtra(fragmentAt, n);
 }
 
 /** The geo fragment's length for an address text (0: none, or not an address); its bytes at
- * fragmentAt. `known`: the tuple's own text, whose IPv4 value `v4` its parser read (above
- * 0xffffffff for IPv6). */
-function geoOf(p: usize, n: i32, known: bool, v4: u64): i32 {
+ * fragmentAt (in `keep` when given). `known`: the tuple's own text, whose IPv4 value `v4` its
+ * parser read (above 0xffffffff for IPv6). */
+function geoOf(p: usize, n: i32, known: bool, v4: u64, keep: ByteBuffer | null): i32 {
   if (n == 0) return 0;
   let size = 0;
   if (known) {
     if (v4 <= 0xffffffff) {
       store<u32>(addr, bswap<u32>(<u32>v4));
       size = 4;
-    } else size = knownIpToBytes(p, n, addr);
+    } else {
+      // An IPv6 address in no database's /16 (fd00::/8, private) is not worth parsing whole.
+      const first = knownIpv6FirstGroup(p, n);
+      if (first != 0 && !mayHoldV6(first)) return 0;
+      size = knownIpToBytes(p, n, addr);
+    }
   } else size = ipToBytes(p, n, addr);
   if (size == 0) return 0;
-  return geoLookup(addr, size == 4);
+  return geoLookup(addr, size == 4, keep);
 }

@@ -34,6 +34,19 @@ export function knownIpToBytes(ptr: usize, len: i32, out: usize): i32 {
   return 4;
 }
 
+/** The first 16 bits of an IPv6 address text already known to be one (the tuple's): its first
+ * group, 0 when it starts with "::". Enough to tell that no database can hold it before the
+ * whole text is parsed. */
+export function knownIpv6FirstGroup(ptr: usize, len: i32): u32 {
+  let v: u32 = 0;
+  for (let i = 0; i < len && i < 4; i++) {
+    const h = hexValue(load<u8>(ptr + <usize>i));
+    if (h < 0) break;
+    v = (v << 4) | <u32>h;
+  }
+  return v;
+}
+
 function dottedQuad(ptr: usize, len: i32, out: usize): void {
   let part = 0;
   let v: u32 = 0;

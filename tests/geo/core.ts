@@ -23,6 +23,7 @@ interface GeoExports {
   errors(): number;
   lastErrorText(): number;
   count(): number;
+  jumpBitsOf(i: number): number;
   lookup(isV4: number): number;
   lookupMany(entries: number, n: number): bigint;
   cache(on: number): void;
@@ -108,6 +109,12 @@ export class Core {
 
   count(): number {
     return this.x.count();
+  }
+
+  /** How many leading bits of an IPv4 address database `index`'s table answers at once (mmdb.ts
+   * buildJump: 16, or 20 for a tree that goes on below most of its /16s). */
+  jumpBits(index = 0): number {
+    return this.x.jumpBitsOf(index);
   }
 
   private put(ip: string): number {

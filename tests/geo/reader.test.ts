@@ -138,6 +138,62 @@ describe("the core's MMDB reader", () => {
     }), { numRuns: 300 });
   });
 
+  test("a tree divided below most of its /16s gets the /20 table and answers as without it", () => {
+    // 6,000 /16s, each with networks from /17 to /32 (mmdb.ts builds the /20 table for 4,096 such
+    // /16s or more), and a few larger networks around them; every network's first and last
+    // address, an address beside each, and random ones, in every record size and both trees.
+    let s = 12345;
+    const next = () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) >>> 8;
+    const entries: [string, MValue][] = [["1.0.0.0/8", { big: 1, country_code: "B1" }], ["200.0.0.0/12", { big: 2, country_code: "B2" }]];
+    const entries6: [string, MValue][] = [["2a00::/12", { big: 3, country_code: "B3" }], ["2001:db8:5::/48", { big: 4, country_code: "B4" }]];
+    const seen = new Set<number>();
+    while (seen.size < 6000) {
+      const hi = 2 + (next() % 190);
+      const sixteen = (hi << 8) | (next() & 255);
+      if (seen.has(sixteen)) continue;
+      seen.add(sixteen);
+      for (let k = 0; k < 2; k++) {
+        const len = 17 + (next() % 16);
+        const low = (next() << (32 - len)) & 0xffff;
+        entries.push([`${sixteen >> 8}.${sixteen & 255}.${low >> 8}.${low & 255}/${len}`, { n: u32(entries.length), len: u16(len), country_code: `C${entries.length}` }]);
+      }
+    }
+    const probes: string[] = [];
+    const text = (v: number) => [24, 16, 8, 0].map((b) => (v >>> b) & 255).join(".");
+    for (const [n] of entries) {
+      const [first, last] = inNetwork(n);
+      const f = first.split(".").reduce((a, x) => a * 256 + Number(x), 0);
+      const l = last.split(".").reduce((a, x) => a * 256 + Number(x), 0);
+      probes.push(first, last, text((f - 1) >>> 0), text((l + 1) >>> 0));
+    }
+    for (let i = 0; i < 5000; i++) probes.push(text((next() << 8 | next() & 255) >>> 0));
+    const probes6 = ["2a00::1", "2a0f:ffff::1", "2a10::1", "2001:db8:5::9", "2001:db8:6::9", "fd00::1", "::1", "2002:102:304::1"];
+    for (const recordSize of [24, 28, 32] as const) {
+      for (const ipVersion of [4, 6] as const) {
+        const file = writeMmdb(ipVersion === 6 ? entries.concat(entries6) : entries, { ipVersion, recordSize, ipv4Aliases: true });
+        core.clear();
+        expect(core.add(file)).toBeNull();
+        expect(core.jumpBits()).toBe(20);
+        const r = new Reader(file);
+        const all = ipVersion === 6 ? probes.concat(probes6) : probes;
+        const wrong = all.filter((ip) => JSON.stringify(core.dump(ip)) !== JSON.stringify(reference(r, ip)));
+        expect([recordSize, ipVersion, wrong.slice(0, 5)]).toEqual([recordSize, ipVersion, []]);
+        // The whole lookup too (databases.ts answers addresses in nothing from the tables' bits).
+        const fragment = (ip: string) => {
+          const v = reference(r, ip) as { country_code?: string } | null;
+          return v?.country_code ? `,"geo":{"country_iso_code":"${v.country_code}"}` : "";
+        };
+        const wrongFragments = all.filter((ip) => core.lookup(ip) !== fragment(ip));
+        expect([recordSize, ipVersion, wrongFragments.slice(0, 5)]).toEqual([recordSize, ipVersion, []]);
+        expect(core.dump(`::ffff:${probes[3]}`)).toEqual(reference(r, probes[3]!));
+      }
+    }
+    // A tree whose /16s are mostly whole networks keeps the /16 table.
+    core.clear();
+    expect(core.add(writeMmdb([["1.2.3.0/24", { a: 1 }], ["5.0.0.0/8", { b: 2 }]], { ipVersion: 6, recordSize: 24 }))).toBeNull();
+    expect(core.jumpBits()).toBe(16);
+  });
+
   test("an IPv6 tree whose ::/96 is inside one record answers IPv4 lookups from it", () => {
     // A tree whose ::/96 is a single record (no IPv4 networks) still answers IPv4 lookups.
     const file = writeMmdb([["::/1", { low: true }], ["2001:db8::/32", { a: 1 }]], { ipVersion: 6, recordSize: 24 });

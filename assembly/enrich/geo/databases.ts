@@ -3,9 +3,10 @@
 // replaced whole when its source changes (clear, then add again); each change bumps
 // `generation`, so the cache's older fragments go stale and a host can tell which set answered.
 // Databases are read in the order they were added, the first to give a field keeps it.
-import { Mmdb, openMmdb, lookupRecord, mmdbError, FAILED } from "./mmdb";
+import { Mmdb, openMmdb, lookupRecord, mmdbError, FAILED, dropJump } from "./mmdb";
 import { clearFields, saveFields, restoreFields, readRecord, anyField, anyGeoField, anyAsField, snapshotFields, fieldsFromSnapshot } from "./fields";
 import { writeFragment, fragment, geoPartEnd } from "./write";
+import { ByteBuffer } from "../../base/output";
 import { setGeoLoaded } from "../../write/extras";
 import { cacheFind, cacheStore, cachedBytes, cachedLength, byAddress, firstRecordFind, firstRecordSlot, countRecordHit, cacheEnabled,
   partFind, partStore, partLength, PART_ROOM } from "./cache";
@@ -28,6 +29,59 @@ export let lastLookupError: string = "";
 function bump(): void {
   generation++;
   if (generation == 0) generation = 1;
+  markPresence();
+}
+
+// Which IPv4 /20s and IPv6 /16s any database of the set has something in, a bit each (128 KiB
+// and 8 KiB, taken at the first change of the set and rebuilt at every change from the
+// databases' tables, mmdb.ts buildJump): one read tells a lookup that no database can answer
+// it, which is the answer for private addresses, the VNet's side of most flows.
+const PRESENT4_BYTES: usize = 1 << 17;
+const PRESENT6_BYTES: usize = 1 << 13;
+let present4: usize = 0;
+let present6: usize = 0;
+
+/** Whether some database may hold IPv6 addresses whose first 16 bits are `first16` (not 0: an
+ * IPv4-mapped address starts with 0 and is looked up as IPv4). Only while databases are loaded. */
+export function mayHoldV6(first16: u32): bool {
+  return ((<u32>load<u8>(present6 + <usize>(first16 >> 3)) >> (first16 & 7)) & 1) != 0;
+}
+
+@inline function setBit(bits: usize, a: u32): void {
+  const p = bits + <usize>(a >> 3);
+  store<u8>(p, <u32>load<u8>(p) | (<u32>1 << (a & 7)));
+}
+
+function markPresence(): void {
+  if (present4 == 0) {
+    present4 = heap.alloc(PRESENT4_BYTES);
+    present6 = heap.alloc(PRESENT6_BYTES);
+  }
+  memory.fill(present4, 0, PRESENT4_BYTES);
+  memory.fill(present6, 0, PRESENT6_BYTES);
+  for (let d = 0; d < dbs.length; d++) {
+    const db = dbs[d];
+    if (db.jump == 0) {
+      // Never so in a set (addDatabase builds the tables), but then: anything may be there.
+      memory.fill(present4, 0xff, PRESENT4_BYTES);
+      memory.fill(present6, 0xff, PRESENT6_BYTES);
+      return;
+    }
+    const none = db.nodeCount;
+    // A /16 entry stands for its 16 /20s: two bytes of bits.
+    const shift = 20 - db.jumpBits;
+    const entries = <u32>1 << db.jumpBits;
+    for (let e: u32 = 0; e < entries; e++) {
+      if (load<u32>(db.jump + (<usize>e << 2)) == none) continue;
+      for (let a = e << shift; a < (e + 1) << shift; a++) setBit(present4, a);
+    }
+    // An IPv4 tree has no IPv6 addresses (an IPv4-mapped one is looked up as IPv4).
+    if (db.jump6 == 0) continue;
+    for (let a: u32 = 0; a < 65536; a++) {
+      if (load<u32>(db.jump6 + (<usize>a << 2)) == none) continue;
+      setBit(present6, a);
+    }
+  }
 }
 
 export function databaseCount(): i32 {
@@ -62,6 +116,7 @@ export function addDatabase(ptr: usize, len: u32, owned: bool = true): bool {
 
 export function clearDatabases(): void {
   for (let i = 0; i < blocks.length; i++) if (blocks[i] != 0) heap.free(blocks[i]);
+  for (let i = 0; i < dbs.length; i++) dropJump(dbs[i]);
   dbs.length = 0;
   blocks.length = 0;
   lookupErrors = 0;
@@ -118,10 +173,23 @@ function recordPart(i: i32, off: u32, k: u64): usize {
 
 /** The fragment of an address (4 bytes when isV4, else 16, network order) with every
  * database: returns its length (0: nothing found, or no databases), its bytes at fragmentAt
- * until the next lookup. */
-export function geoLookup(addr: usize, isV4: bool): i32 {
+ * until the next lookup. With `keep`, they are in `keep` instead (fragmentAt is keep.ptr), where
+ * the next lookup leaves them: the mapper's source fragment, which must outlive the
+ * destination's lookup. Records' parts are put together there directly, so keeping costs no
+ * copy on that path (the benchmark corpus's usual one). */
+export function geoLookup(addr: usize, isV4: bool, keep: ByteBuffer | null = null): i32 {
   const n = dbs.length;
   if (n == 0) return 0;
+  // Most addresses of a flow log are private (the VNet's own side of every flow), in no
+  // database: when the set's presence bits say so, that is the answer, without the cache.
+  if (isV4 || (load<u64>(addr) == 0 && load<u32>(addr, 8) == 0xffff0000)) {
+    const v4 = isV4 ? addr : addr + 12;
+    const a = (<u32>load<u8>(v4) << 12) | (<u32>load<u8>(v4, 1) << 4) | (<u32>load<u8>(v4, 2) >> 4);
+    if (((<u32>load<u8>(present4 + <usize>(a >> 3)) >> (a & 7)) & 1) == 0) return 0;
+  } else {
+    const a = (<u32>load<u8>(addr) << 8) | <u32>load<u8>(addr, 1);
+    if (((<u32>load<u8>(present6 + <usize>(a >> 3)) >> (a & 7)) & 1) == 0) return 0;
+  }
   if (isV4) {
     store<u64>(key, 0);
     store<u32>(key, 0xffff0000, 8);
@@ -133,7 +201,7 @@ export function geoLookup(addr: usize, isV4: bool): i32 {
   const slot = cacheFind(byAddress, key, generation);
   if (slot != 0) {
     fragmentAt = cachedBytes(slot);
-    return cachedLength(slot);
+    return kept(keep, cachedLength(slot));
   }
   let anyRecord = false;
   for (let i = 0; i < n; i++) {
@@ -155,24 +223,36 @@ export function geoLookup(addr: usize, isV4: bool): i32 {
     return 0;
   }
   if (byRecordUsable()) {
-    const len = fromParts(n);
+    const len = keep != null ? fromParts(n, keep, false) : fromParts(n, fragment, true);
     if (len >= 0) {
-      fragmentAt = fragment.ptr;
-      cacheStore(byAddress, key, generation, fragment.ptr, len);
+      cacheStore(byAddress, key, generation, fragmentAt, len);
       return len;
     }
   }
-  return fullLookup(n);
+  return kept(keep, fullLookup(n));
+}
+
+/** The fragment of `len` bytes at fragmentAt, copied into `keep` when given and not already
+ * there. */
+function kept(keep: ByteBuffer | null, len: i32): i32 {
+  if (keep == null || len == 0) return len;
+  if (fragmentAt != keep.ptr) {
+    keep.len = 0;
+    keep.append(fragmentAt, len, len);
+    fragmentAt = keep.ptr;
+  }
+  return len;
 }
 
 @inline function byRecordUsable(): bool {
   return overlapGeneration != generation && cacheEnabled;
 }
 
-/** The fragment put together from each record's part (into `fragment`): its length, or -1 when
- * a part does not fit the table or two records give the same part (a corrupt record met before
- * that is then counted again by the full path: two faults in one lookup, the rarest of cases). */
-function fromParts(n: i32): i32 {
+/** The fragment put together from each record's part (into `into`; with `inPlace`, left where
+ * the part table holds it when there is one part): its length, at fragmentAt, or -1 when a part
+ * does not fit the table or two records give the same part (a corrupt record met before that is
+ * then counted again by the full path: two faults in one lookup, the rarest of cases). */
+function fromParts(n: i32, into: ByteBuffer, inPlace: bool): i32 {
   let given: u8 = 0;
   let decoded = false;
   let geoAt: usize = 0;
@@ -217,11 +297,18 @@ function fromParts(n: i32): i32 {
     }
   }
   if (!decoded) countRecordHit();
-  // Each part fits a slot: both fit the fragment's first 4 KiB.
-  memory.copy(fragment.ptr, geoAt, <usize>geoLen);
-  memory.copy(fragment.ptr + <usize>geoLen, asAt, <usize>asLen);
-  fragment.len = geoLen + asLen;
-  return fragment.len;
+  // One part alone (an ASN record and no City one, say) is the fragment as the table holds it,
+  // valid until the next lookup stores a part: no copy, unless it must outlive that.
+  if (inPlace && (geoLen == 0 || asLen == 0)) {
+    fragmentAt = geoLen != 0 ? geoAt : asAt;
+    return geoLen + asLen;
+  }
+  // Each part fits a slot: both fit a ByteBuffer's first 4 KiB.
+  memory.copy(into.ptr, geoAt, <usize>geoLen);
+  memory.copy(into.ptr + <usize>geoLen, asAt, <usize>asLen);
+  into.len = geoLen + asLen;
+  fragmentAt = into.ptr;
+  return into.len;
 }
 
 /** Every record decoded into one set of fields, in the databases' order, then written. */
@@ -270,11 +357,13 @@ export function replaceDatabases(ptrs: Array<usize>, lens: Array<u32>): bool {
     const db = openMmdb(ptrs[i], lens[i]);
     if (db == null) {
       geoError = mmdbError;
+      for (let j = 0; j < opened.length; j++) dropJump(opened[j]);
       return false;
     }
     opened.push(db);
   }
   for (let i = 0; i < blocks.length; i++) if (blocks[i] != 0 && !ptrs.includes(blocks[i])) heap.free(blocks[i]);
+  for (let i = 0; i < dbs.length; i++) dropJump(dbs[i]);
   dbs.length = 0;
   blocks.length = 0;
   for (let i = 0; i < opened.length; i++) {
@@ -296,7 +385,7 @@ export function databaseType(i: i32): string {
 
 /** Why the file at [ptr, ptr+len) would be refused, or "" (nothing is added either way). */
 export function checkDatabase(ptr: usize, len: u32): string {
-  return openMmdb(ptr, len) == null ? mmdbError : "";
+  return openMmdb(ptr, len, false) == null ? mmdbError : "";
 }
 
 /** Database i as a host reports it: a JSON object with `database_type`, `build_epoch`,
