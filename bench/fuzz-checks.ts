@@ -162,6 +162,12 @@ export const OPTION_SETS: { name: string; options: MapOptions; reference: Refere
 ];
 
 /** The WASM instances under test, kept for the whole run (state and memory carry over). */
+/** The filter's app heap (Wasm_Heap_Size) here: above the largest record the batches hand it
+ * (about 900 KB once escaped), as a user sending such records sets it, so that every record
+ * reaches the module and is checked against the reference. What a record larger than the heap
+ * gets is tested on its own (tests/fluent-bit-app-heap.test.ts, tests/fluent-bit-real.test.ts). */
+const FILTER_APP_HEAP = 2 << 20;
+
 export class Fuzzer {
   /** Each build, with a transform per option set. */
   readonly builds: [string, FlowTransform[]][];
@@ -178,7 +184,7 @@ export class Fuzzer {
     const simd = load("nsg-flow-ecs-simd.wasm");
     this.builds = [["portable", this.portable], ["simd", simd]].map(([name, m]) =>
       [name as string, OPTION_SETS.map((o) => new FlowTransform(m as WebAssembly.Module, o.options))]);
-    this.filter = new FluentBitFilter(this.portable);
+    this.filter = new FluentBitFilter(this.portable, "nsg_flow_ecs", FILTER_APP_HEAP);
   }
 
   /** The transforms of the option set in use, by build. */
@@ -281,7 +287,7 @@ export class Fuzzer {
       try {
         call = this.filter.callJson(json);
       } catch (err) {
-        this.filter = new FluentBitFilter(this.portable);
+        this.filter = new FluentBitFilter(this.portable, "nsg_flow_ecs", FILTER_APP_HEAP);
         return fail(i, "filter: trapped", String(err));
       }
       if (!call.kept) return fail(i, "filter: the record would be dropped (not a JSON object)", call.text.slice(0, 200));
