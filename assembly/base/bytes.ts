@@ -18,6 +18,17 @@ export const HEX_DIGITS: usize = memory.data<u8>([0x30,0x31,0x32,0x33,0x34,0x35,
   return c - 0x30 < 10;
 }
 
+/** Bit `i` of the bitmap at `p` (bit i & 7 of byte i >> 3): the enrichments' "can anything
+ * here match" filters. */
+@inline export function bitAt(p: usize, i: u32): bool {
+  return ((<u32>load<u8>(p + <usize>(i >> 3)) >> (i & 7)) & 1) != 0;
+}
+
+@inline export function setBitAt(p: usize, i: u32): void {
+  const q = p + <usize>(i >> 3);
+  store<u8>(q, <u32>load<u8>(q) | (<u32>1 << (i & 7)));
+}
+
 @inline export function hexValue(c: u32): i32 {
   if (c - 0x30 < 10) return <i32>(c - 0x30);
   const l = c | 0x20;

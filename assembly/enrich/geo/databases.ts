@@ -7,6 +7,7 @@ import { Mmdb, openMmdb, lookupRecord, mmdbError, FAILED, dropJump } from "./mmd
 import { clearFields, saveFields, restoreFields, readRecord, anyField, anyGeoField, anyAsField, snapshotFields, fieldsFromSnapshot } from "./fields";
 import { writeFragment, fragment, geoPartEnd } from "./write";
 import { ByteBuffer } from "../../base/output";
+import { bitAt, setBitAt } from "../../base/bytes";
 import { setGeoLoaded } from "../../write/extras";
 import { cacheFind, cacheStore, cachedBytes, cachedLength, byAddress, firstRecordFind, firstRecordSlot, countRecordHit, cacheEnabled,
   partFind, partStore, partLength, PART_ROOM } from "./cache";
@@ -43,13 +44,8 @@ let present6: usize = 0;
 
 /** Whether some database may hold IPv6 addresses whose first 16 bits are `first16` (not 0: an
  * IPv4-mapped address starts with 0 and is looked up as IPv4). Only while databases are loaded. */
-export function mayHoldV6(first16: u32): bool {
-  return ((<u32>load<u8>(present6 + <usize>(first16 >> 3)) >> (first16 & 7)) & 1) != 0;
-}
-
-@inline function setBit(bits: usize, a: u32): void {
-  const p = bits + <usize>(a >> 3);
-  store<u8>(p, <u32>load<u8>(p) | (<u32>1 << (a & 7)));
+@inline export function mayHoldV6(first16: u32): bool {
+  return bitAt(present6, first16);
 }
 
 function markPresence(): void {
@@ -73,13 +69,13 @@ function markPresence(): void {
     const entries = <u32>1 << db.jumpBits;
     for (let e: u32 = 0; e < entries; e++) {
       if (load<u32>(db.jump + (<usize>e << 2)) == none) continue;
-      for (let a = e << shift; a < (e + 1) << shift; a++) setBit(present4, a);
+      for (let a = e << shift; a < (e + 1) << shift; a++) setBitAt(present4, a);
     }
     // An IPv4 tree has no IPv6 addresses (an IPv4-mapped one is looked up as IPv4).
     if (db.jump6 == 0) continue;
     for (let a: u32 = 0; a < 65536; a++) {
       if (load<u32>(db.jump6 + (<usize>a << 2)) == none) continue;
-      setBit(present6, a);
+      setBitAt(present6, a);
     }
   }
 }
@@ -185,10 +181,9 @@ export function geoLookup(addr: usize, isV4: bool, keep: ByteBuffer | null = nul
   if (isV4 || (load<u64>(addr) == 0 && load<u32>(addr, 8) == 0xffff0000)) {
     const v4 = isV4 ? addr : addr + 12;
     const a = (<u32>load<u8>(v4) << 12) | (<u32>load<u8>(v4, 1) << 4) | (<u32>load<u8>(v4, 2) >> 4);
-    if (((<u32>load<u8>(present4 + <usize>(a >> 3)) >> (a & 7)) & 1) == 0) return 0;
+    if (!bitAt(present4, a)) return 0;
   } else {
-    const a = (<u32>load<u8>(addr) << 8) | <u32>load<u8>(addr, 1);
-    if (((<u32>load<u8>(present6 + <usize>(a >> 3)) >> (a & 7)) & 1) == 0) return 0;
+    if (!mayHoldV6((<u32>load<u8>(addr) << 8) | <u32>load<u8>(addr, 1))) return 0;
   }
   if (isV4) {
     store<u64>(key, 0);

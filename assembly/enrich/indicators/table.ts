@@ -21,6 +21,7 @@
 // over the first 16-bit digit leave buckets small enough for insertion sort.
 import { IndicatorSet, sets, INDEX_BITS, INDEX_MASK, setOf, infoOf } from "./sets";
 import { setIndicatorsLoaded } from "../../write/extras";
+import { bitAt, setBitAt } from "../../base/bytes";
 
 const BUCKETS = 65536;
 
@@ -71,17 +72,12 @@ memory.fill(bucketCover6, 0xff, BUCKETS << 2);
 
 /** False when no IPv4 indicator can cover `a`; true says only "maybe". */
 @inline export function may4(a: u32): bool {
-  const i = a >>> bits4Shift;
-  return ((<u32>load<u8>(bits4 + <usize>(i >>> 3)) >>> (i & 7)) & 1) != 0;
+  return bitAt(bits4, a >>> bits4Shift);
 }
 
 /** False when no IPv6 indicator can cover an address whose top 16 bits are `top`. */
 @inline export function may6(top: u32): bool {
-  return ((<u32>load<u8>(bits6 + <usize>(top >>> 3)) >>> (top & 7)) & 1) != 0;
-}
-
-@inline function setBit(p: usize, i: u32): void {
-  store<u8>(p + <usize>(i >>> 3), <u32>load<u8>(p + <usize>(i >>> 3)) | (<u32>1 << (i & 7)));
+  return bitAt(bits6, top);
 }
 
 @inline function mask4(len: u32): u32 {
@@ -415,12 +411,12 @@ function build4(): void {
     const len = len4Of(y);
     const from = start4Of(y) >>> bits4Shift;
     if (len >= blockBits) {
-      setBit(bits4, from);
+      setBitAt(bits4, from);
     } else if (len + 3 <= blockBits) {
       // At least 8 blocks, aligned on their count: whole bytes.
       memory.fill(bits4 + <usize>(from >>> 3), 0xff, <usize>1 << (blockBits - 3 - len));
     } else {
-      for (let b = from; b < from + (<u32>1 << (blockBits - len)); b++) setBit(bits4, b);
+      for (let b = from; b < from + (<u32>1 << (blockBits - len)); b++) setBitAt(bits4, b);
     }
   }
 }
@@ -511,7 +507,7 @@ function build6(): void {
   }
   for (let b: u32 = 0; b < <u32>BUCKETS; b++) {
     const p = bucketFirst6 + (<usize>b << 2);
-    if (load<u32>(p) != load<u32>(p, 4) || load<i32>(bucketCover6 + (<usize>b << 2)) >= 0) setBit(bits6, b);
+    if (load<u32>(p) != load<u32>(p, 4) || load<i32>(bucketCover6 + (<usize>b << 2)) >= 0) setBitAt(bits6, b);
   }
 }
 
