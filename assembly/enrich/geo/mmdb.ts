@@ -512,18 +512,30 @@ export function openMmdb(base: usize, len: u32, lookups: bool = true): Mmdb | nu
 }
 
 /** The left (bit 0) or right (bit 1) record of a node; node < nodeCount, so it is in the tree. */
+// A node's left (bit 0) or right (bit 1) record, the node at `p`, by record size: the one place
+// for each layout, inlined into record() and into lookupRecord's walks.
+@inline function record24(p: usize, bit: u32): u32 {
+  const q = p + <usize>(bit * 3);
+  return (<u32>load<u8>(q) << 16) | (<u32>load<u8>(q, 1) << 8) | <u32>load<u8>(q, 2);
+}
+
+/** 28-bit records (GeoLite2-City): the middle byte's high nibble tops the left record, its low
+ * nibble the right one. */
+@inline function record28(p: usize, bit: u32): u32 {
+  const middle = <u32>load<u8>(p, 3);
+  const q = p + <usize>(bit << 2);
+  return ((bit != 0 ? middle & 0x0f : middle >> 4) << 24) | (<u32>load<u8>(q) << 16) | (<u32>load<u8>(q, 1) << 8) | <u32>load<u8>(q, 2);
+}
+
+@inline function record32(p: usize, bit: u32): u32 {
+  return bswap<u32>(load<u32>(p + <usize>(bit * 4)));
+}
+
 @inline function record(db: Mmdb, node: u32, bit: u32): u32 {
   const p = db.base + <usize>node * <usize>db.nodeBytes;
-  if (db.recordSize == 24) {
-    const q = p + <usize>(bit * 3);
-    return (<u32>load<u8>(q) << 16) | (<u32>load<u8>(q, 1) << 8) | <u32>load<u8>(q, 2);
-  }
-  if (db.recordSize == 28) {
-    const middle = <u32>load<u8>(p, 3);
-    if (bit == 0) return ((middle & 0xf0) << 20) | (<u32>load<u8>(p) << 16) | (<u32>load<u8>(p, 1) << 8) | <u32>load<u8>(p, 2);
-    return ((middle & 0x0f) << 24) | (<u32>load<u8>(p, 4) << 16) | (<u32>load<u8>(p, 5) << 8) | <u32>load<u8>(p, 6);
-  }
-  return bswap<u32>(load<u32>(p + <usize>(bit * 4)));
+  if (db.recordSize == 24) return record24(p, bit);
+  if (db.recordSize == 28) return record28(p, bit);
+  return record32(p, bit);
 }
 
 /** The record of an address: its offset in the data section, NOT_FOUND, or FAILED (mmdbError).
@@ -560,23 +572,17 @@ export function lookupRecord(db: Mmdb, addr: usize, isV4: bool): i64 {
   if (db.recordSize == 24) {
     for (let i = start; i < bits && node < n; i++) {
       const bit = (<u32>load<u8>(bytes + <usize>(i >> 3)) >> (7 - (<u32>i & 7))) & 1;
-      const q = tree + <usize>node * 6 + <usize>(bit * 3);
-      node = (<u32>load<u8>(q) << 16) | (<u32>load<u8>(q, 1) << 8) | <u32>load<u8>(q, 2);
+      node = record24(tree + <usize>node * 6, bit);
     }
   } else if (db.recordSize == 32) {
     for (let i = start; i < bits && node < n; i++) {
       const bit = (<u32>load<u8>(bytes + <usize>(i >> 3)) >> (7 - (<u32>i & 7))) & 1;
-      node = bswap<u32>(load<u32>(tree + <usize>node * 8 + <usize>(bit * 4)));
+      node = record32(tree + <usize>node * 8, bit);
     }
   } else {
-    // 28-bit records (GeoLite2-City): the middle byte's high nibble tops the left record, its
-    // low nibble the right one.
     for (let i = start; i < bits && node < n; i++) {
       const bit = (<u32>load<u8>(bytes + <usize>(i >> 3)) >> (7 - (<u32>i & 7))) & 1;
-      const p = tree + <usize>node * 7;
-      const middle = <u32>load<u8>(p, 3);
-      const q = p + <usize>(bit << 2);
-      node = ((bit != 0 ? middle & 0x0f : middle >> 4) << 24) | (<u32>load<u8>(q) << 16) | (<u32>load<u8>(q, 1) << 8) | <u32>load<u8>(q, 2);
+      node = record28(tree + <usize>node * 7, bit);
     }
   }
   if (node <= n) return NOT_FOUND; // == n: no data; < n: the address ran out of bits first
